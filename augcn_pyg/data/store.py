@@ -243,9 +243,9 @@ class ROIStore:
     def read_rows(self, indices) -> np.ndarray:
         """(B, R, 3, n, n) uint8 copy of the rows ``indices`` (any order, repeats allowed).
 
-        Rows are read in ascending order with ``os.preadv``, one call per run of consecutive rows, into
-        a fresh buffer: unlike fancy indexing of the memmap, this leaves no file pages mapped in the
-        process, so its memory does not grow as an epoch walks through the store.
+        Rows are read in ascending file order with ``os.preadv`` straight into the output: unlike fancy
+        indexing of the memmap, this leaves no file pages mapped in the process, so its memory does not
+        grow as an epoch walks through the store.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         out = np.empty((len(indices), *self.row_shape), np.uint8)
@@ -253,19 +253,19 @@ class ROIStore:
             return out
         if indices.min() < 0 or indices.max() >= self.count:
             raise IndexError(f"row index out of range for a store of {self.count} faces")
-        order = np.argsort(indices, kind="stable")
+        # Ascending file order; each row goes straight to its place in `out`. A run of rows that is
+        # consecutive both in the file and in `out` (an unshuffled batch) is one read.
+        order = np.argsort(indices, kind="stable")  # (B,) positions in `out`, by file row
         rows = indices[order]
-        buf = out if np.array_equal(order, np.arange(len(order))) else np.empty_like(out)
-        flat = buf.reshape(len(rows), self.row_bytes)
-        # Runs of consecutive rows (repeats break runs): one read each, [starts[k], ends[k]) of `rows`.
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        starts = np.concatenate([[0], breaks])
-        ends = np.concatenate([breaks, [len(rows)]])
-        fd = self._file()
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            _pread_full(fd, memoryview(flat[a:b]).cast("B"), int(rows[a]) * self.row_bytes)
-        if buf is not out:
-            out[order] = buf
+        breaks = np.flatnonzero((np.diff(rows) != 1) | (np.diff(order) != 1)) + 1
+        starts = np.concatenate([[0], breaks]).tolist()
+        ends = np.concatenate([breaks, [len(rows)]]).tolist()
+        view = memoryview(out.reshape(-1))
+        fd, size = self._file(), self.row_bytes
+        rows, order = rows.tolist(), order.tolist()
+        for a, b in zip(starts, ends):
+            dest = order[a] * size
+            _pread_full(fd, view[dest:dest + (b - a) * size], rows[a] * size)
         return out
 
     def close(self) -> None:
@@ -290,8 +290,8 @@ class ROIStore:
 
 
 def _pread_full(fd: int, view: memoryview, offset: int) -> None:
-    done = 0
-    while done < len(view):
+    done = os.preadv(fd, [view], offset)
+    while done < len(view):  # short reads are rare (signals, huge runs): finish them
         n = os.preadv(fd, [view[done:]], offset + done)
         if n <= 0:
             raise OSError(f"unexpected end of the ROI file at byte {offset + done}")
