@@ -192,10 +192,17 @@ def demo(output):
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames per chunk (the unit of work and of resume checkpoints).")
 @click.option("--roi-size", type=click.IntRange(min=1), default=25, show_default=True, help="ROI side n.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
+              help="Label file or folder (bp4d: instead of ROOT/AUCoding/AU_OCC; folder: any label format).")
+@click.option("--openface", type=click.Path(path_type=Path), default=None,
+              help="folder: an OpenFace 2 CSV whose landmarks are used instead of detecting them.")
+@click.option("--images", type=click.Path(path_type=Path), default=None,
+              help="disfa/lists: the folder of extracted frames (images) if not found under ROOT.")
 @click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, overwrite, quiet):
+def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
+                images, overwrite, quiet):
     """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
 
     A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
@@ -204,12 +211,15 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     \b
     Examples:
       augcn-pyg prepare --dataset bp4d --root /data/BP4D -o stores/bp4d --workers 4
-      augcn-pyg prepare --dataset folder --root clips/ --protocol disfa --landmarks dlib -o stores/clips
+      augcn-pyg prepare --dataset folder --root clip.mp4 --openface clip.csv --protocol disfa -o stores/clip
     """
     from .data.prepare import prepare
 
+    options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images)) if v}
     summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
-                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet)
+                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet, **options)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(summary.line())
 
 

@@ -35,6 +35,8 @@ SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
 #: K's rows are written but before its checkpoint. Used by tests/data/test_prepare.py to prove resume.
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
+#: side of the aligned face (the paper's 200 x 200)
+ALIGNED_SIZE = 200
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PrepareSummary:
     stored: int
     skipped: int
     resumed_chunks: int
+    notes: tuple[str, ...] = ()
 
     def line(self) -> str:
         text = f"prepared {self.stored} of {self.frames} frames into {self.out}"
@@ -86,18 +89,25 @@ def _backend():
     return _WORKER["backend"]
 
 
-def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
-    """(68, 2) float32 landmarks of the frame's face, or None and why."""
+def _face_landmarks(frame, image, required: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """(68, 2) float32 landmarks of the frame's face, or None and why.
+
+    ``required``: the iBUG-68 points that alignment and the ROI centres use; those must be finite (a
+    49-point layout's missing jaw is fine, a NaN brow point is not).
+    """
+    from ..landmarks.layout import to_68
+
     if frame.landmarks is not None:
-        points = np.asarray(frame.landmarks, dtype=np.float32)
+        try:
+            points = to_68(np.asarray(frame.landmarks, dtype=np.float32))
+        except ValueError as exc:
+            return None, f"unusable landmarks: {exc}"
     else:
         faces = _backend().detect(image)
         if not faces:
             return None, "no face found"
         points = np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32)
-    if points.shape != (68, 2):
-        return None, f"landmarks of shape {points.shape}, expected (68, 2)"
-    if not np.isfinite(points).all():
+    if not np.isfinite(points[required]).all():
         return None, "landmarks with NaN or infinite values"
     return points, ""
 
@@ -105,12 +115,14 @@ def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
 def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]]]:
     """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
     uint8, [(skipped position, reason)])``."""
-    from ..align import align_faces
-    from ..rois import extract_rois
+    from ..align import align_faces, similarity_transforms, template_for
+    from ..landmarks.layout import STABLE_POINTS
+    from ..rois import extract_rois, needed_points
     from .readers import load_image
 
     chunk, items = task
     protocol = get_protocol(_WORKER["protocol"])
+    required = np.union1d(needed_points(protocol), STABLE_POINTS)
     images, points, kept, skipped = [], [], [], []
     for pos, frame in items:
         try:
@@ -118,27 +130,27 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         except (InputError, OSError, ValueError) as exc:
             skipped.append((pos, f"unreadable image: {exc}"))
             continue
-        lm, why = _face_landmarks(frame, image)
+        lm, why = _face_landmarks(frame, image, required)
         if lm is None:
             skipped.append((pos, why))
             continue
         images.append(image)
         points.append(lm)
         kept.append(pos)
+    if kept:
+        points = np.stack(points)  # (B, 68, 2)
+        transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
+        # All points on one spot (or too few finite ones) give no transform.
+        ok = np.isfinite(transforms).all(axis=(1, 2)) & (np.abs(transforms[:, :, :2]).sum(axis=(1, 2)) > 0)
+        skipped += [(pos, "degenerate landmarks (alignment failed)") for pos, good in zip(kept, ok) if not good]
+        kept = [pos for pos, good in zip(kept, ok) if good]
+        images = [im for im, good in zip(images, ok) if good]
+        points, transforms = points[ok], transforms[ok]
     if not kept:
-        return chunk, [], None, skipped
-    aligned, aligned_points = align_faces(images, np.stack(points))  # (B, S, S, 3), (B, 68, 2)
-    # Landmarks that are all one point (or collinear junk) give a singular transform.
-    finite = np.isfinite(np.asarray(aligned_points)).all(axis=(1, 2))
-    if not finite.all():
-        skipped += [(pos, "degenerate landmarks (alignment failed)") for pos, ok in zip(kept, finite) if not ok]
-        kept = [pos for pos, ok in zip(kept, finite) if ok]
-        aligned, aligned_points = aligned[finite], np.asarray(aligned_points)[finite]
-        if not kept:
-            return chunk, [], None, sorted(skipped)
+        return chunk, [], None, sorted(skipped)
+    aligned, aligned_points = align_faces(images, points, ALIGNED_SIZE, transforms=transforms)  # (B, S, S, 3)
     rois = extract_rois(aligned, aligned_points, protocol, size=_WORKER["roi_size"])  # (B, R, 3, n, n)
-    rois = rois.numpy() if hasattr(rois, "numpy") else np.asarray(rois)
-    return chunk, kept, np.ascontiguousarray(rois, dtype=np.uint8), sorted(skipped)
+    return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped)
 
 
 # --- the parent: chunks, checkpoints, the store -----------------------------------------------------
@@ -188,10 +200,12 @@ def _kill_hook(chunk: int, moment: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]]) -> None:
+def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], reader_skipped: Iterable = ()) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["subject", "video", "frame", "source", "reason"])
+    for s in reader_skipped:  # labelled frames the reader found no media for
+        writer.writerow([s.subject, s.video, s.frame, "", s.reason])
     for pos, reason in skipped:
         f = frames[pos]
         writer.writerow([f.subject, f.video, f.frame, _source(f), reason])
@@ -214,13 +228,20 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
                    workers: int = 1, batch_size: int = 256, roi_size: int = 25, overwrite: bool = False,
                    progress: bool = True, backend_options: dict | None = None, dataset: str = "frames",
                    root: str | os.PathLike = "") -> PrepareSummary:
-    """Write the ROI store of ``frames`` (readers' ``Frame`` objects) into ``out``; resumable (see module doc)."""
+    """Write the ROI store of ``frames`` (readers' ``Frame`` objects) into ``out``; resumable (see module doc).
+
+    When ``frames`` is a readers ``FrameList``, its ``skipped`` frames (labelled but without media) are
+    listed in ``skipped.csv`` too and its ``notes`` come back in the summary.
+    """
+    reader_skipped = list(getattr(frames, "skipped", ()))
+    notes = tuple(getattr(frames, "notes", ()))
     protocol = get_protocol(protocol)
     out = Path(out)
     if batch_size < 1 or workers < 1 or roi_size < 1:
         raise InputError(f"batch size, workers and ROI size must be >= 1 (got {batch_size}, {workers}, {roi_size})")
     if not frames:
-        raise InputError(f"{root or dataset}: no frames to prepare")
+        why = f" ({len(reader_skipped)} labelled frames without media, e.g. {reader_skipped[0].reason})" if reader_skipped else ""
+        raise InputError(f"{root or dataset}: no frames to prepare{why}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
     progress_dir = out / PROGRESS_DIR
@@ -277,7 +298,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
 
     stored = np.array([p for c in done for p in c["stored"]], dtype=np.int64)
     skipped = [(int(p), reason) for c in done for p, reason in c["skipped"]]
-    _write_skipped(out, frames, skipped)
+    _write_skipped(out, frames, skipped, reader_skipped)
     if len(stored) == 0:
         raise InputError(f"{root or dataset}: none of the {len(frames)} frames gave a face; reasons in {out / SKIPPED_CSV}")
     kept = [frames[p] for p in stored]
@@ -288,11 +309,12 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         video=[str(f.video) for f in kept],
         frame=[int(f.frame) for f in kept],
         source=[_source(f) for f in kept],
-        info={"dataset": dataset, "root": fingerprint["root"], "landmarks": landmarks, "frames": len(frames),
-              "skipped": len(skipped)},
+        info={"dataset": dataset, "root": fingerprint["root"], "landmarks": landmarks,
+              "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)},
     )
     shutil.rmtree(progress_dir, ignore_errors=True)
-    return PrepareSummary(out, len(frames), len(kept), len(skipped), resumed_chunks=resumed)
+    return PrepareSummary(out, len(frames) + len(reader_skipped), len(kept), len(skipped) + len(reader_skipped),
+                          resumed_chunks=resumed, notes=notes)
 
 
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, protocol: str | None = None, *,
