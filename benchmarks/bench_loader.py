@@ -180,7 +180,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--protocol", default="bp4d")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--pyg-batches", type=int, default=15)
+    ap.add_argument("--pyg-batches", type=int, default=30)
     ap.add_argument("--sizes", type=int, nargs="*", default=[10000, 40000, 160000])
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--out", type=Path, default=RESULTS / "loader")
