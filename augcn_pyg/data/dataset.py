@@ -14,7 +14,8 @@ Item fields (R ROIs, C AUs, n ROI side, E graph edges)::
     subject, video (str) · frame (int) · row (int, the face's row in the store)
 
 The graph must come from the training subjects only: fit ``RelationBuilder(protocol).fit(
-store.labels[train_rows])`` and pass its ``graph_`` (see :func:`fold_rows`), or a paper graph.
+store.labels[train_rows])`` and pass its ``graph_`` (see :func:`fold_rows`), or a paper graph;
+:func:`fold_datasets` does exactly that for one fold.
 """
 from __future__ import annotations
 
@@ -162,3 +163,16 @@ class AUROIDataset(torch.utils.data.Dataset):
         return (f"AUROIDataset({len(self)} faces, protocol={self.protocol.name!r}, R={self.num_rois}, "
                 f"C={self.num_aus}, E={self.edge_index.shape[1]}, store={str(self.store.path)!r})")
 
+
+
+def fold_datasets(store, fold: int, builder=None) -> tuple[AUROIDataset, AUROIDataset]:
+    """(train, test) datasets of the standard 3-fold protocol, sharing one relation graph fitted on the
+    training subjects' labels only (``builder``: a ``RelationBuilder``; default: the paper's settings)."""
+    from ..relations import RelationBuilder
+
+    store = open_store(store)
+    name = store.protocol.name
+    train_rows = fold_rows(store, (name, fold, "train"))
+    builder = builder if builder is not None else RelationBuilder(name)
+    graph = builder.fit(store.labels[train_rows], source=f"{store.path} fold {fold} train").graph_
+    return AUROIDataset(store, graph, (name, fold, "train")), AUROIDataset(store, graph, (name, fold, "test"))

@@ -134,3 +134,37 @@ class FaceGraphLoader:
         batch._slice_dict = topo.slice_dict
         batch._inc_dict = topo.inc_dict
         return self.transform(batch) if self.transform is not None else batch
+
+
+class FlipROIs:
+    """Batch transform: the paper's horizontal-flip augmentation, done on the stored ROIs.
+
+    A flipped face's ROI r is the mirror image of the original's ROI ``protocol.mirror_permutation()[r]``
+    (its left/right partner; the global ROI is its own), which is exactly what
+    :func:`augcn_pyg.rois.extract_rois` gives on :func:`augcn_pyg.rois.flip_faces` (a test checks the
+    equality), so no image needs decoding again. Labels are unchanged: partners carry the same AUs.
+    Each face is flipped with probability ``p``; draws come from a generator seeded with ``seed``.
+    """
+
+    def __init__(self, protocol, p: float = 0.5, seed: int = 0):
+        from ..aus import get_protocol
+
+        self.protocol = get_protocol(protocol)
+        self.p = float(p)
+        self.permutation = torch.from_numpy(self.protocol.mirror_permutation())  # (R,)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def flip(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, R, 3, n, n) -> every face flipped."""
+        return x[:, self.permutation].flip(-1)
+
+    def __call__(self, batch: Batch) -> Batch:
+        num_rois = self.protocol.num_rois
+        x = batch.x.view(-1, num_rois, *batch.x.shape[1:])  # (B, R, 3, n, n)
+        chosen = torch.rand(x.shape[0], generator=self.generator) < self.p  # (B,)
+        if chosen.any():
+            x = x.clone()
+            x[chosen] = self.flip(x[chosen])
+            batch.x = x.view_as(batch.x)
+        batch.flipped = chosen
+        return batch

@@ -37,6 +37,8 @@ SKIPPED_CSV = "skipped.csv"
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
 #: side of the aligned face (the paper's 200 x 200)
 ALIGNED_SIZE = 200
+#: landmarks spanning fewer pixels than this (width or height of the brows-to-chin points) are degenerate
+MIN_FACE_EXTENT = 4.0
 
 
 @dataclass
@@ -140,9 +142,10 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
     if kept:
         points = np.stack(points)  # (B, 68, 2)
         transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
-        # All points on one spot (or too few finite ones) give no transform.
-        ok = np.isfinite(transforms).all(axis=(1, 2)) & (np.abs(transforms[:, :, :2]).sum(axis=(1, 2)) > 0)
-        skipped += [(pos, "degenerate landmarks (alignment failed)") for pos, good in zip(kept, ok) if not good]
+        # Points (nearly) on one spot fit a meaningless transform: demand a face of some extent.
+        extent = np.ptp(points[:, STABLE_POINTS], axis=1).min(axis=1)  # (B,) px, the smaller of width/height
+        ok = np.isfinite(transforms).all(axis=(1, 2)) & (extent >= MIN_FACE_EXTENT)
+        skipped += [(pos, "degenerate landmarks (all on one spot)") for pos, good in zip(kept, ok) if not good]
         kept = [pos for pos, good in zip(kept, ok) if good]
         images = [im for im, good in zip(images, ok) if good]
         points, transforms = points[ok], transforms[ok]
@@ -287,7 +290,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
                 writer.write(row, rois)
             writer.flush()
             _kill_hook(chunk, "before")
-            write_json_atomic(_chunk_file(progress_dir, chunk), {"row": row, "stored": stored, "skipped": skipped},
+            write_json_atomic(_chunk_file(progress_dir, chunk), {"stored": stored, "skipped": skipped},
                               indent=None)
             _kill_hook(chunk, "after")
             row += len(stored)

@@ -89,3 +89,28 @@ def test_bad_inputs(store):
 def test_transform(store):
     ds = AUROIDataset(store, paper_graph("bp4d"), transform=lambda d: d.update({"x": d.x.float() / 255}) or d)
     assert ds[0].x.dtype == torch.float32 and float(ds[0].x.max()) <= 1.0
+
+
+def test_fold_split_and_graph_fitted_on_training_subjects_only(tmp_path):
+    from augcn_pyg.data.dataset import fold_datasets
+
+    rng = np.random.default_rng(1)
+    # fold 1 trains on parts 1 + 2 (F001, M011 here) and tests on part 3 (F007)
+    subject = np.array(["F001"] * 30 + ["M011"] * 30 + ["F007"] * 30)
+    labels = (rng.random((90, 12)) < 0.1).astype(np.float32)
+    labels[:, 0] = labels[:, 1] = 1.0  # AU1 and AU2 in every frame: an edge in any fit
+    labels[60:] = 1.0  # the test subject shows every AU at once: only a fit that peeks at it links them all
+    store = write_store(tmp_path / "s", "bp4d", np.zeros((90, 19, 3, 4, 4), np.uint8), labels, subject,
+                        subject, np.arange(90))
+    train, test = fold_datasets(store, 1)
+    assert train.subjects() == ["F001", "M011"] and test.subjects() == ["F007"]
+    assert len(train) == 60 and len(test) == 30 and train.graph is test.graph
+    own = RelationBuilder("bp4d").fit(labels[:60]).graph_
+    peeking = RelationBuilder("bp4d").fit(labels).graph_
+    np.testing.assert_array_equal(train.graph.au_adjacency, own.au_adjacency)
+    assert torch.equal(train[0].edge_index, torch.as_tensor(own.edge_index))
+    assert own.au_adjacency.sum() < peeking.au_adjacency.sum()
+    # fold 2 tests on part 2 (M011), fold 3 on part 1 (F001)
+    assert AUROIDataset(store, own, split=("bp4d", 2, "test")).subjects() == ["M011"]
+    assert AUROIDataset(store, own, split=("bp4d", 3, "test")).subjects() == ["F001"]
+    assert AUROIDataset(store, own, split=("bp4d", 3, "train")).subjects() == ["F007", "M011"]

@@ -93,3 +93,36 @@ def test_refuses_dataset_transform_and_applies_batch_transform(store):
     to_float = lambda b: b.update({"x": b.x.float() / 255}) or b  # noqa: E731
     batch = next(iter(FaceGraphLoader(ds, 4, transform=to_float)))
     assert batch.x.dtype == torch.float32 and batch.x.shape == (4 * 14, 3, 6, 6)
+
+
+@pytest.mark.parametrize("protocol", ["bp4d", "disfa"])
+def test_flip_on_stored_rois_equals_rois_of_the_flipped_face(protocol):
+    from augcn_pyg.align import template_for
+    from augcn_pyg.data.loader import FlipROIs
+    from augcn_pyg.rois import extract_rois, flip_faces
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (3, 200, 200, 3), dtype=np.uint8)
+    points = (template_for(200) + rng.normal(0, 2.5, (3, 68, 2))).astype(np.float32)  # asymmetric faces
+    rois = extract_rois(faces, points, protocol)  # (3, R, 3, 25, 25)
+    flipped = extract_rois(*flip_faces(faces, points), protocol)
+    assert torch.equal(FlipROIs(protocol).flip(rois), flipped)
+    assert not torch.equal(rois, flipped)
+
+
+def test_flip_transform_on_batches(store):
+    from augcn_pyg.data.loader import FlipROIs
+
+    ds = AUROIDataset(store, paper_graph("disfa"))
+    plain = FaceGraphLoader(ds, 6).collate(np.arange(6))
+    always = FaceGraphLoader(ds, 6, transform=FlipROIs("disfa", p=1.0)).collate(np.arange(6))
+    never = FaceGraphLoader(ds, 6, transform=FlipROIs("disfa", p=0.0)).collate(np.arange(6))
+    x = plain.x.view(6, 14, 3, 6, 6)
+    assert torch.equal(never.x, plain.x) and not never.flipped.any()
+    assert torch.equal(always.x.view(6, 14, 3, 6, 6), x[:, torch.from_numpy(ds.protocol.mirror_permutation())].flip(-1))
+    assert torch.equal(always.roi_y, plain.roi_y) and torch.equal(always.y, plain.y)
+    half = FaceGraphLoader(ds, 6, transform=FlipROIs("disfa", p=0.5, seed=1)).collate(np.arange(6))
+    chosen = half.flipped
+    assert 0 < int(chosen.sum()) < 6
+    hx = half.x.view(6, 14, 3, 6, 6)
+    assert torch.equal(hx[chosen], always.x.view(6, 14, 3, 6, 6)[chosen]) and torch.equal(hx[~chosen], x[~chosen])

@@ -41,9 +41,10 @@ def jittered(image, points, k, size=256):
     return out, pts.astype(np.float32)
 
 
-def write_openface_folder(root: Path, image, points, n=12, bad_image=8, no_face=4):
-    """``root/clip/0001.png ...`` + ``root/clip.csv`` (OpenFace 2 landmarks, frame ``no_face`` failed) +
-    ``root/labels.csv`` (BP4D AUs); frame ``bad_image`` is a corrupt file."""
+def write_openface_folder(root: Path, image, points, n=12, bad_image=8, no_face=4, one_spot=11):
+    """``root/clip/0001.png ...`` + ``root/clip.csv`` (OpenFace 2 landmarks, frame ``no_face`` failed,
+    frame ``one_spot`` has all 68 points on one pixel) + ``root/labels.csv`` (BP4D AUs); frame
+    ``bad_image`` is a corrupt file."""
     clip = root / "clip"
     clip.mkdir(parents=True)
     header = ["frame", "face_id", "timestamp", "confidence", "success"] + [f"x_{i}" for i in range(68)] + \
@@ -58,6 +59,8 @@ def write_openface_folder(root: Path, image, points, n=12, bad_image=8, no_face=
         else:
             cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         success = 0 if k == no_face else 1
+        if k == one_spot:
+            pts[:] = 100.0
         rows.append([k, 0, k / 30, 0.9 * success, success] + pts[:, 0].tolist() + pts[:, 1].tolist())
         labels.append([k] + rng.integers(0, 2, 12).tolist())
     with open(root / "clip.csv", "w", newline="") as fh:
@@ -98,20 +101,21 @@ def clean_run(openface_clip, tmp_path_factory):
 
 def test_clean_run_store_and_skip_report(openface_clip, clean_run):
     out, summary = clean_run
-    assert (summary.frames, summary.stored, summary.skipped) == (12, 10, 2)
-    assert "10 of 12 frames" in summary.line() and "2 skipped" in summary.line()
+    assert (summary.frames, summary.stored, summary.skipped) == (12, 9, 3)
+    assert "9 of 12 frames" in summary.line() and "3 skipped" in summary.line()
     store = ROIStore(out)
-    assert len(store) == 10 and store.rois.shape == (10, 19, 3, 25, 25)
-    assert store.frame.tolist() == [1, 2, 3, 5, 6, 7, 9, 10, 11, 12]
-    assert store.subject.tolist() == ["clip"] * 10
+    assert len(store) == 9 and store.rois.shape == (9, 19, 3, 25, 25)
+    assert store.frame.tolist() == [1, 2, 3, 5, 6, 7, 9, 10, 12]
+    assert store.subject.tolist() == ["clip"] * 9
     assert store.source[0] == str(openface_clip / "clip" / "0001.png")
     # labels in file order, the skipped frames' rows left out
     table = np.loadtxt(openface_clip / "labels.csv", delimiter=",", skiprows=1)
-    np.testing.assert_array_equal(store.labels, table[[0, 1, 2, 4, 5, 6, 8, 9, 10, 11], 1:])
+    np.testing.assert_array_equal(store.labels, table[[0, 1, 2, 4, 5, 6, 8, 9, 11], 1:])
     with open(out / "skipped.csv", newline="") as fh:
         skipped = list(csv.DictReader(fh))
     assert [(r["frame"], r["reason"].split(":")[0]) for r in skipped] == [
-        ("4", "landmarks with NaN or infinite values"), ("8", "unreadable image")]
+        ("4", "landmarks with NaN or infinite values"), ("8", "unreadable image"),
+        ("11", "degenerate landmarks (all on one spot)")]
     assert not (out / PROGRESS_DIR).exists()
     # the ROIs are the components' own output for these landmarks
     from augcn_pyg.align import align_faces
@@ -142,7 +146,7 @@ def test_killed_run_resumes_to_the_same_store(openface_clip, clean_run, tmp_path
         ROIStore(out)
     resumed = cli(*args)
     assert resumed.returncode == 0, resumed.stderr
-    assert "prepared 10 of 12 frames" in resumed.stdout and "resumed after" in resumed.stdout
+    assert "prepared 9 of 12 frames" in resumed.stdout and "resumed after" in resumed.stdout
     assert store_files(out) == store_files(clean_run[0])
 
 
