@@ -163,14 +163,15 @@ def write_markdown(result: dict, path: Path) -> None:
                      f"{r['batches_per_s_mean']:.2f} ± {r['batches_per_s_std']:.2f} |")
     lines += ["", f"Speed-up: **{s['speedup']:.1f}×** (target ≥ 10×).", "",
               "## Peak memory vs store size (one whole shuffled epoch, fresh process per row)", "",
-              "| frames | store size | row reader | RSS after setup | peak RSS (VmHWM) | epoch time |",
+              "| frames | store size | row reader | RSS after setup | peak RSS (VmHWM) | first epoch |",
               "|---|---|---|---|---|---|"]
     for r in result["memory"]:
         lines.append(f"| {r['frames']:,} | {r['store_bytes'] / 2**30:.2f} GiB | {r['reader']} | "
                      f"{r['rss_after_setup'] / 2**20:.0f} MiB | {r['peak_rss'] / 2**20:.0f} MiB | {r['seconds']:.1f} s |")
     lines += ["", "`pread` is what FaceGraphLoader does (`ROIStore.read_rows`); `memmap` gathers the same rows by "
               "fancy-indexing the `np.memmap` instead, shown for contrast: its touched file pages stay mapped and "
-              "count in the process's resident set.", ""]
+              "count in the process's resident set. \"First epoch\" is the first walk right after the store was written "
+              "(pages partly still being written back to disk), so it is slower than the warm speed runs above.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
