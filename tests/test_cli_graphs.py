@@ -106,7 +106,7 @@ def test_unknown_label_format(tmp_path):
 def test_label_columns_that_do_not_match_the_protocol(tmp_path):
     folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": [[1, 0, 1]]}, aus=(1, 2, 4))
     result = run("build-graph", "--labels", folder, "--threshold", "0.5", "-o", tmp_path / "g.json")
-    assert_user_error(result, "AU6")
+    assert_user_error(result, "no label column", "6, 7, 10")
     assert not (tmp_path / "g.json").exists()
 
 
