@@ -72,7 +72,7 @@ def test_build_graph_on_a_bp4d_folder_gives_the_hand_computed_graph(tmp_path):
         np.array(rows, dtype=float)).graph_
     np.testing.assert_array_equal(graph.edge_index, expected.edge_index)
     assert (tmp_path / "g.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
-    assert "explained by independence" in result.output
+    assert "independence alone gives this edge" in result.output
 
 
 def test_graph_info_and_plot_graph(tmp_path):
