@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._chunks import run_chunked
 from .landmarks.layout import STABLE_POINTS
 
 TEMPLATE_SIZE = 200
@@ -90,15 +91,16 @@ def transform_points(points: np.ndarray, transforms: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def align_faces(images, landmarks: np.ndarray, size: int = TEMPLATE_SIZE,
-                transforms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def align_faces(images, landmarks: np.ndarray, size: int = TEMPLATE_SIZE, transforms: np.ndarray | None = None,
+                workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Warp a batch of faces into the canonical frame.
 
     ``images``: a list of (H, W, 3) uint8 arrays (sizes may differ) or an array (B, H, W, 3);
     ``landmarks``: (B, 68, 2) in image pixels. Returns ``(aligned (B, size, size, 3) uint8,
-    aligned_landmarks (B, 68, 2) float32)``. Transforms are fitted for the whole batch at once; the warp
-    is ``cv2.warpAffine`` per image (bilinear; pixels from outside the image are black), which the
-    benchmark found faster than ``torch.nn.functional.grid_sample`` on a same-size batch.
+    aligned_landmarks (B, 68, 2) float32)``. Transforms are fitted for the whole batch at once
+    (:func:`similarity_transforms`, or pass ``transforms`` (B, 2, 3)); the warp is ``cv2.warpAffine`` per
+    image (bilinear, pixels from outside the image are black), run in ``workers`` threads. The benchmark
+    ``benchmarks/bench_align_rois.py`` found it much faster than ``torch.nn.functional.grid_sample``.
     """
     import cv2
 
@@ -111,7 +113,11 @@ def align_faces(images, landmarks: np.ndarray, size: int = TEMPLATE_SIZE,
     if bad.size:
         raise ValueError(f"faces {bad.tolist()} have too few finite landmarks to align")
     aligned = np.empty((len(images), size, size, 3), dtype=np.uint8)
-    for i, image in enumerate(images):
-        cv2.warpAffine(np.ascontiguousarray(image), transforms[i], (size, size), dst=aligned[i],
-                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def warp(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            cv2.warpAffine(np.ascontiguousarray(images[i]), transforms[i], (size, size), dst=aligned[i],
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    run_chunked(warp, len(images), workers)
     return aligned, transform_points(landmarks, transforms)

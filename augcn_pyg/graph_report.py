@@ -30,9 +30,9 @@ def au_pair_lines(graph: RelationGraph) -> list[str]:
         return textwrap.wrap(", ".join(p for *_, p in pairs), width=96, initial_indent="  ", subsequent_indent="  ")
     lines = []
     for i, j, pair in pairs:
-        verdict = "yes: base rates alone give it" if explained[i, j] else "no"
-        lines.append(f"  {pair:<11} score {float(score[i][j]):7.3f}   under independence {float(indep[i][j]):7.3f}"
-                     f"   explained by independence: {verdict}")
+        verdict = "yes" if explained[i, j] else "no"
+        lines.append(f"  {pair:<11} score {float(score[i][j]):7.3f}   if independent {float(indep[i][j]):7.3f}"
+                     f"   independence alone gives this edge: {verdict}")
     return lines
 
 

@@ -9,9 +9,16 @@ import pytest
 from augcn_pyg.data.labels import LABEL_FORMATS, detect_label_format, parse_au_name, read_labels
 from augcn_pyg.errors import InputError
 
+import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
+
 NAN = np.nan
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA = (1, 2, 4, 6, 9, 12, 25, 26)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
 
 
 def bp4d_columns(rows: list[list[int]], extra: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
@@ -30,7 +37,7 @@ ROWS_T8 = [[9] * 12, [0] * 12]
 
 
 @pytest.fixture
-def bp4d_root(tmp_path, native):
+def bp4d_root(tmp_path):
     occ = tmp_path / "BP4D" / "AUCoding" / "AU_OCC"
     native.bp4d_csv(occ / "F001_T1.csv", [2440, 2441, 2442], bp4d_columns(ROWS_T1, {11: [0, 1, 0]}))
     native.bp4d_csv(occ / "M002_T8.csv", [10, 11], bp4d_columns(ROWS_T8, {11: [9, 9]}))
@@ -63,7 +70,7 @@ def test_bp4d_detected_from_root_folder_or_file(bp4d_root, sub):
     assert len(ls) == (3 if sub.endswith(".csv") else 5)
 
 
-def test_bp4d_au_prefixed_header_and_occlusion_column(tmp_path, native):
+def test_bp4d_au_prefixed_header_and_occlusion_column(tmp_path):
     f = native.bp4d_csv(tmp_path / "F003_T2.csv", [5, 6, 7], bp4d_columns(ROWS_T1), header_style="AU",
                         occlusion=True)
     ls = read_labels(f, "bp4d", format="bp4d")
@@ -72,7 +79,7 @@ def test_bp4d_au_prefixed_header_and_occlusion_column(tmp_path, native):
     assert ls.subject[0] == "F003" and ls.video[0] == "T2"
 
 
-def test_bp4d_bad_value_missing_au_duplicate_frame(tmp_path, native):
+def test_bp4d_bad_value_missing_au_duplicate_frame(tmp_path):
     bad = [r[:] for r in ROWS_T1]
     bad[2][3] = 3
     f = native.bp4d_csv(tmp_path / "a" / "F001_T1.csv", [1, 2, 3], bp4d_columns(bad))
@@ -112,7 +119,7 @@ def disfa_intensities(n: int, rng) -> dict[int, list[int]]:
 
 
 @pytest.fixture
-def disfa_labels(tmp_path, native, rng):
+def disfa_labels(tmp_path, rng):
     root = tmp_path / "DISFA" / "ActionUnit_Labels"
     data = {"SN001": disfa_intensities(6, rng), "SN002": disfa_intensities(4, rng)}
     for sn, intens in data.items():
@@ -202,7 +209,7 @@ OPENFACE_AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
 
 
 @pytest.mark.parametrize("spaces", [True, False])
-def test_openface_success_zero_is_unknown(tmp_path, native, rng, spaces):
+def test_openface_success_zero_is_unknown(tmp_path, rng, spaces):
     n = 5
     au_c = {au: rng.integers(0, 2, n).tolist() for au in OPENFACE_AUS}
     success = [1, 0, 1, 1, 0]

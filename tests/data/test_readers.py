@@ -12,10 +12,17 @@ from scipy.io import savemat
 from augcn_pyg.data.readers import DATASET_READERS, Frame, load_image, numbered_files, read_dataset
 from augcn_pyg.errors import InputError
 
+import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
+
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA = (1, 2, 4, 6, 9, 12, 25, 26)
 HAS_LANDMARKS = importlib.util.find_spec("augcn_pyg.landmarks.files") is not None
 needs_landmarks = pytest.mark.skipif(not HAS_LANDMARKS, reason="augcn_pyg.landmarks not merged yet")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
 
 
 def colour(k: int) -> tuple[int, int, int]:
@@ -55,7 +62,7 @@ def bp4d_cols(rows):
 # ----------------------------------------------------------------------------------------------- BP4D
 
 @pytest.fixture
-def bp4d(tmp_path, native):
+def bp4d(tmp_path):
     root = tmp_path / "BP4D"
     occ = root / "AUCoding" / "AU_OCC"
     r1 = [[1] * 12, [0] * 12, [9] + [1] * 11]
@@ -98,7 +105,7 @@ def test_bp4d_errors(tmp_path, bp4d):
 
 # ---------------------------------------------------------------------------------------------- DISFA
 
-def disfa_labels(native, root, subject, n, rng, first_frame=1):
+def disfa_labels(root, subject, n, rng, first_frame=1):
     intens = {au: rng.integers(0, 6, n).tolist() for au in native.DISFA_FILE_AUS}
     native.disfa_subject(root / "ActionUnit_Labels", subject, intens, first_frame)
     return np.array([intens[au] for au in DISFA]).T >= 2
@@ -112,25 +119,25 @@ def write_mat(path, k: int) -> np.ndarray:
 
 
 @pytest.fixture
-def disfa(tmp_path, native, rng):
+def disfa(tmp_path, rng):
     root = tmp_path / "DISFA"
     truth = {}
     # SN001: extracted frames numbered like the labels (1-based), landmarks named l0NNNN (1-based)
-    truth["SN001"] = disfa_labels(native, root, "SN001", 4, rng)
+    truth["SN001"] = disfa_labels(root, "SN001", 4, rng)
     for f in range(1, 5):
         write_jpeg(root / "Images" / "SN001" / f"frame-{f}.jpg", f)
         write_mat(root / "Landmark_Points" / "SN001" / "tmp_frame_lm" / f"l0{f:04d}_lm.mat", f)
     # SN002: frames extracted from 0 (file k = label frame k + 1), landmarks SN002_NNNN (0-based), one missing
-    truth["SN002"] = disfa_labels(native, root, "SN002", 3, rng)
+    truth["SN002"] = disfa_labels(root, "SN002", 3, rng)
     for f in range(1, 4):
         write_jpeg(root / "Images" / "LeftVideoSN002_comp" / f"LeftVideoSN002_comp_{f - 1:05d}.jpg", f)
         if f != 2:
             write_mat(root / "Landmark_Points" / "SN002" / "tmp_frame_lm" / f"SN002_{f - 1:04d}_lm.mat", f)
     # SN003: only the video, which has one frame fewer than the labels
-    truth["SN003"] = disfa_labels(native, root, "SN003", 5, rng)
+    truth["SN003"] = disfa_labels(root, "SN003", 5, rng)
     write_avi(root / "Videos_LeftCamera" / "LeftVideoSN003_comp.avi", [1, 2, 3, 4])
     # SN004: labels only
-    truth["SN004"] = disfa_labels(native, root, "SN004", 2, rng)
+    truth["SN004"] = disfa_labels(root, "SN004", 2, rng)
     return root, truth
 
 
@@ -244,7 +251,7 @@ def test_folder_of_images_no_labels(tmp_path):
     assert_colour(load_image(frames[2]), 3)
 
 
-def test_folder_video_with_openface_labels_and_landmarks(tmp_path, native, rng):
+def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):
     write_avi(tmp_path / "talk.avi", [1, 2, 3])
     of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
     au_c = {au: rng.integers(0, 2, 3).tolist() for au in of_aus}

@@ -1,13 +1,16 @@
-"""Reading time of the label readers at dataset scale.
+"""Reading time of the label readers and dataset readers at dataset scale.
 
 Writes a BP4D-sized ``AU_OCC`` folder (328 ``{Subject}_{Task}.csv`` files, ~146k rows; every file carries
 a frame column and AU columns 1-99 as the real files do, uncoded AUs as 9) and a DISFA-sized
 ``ActionUnit_Labels`` folder (27 subjects x 4845 frames x 12 AU files, ~131k rows), then times
-``read_labels`` on each (best of ``--repeats`` after one warm-up read).
+``read_labels`` on each (best of ``--repeats`` after one warm-up read). With ``--datasets`` it also
+creates one (empty) image file per labelled frame and, for DISFA, one 66-point ``.mat`` per frame, and
+times ``read_dataset`` (which lists folders and pairs frames with images; it decodes nothing, but it
+loads every DISFA landmark file).
 
-    PYTHONPATH=. python benchmarks/label_readers.py [--work DIR] [--repeats 3]
+    PYTHONPATH=. python benchmarks/dataset_readers.py [--work DIR] [--repeats 3] [--datasets]
 
-Results: ``benchmarks/results/label_readers.json`` and ``.md``.
+Results: ``benchmarks/results/dataset_readers.json`` and ``.md``.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from _meta import RESULTS, machine_info  # noqa: E402
 
 from augcn_pyg.data.folds import FOLDS  # noqa: E402
 from augcn_pyg.data.labels import read_labels  # noqa: E402
+from augcn_pyg.data.readers import read_dataset  # noqa: E402
 
 BP4D_CODED = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA_FILE_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
@@ -59,6 +63,42 @@ def write_disfa(root: Path, frames: int, rng: np.random.Generator) -> int:
     return frames * len(subjects)
 
 
+def time_datasets(tmp: Path, ls_b, ls_d, repeats: int) -> list[dict]:
+    """read_dataset on BP4D (Sequences of empty .jpg files) and DISFA (Images + Landmark_Points .mat)."""
+    from scipy.io import savemat
+
+    bp4d = tmp / "BP4D"
+    (bp4d / "AUCoding").mkdir(parents=True)
+    (tmp / "AU_OCC").rename(bp4d / "AUCoding" / "AU_OCC")
+    for s, v, f in zip(ls_b.subject, ls_b.video, ls_b.frame):
+        d = bp4d / "Sequences" / s / v
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{f}.jpg").touch()
+    disfa = tmp / "DISFA"
+    disfa.mkdir()
+    (tmp / "ActionUnit_Labels").rename(disfa / "ActionUnit_Labels")
+    pts = np.random.default_rng(1).random((66, 2)) * 500
+    for s, f in zip(ls_d.subject, ls_d.frame):
+        d = disfa / "Images" / s
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{f}.jpg").touch()
+        lm = disfa / "Landmark_Points" / s / "tmp_frame_lm"
+        lm.mkdir(parents=True, exist_ok=True)
+        savemat(str(lm / f"l0{f:04d}_lm.mat"), {"pts": pts})
+    t_b, fr_b = best_of(lambda: read_dataset("bp4d", bp4d, "bp4d"), repeats)
+    t_dn, fr_dn = best_of(lambda: read_dataset("disfa", disfa, "disfa", landmarks=False), repeats)
+    t_dl, fr_dl = best_of(lambda: read_dataset("disfa", disfa, "disfa"), 1)
+    assert len(fr_b) == len(ls_b) and len(fr_dl) == len(ls_d) and fr_dl[0].landmarks.shape == (68, 2)
+    return [
+        {"case": "read_dataset bp4d (image files)", "files": len(fr_b), "rows": len(fr_b),
+         "seconds": round(t_b, 3), "rows_per_s": round(len(fr_b) / t_b)},
+        {"case": "read_dataset disfa (image files, landmarks off)", "files": len(fr_dn), "rows": len(fr_dn),
+         "seconds": round(t_dn, 3), "rows_per_s": round(len(fr_dn) / t_dn)},
+        {"case": "read_dataset disfa (image files + .mat landmarks)", "files": 2 * len(fr_dl), "rows": len(fr_dl),
+         "seconds": round(t_dl, 3), "rows_per_s": round(len(fr_dl) / t_dl)},
+    ]
+
+
 def best_of(fn, repeats: int) -> tuple[float, object]:
     result = fn()  # warm-up (file cache)
     times = []
@@ -73,6 +113,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=None, help="folder for the generated files (default: a temp dir)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--datasets", action="store_true", help="also time read_dataset (writes ~280k small files)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
@@ -84,21 +125,25 @@ def main() -> None:
         t_disfa, ls_d = best_of(lambda: read_labels(tmp / "ActionUnit_Labels", "disfa"), args.repeats)
         assert len(ls_b) == n_bp4d and len(ls_d) == n_disfa
         size_b = sum(f.stat().st_size for f in (tmp / "AU_OCC").iterdir())
+        dataset_cases = []
+        if args.datasets:
+            dataset_cases = time_datasets(tmp, ls_b, ls_d, args.repeats)
     cases = [
         {"case": "bp4d AU_OCC", "files": 328, "rows": n_bp4d, "columns_per_file": 100, "bytes": size_b,
          "seconds": round(t_bp4d, 3), "rows_per_s": round(n_bp4d / t_bp4d)},
         {"case": "disfa ActionUnit_Labels", "files": 27 * 12, "rows": n_disfa, "columns_per_file": 2,
          "seconds": round(t_disfa, 3), "rows_per_s": round(n_disfa / t_disfa)},
     ]
+    cases += dataset_cases
     RESULTS.mkdir(exist_ok=True)
-    out = {"benchmark": "label_readers", "repeats": args.repeats, "cases": cases, "machine": machine_info()}
-    (RESULTS / "label_readers.json").write_text(json.dumps(out, indent=2) + "\n")
-    lines = ["# Label readers at dataset scale", "",
-             f"`PYTHONPATH=. python benchmarks/label_readers.py` (best of {args.repeats} after a warm-up; "
+    out = {"benchmark": "dataset_readers", "repeats": args.repeats, "cases": cases, "machine": machine_info()}
+    (RESULTS / "dataset_readers.json").write_text(json.dumps(out, indent=2) + "\n")
+    lines = ["# Label and dataset readers at dataset scale", "",
+             f"`PYTHONPATH=. python benchmarks/dataset_readers.py` (best of {args.repeats} after a warm-up; "
              f"{out['machine'].get('cpu', '?')}).", "",
              "| case | files | rows | seconds | rows/s |", "|---|---|---|---|---|"]
     lines += [f"| {c['case']} | {c['files']} | {c['rows']:,} | {c['seconds']:.2f} | {c['rows_per_s']:,} |" for c in cases]
-    (RESULTS / "label_readers.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "dataset_readers.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

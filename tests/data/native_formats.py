@@ -1,14 +1,14 @@
 """Writers of small files in the datasets' native label formats (REFERENCE.md, "Native file formats").
 
 The licensed datasets cannot be obtained here, so the tests write miniature copies of their files.
+Imported by the tests of this folder as ``import native_formats as native`` (pytest puts the folder on
+``sys.path``); a plain module rather than a conftest, so other test files here keep their own fixtures.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 BP4D_AUS = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA_FILE_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
@@ -61,13 +61,5 @@ def write_openface_csv(path: Path, au_c: dict[int, list[int]], success: list[int
     return path
 
 
-@pytest.fixture
-def native():
-    """The native-format writers, as one namespace."""
-    return SimpleNamespace(bp4d_csv=write_bp4d_csv, disfa_subject=write_disfa_subject,
-                           openface_csv=write_openface_csv, BP4D_AUS=BP4D_AUS, DISFA_FILE_AUS=DISFA_FILE_AUS)
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+# short names used by the tests: native.bp4d_csv(...), native.disfa_subject(...), native.openface_csv(...)
+bp4d_csv, disfa_subject, openface_csv = write_bp4d_csv, write_disfa_subject, write_openface_csv
