@@ -43,12 +43,12 @@ def load_rgb(path: str | Path) -> np.ndarray:
 
 def draw_rois(aligned: np.ndarray | None, aligned_landmarks: np.ndarray, protocol: str | Protocol = "bp4d",
               size: int = 25, photo: np.ndarray | None = None, photo_landmarks: np.ndarray | None = None,
-              box=None, title: str | None = None):
+              box=None, title: str | None = None, montage: bool = True):
     """A figure: [the photo with its box and landmarks,] the aligned face with landmarks, AU centres and
     ROI boxes labelled with their AUs, and a montage of the R crops. Returns the matplotlib figure.
 
     ``aligned``: (S, S, 3) uint8 or None for a light-grey canvas (a diagram of the template's ROIs);
-    ``aligned_landmarks``: (68, 2) in the aligned frame.
+    ``aligned_landmarks``: (68, 2) in the aligned frame; ``montage=False`` leaves the crops out.
     """
     plt = _pyplot()
     from matplotlib.patches import Rectangle
@@ -61,8 +61,8 @@ def draw_rois(aligned: np.ndarray | None, aligned_landmarks: np.ndarray, protoco
     centres = au_centres(lm, protocol)  # (R-1, 2)
     face_rois = [r for r in protocol.rois if not r.is_global]
 
-    cols = 5
-    rows = int(np.ceil(len(rois) / cols))
+    cols = 5 if montage else 0
+    rows = int(np.ceil(len(rois) / cols)) if montage else 1
     panels = 2 if photo is None else 3
     fig = plt.figure(figsize=(4.2 * (panels - 1) + 0.9 * cols, max(4.6, 1.05 * rows + 0.6)))
     grid = fig.add_gridspec(rows, panels - 1 + cols, width_ratios=[4.5] * (panels - 1) + [1] * cols)
@@ -95,7 +95,7 @@ def draw_rois(aligned: np.ndarray | None, aligned_landmarks: np.ndarray, protoco
     ax.set_title(title or f"aligned {side}x{side}: AU centres and {size}x{size} ROIs ({protocol.name})", fontsize=9)
     ax.axis("off")
 
-    for r, (roi, crop) in enumerate(zip(protocol.rois, rois)):
+    for r, (roi, crop) in enumerate(zip(protocol.rois, rois) if montage else ()):
         sub = fig.add_subplot(grid[r // cols, panels - 1 + r % cols])
         sub.imshow(crop, interpolation="nearest")
         sub.set_title(f"{r}: {roi_label(roi)}\n{roi.name}", fontsize=5.5,
@@ -143,6 +143,6 @@ def show_rois(image_path: str | Path, output: str | Path, protocol: str | Protoc
 
 def draw_template_rois(output: str | Path, protocol: str | Protocol = "bp4d", size: int = 25) -> Path:
     """The ROI layout on the canonical template (no photo): the documentation's diagram."""
-    fig = draw_rois(None, TEMPLATE_68, protocol, size,
+    fig = draw_rois(None, TEMPLATE_68, protocol, size, montage=False,
                     title=f"canonical 200x200 template: {get_protocol(protocol).name} AU centres and ROIs")
     return save_figure(fig, output)
