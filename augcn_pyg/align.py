@@ -79,7 +79,7 @@ def similarity_transforms(landmarks: np.ndarray, template: np.ndarray | None = N
         zc, wc = z - mz, w - mw
         a = (m * np.conj(zc) * wc).sum(1) / (m * np.abs(zc) ** 2).sum(1)  # (B,)
         b = mw[:, 0] - a * mz[:, 0]
-    a = np.where(total[:, 0] >= 2, a, np.nan)
+    a = np.where(total[:, 0] >= 2, a, complex(np.nan, np.nan))
     out = np.stack([np.stack([a.real, -a.imag, b.real], -1), np.stack([a.imag, a.real, b.imag], -1)], 1)
     return out[0] if single else out  # (B, 2, 3)
 

@@ -187,7 +187,8 @@ def demo(output):
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
               help="AU order and ROI table; default: the dataset's own (needed for lists/folder).")
 @click.option("--landmarks", default="auto", show_default=True,
-              help="Landmark backend for frames without shipped landmarks: auto, insightface, dlib.")
+              help="Landmark backend for frames without shipped landmarks: auto, insightface (model pack in "
+                   "$INSIGHTFACE_HOME), dlib.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames per chunk (the unit of work and of resume checkpoints).")
@@ -221,6 +222,34 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(summary.line())
+
+
+@main.command("show-rois")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
+@click.option("--landmarks", "backend", default="auto", show_default=True,
+              help="Landmark backend: auto (insightface if a model pack is on disk, else dlib), insightface, dlib.")
+@click.option("--landmarks-file", type=click.Path(path_type=Path), default=None,
+              help="Use these landmarks instead of a detector: OpenFace 2 CSV, DISFA .mat (66 points) or .npy.")
+@click.option("--model-root", type=click.Path(path_type=Path), default=None,
+              help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
+@click.option("--size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
+@user_errors
+def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size):
+    """Draw a photo's landmarks, AU centres and ROI boxes beside a montage of its ROI crops.
+
+    \b
+    Examples:
+      augcn-pyg show-rois face.jpg -o rois.png
+      augcn-pyg show-rois face.jpg -o rois.png --protocol disfa --landmarks dlib
+      augcn-pyg show-rois frame.png -o rois.png --landmarks-file frame_landmarks.npy
+    """
+    from .roi_plots import show_rois
+
+    options = {"model_root": model_root} if model_root is not None else {}
+    written = show_rois(image, output, protocol, backend, landmarks_file, size, **options)
+    click.echo(f"wrote {written}")
 
 
 # --- SynthAU (issue 4) -------------------------------------------------------------------------

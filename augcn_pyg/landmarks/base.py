@@ -7,6 +7,7 @@ by name from :data:`LANDMARK_BACKENDS`; ``"auto"`` takes the first one that can 
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass
 import numpy as np
 
@@ -72,14 +73,15 @@ def register_backend(cls: type[LandmarkBackend]) -> type[LandmarkBackend]:
 def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
     """The backend called ``name`` built with ``kwargs``, cached per process (model loading is slow).
 
-    ``"auto"`` = the first of ``AUTO_ORDER`` whose :meth:`is_available` is true. Unknown names raise an
+    ``"auto"`` = the first of ``AUTO_ORDER`` whose :meth:`is_available` is true (given only the options it
+    accepts). Unknown names raise an
     :class:`InputError` listing the choices.
     """
     key = name.lower()
     if key == "auto":
         for candidate in AUTO_ORDER:
             if LANDMARK_BACKENDS[candidate].is_available(**_availability_kwargs(kwargs)):
-                return _cached_backend(candidate, _freeze(kwargs))
+                return _cached_backend(candidate, _freeze(_accepted(LANDMARK_BACKENDS[candidate], kwargs)))
         raise InputError(
             "no landmark backend can run here: install one with `pip install augcn-pyg[insightface]` "
             "(and put a model pack in INSIGHTFACE_HOME) or `pip install augcn-pyg[dlib]`"
@@ -87,6 +89,12 @@ def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
     if key not in LANDMARK_BACKENDS:
         raise InputError(f"unknown landmark backend {name!r}; choose from {['auto', *sorted(LANDMARK_BACKENDS)]}")
     return _cached_backend(key, _freeze(kwargs))
+
+
+def _accepted(cls: type[LandmarkBackend], kwargs: dict) -> dict:
+    # "auto" passes each backend only the options it takes (model_root means nothing to dlib)
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def _availability_kwargs(kwargs: dict) -> dict:
