@@ -64,20 +64,14 @@ class PrepareSummary:
 _WORKER: dict = {}
 
 
-def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict) -> None:
-    # One thread per worker: the parallelism is the processes.
-    try:
+def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict,
+                 limit_threads: bool = True) -> None:
+    if limit_threads:  # in a worker process: the parallelism is the processes, one thread each
+        import cv2
         import torch
 
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import cv2
-
         cv2.setNumThreads(1)
-    except ImportError:  # pragma: no cover
-        pass
     _WORKER.update(protocol=protocol, roi_size=roi_size, landmarks=landmarks, backend_options=backend_options,
                    backend=None)
 
@@ -216,12 +210,13 @@ def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], read
 
 
 def _results(tasks: Iterable, workers: int, init_args: tuple):
-    if workers <= 1:
-        _init_worker(*init_args)
+    if workers <= 1:  # in this process: leave the caller's thread settings alone
+        _init_worker(*init_args, limit_threads=False)
         for task in tasks:
             yield process_chunk(task)
         return
     # spawn: torch/OpenMP/dlib state is not fork-safe; each worker imports afresh and builds its backend once.
+    # (A script that calls prepare with workers > 1 needs the usual `if __name__ == "__main__":` guard.)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
         yield from pool.imap(process_chunk, tasks)
