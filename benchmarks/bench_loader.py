@@ -136,7 +136,8 @@ def bench_memory(sizes: list[int], workdir: Path, protocol: str, batch: int) -> 
         for reader in ("pread", "memmap"):
             cmd = [sys.executable, __file__, "--rss-child", str(path), "--protocol", protocol, "--batch", str(batch),
                    "--reader", reader]
-            res = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            child = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            res = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append({"frames": size, "store_bytes": (path / "rois.u8").stat().st_size, "reader": reader,
                          "write_seconds": made, **res})
             print(rows[-1], flush=True)
@@ -167,10 +168,12 @@ def write_markdown(result: dict, path: Path) -> None:
               "|---|---|---|---|---|---|"]
     for r in result["memory"]:
         lines.append(f"| {r['frames']:,} | {r['store_bytes'] / 2**30:.2f} GiB | {r['reader']} | "
-                     f"{r['rss_after_setup'] / 2**20:.0f} MiB | {r['peak_rss'] / 2**20:.0f} MiB | {r['seconds']:.1f} s |")
+                     f"{r['rss_after_setup'] / 2**20:.0f} MiB | {r['peak_rss'] / 2**20:.0f} MiB | "
+                     f"{r['seconds']:.1f} s |")
     lines += ["", "`pread` is what FaceGraphLoader does (`ROIStore.read_rows`); `memmap` gathers the same rows by "
               "fancy-indexing the `np.memmap` instead, shown for contrast: its touched file pages stay mapped and "
-              "count in the process's resident set. \"First epoch\" is the first walk right after the store was written "
+              "count in the process's resident set. \"First epoch\" is the first walk right after the store was "
+              "written "
               "(pages partly still being written back to disk), so it is slower than the warm speed runs above.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 

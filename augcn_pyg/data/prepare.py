@@ -28,7 +28,7 @@ import numpy as np
 from ..aus import Protocol, get_protocol
 from ..errors import InputError
 from ..io import write_json_atomic, write_text_atomic
-from .store import COLUMNS, ROIS_FILE, STORE_JSON, ROIStore, ROIStoreWriter
+from .store import COLUMNS, ROIS_FILE, STORE_JSON, ROIStoreWriter
 
 PROGRESS_DIR = ".prepare"
 SKIPPED_CSV = "skipped.csv"
@@ -162,7 +162,8 @@ def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi
     for f in frames:
         digest.update(f"{f.subject}\0{f.video}\0{f.frame}\0{_source(f)}\n".encode())
     return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
-            "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames), "frames_sha1": digest.hexdigest()}
+            "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames),
+            "frames_sha1": digest.hexdigest()}
 
 
 def _source(frame) -> str:
@@ -238,17 +239,16 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
     if batch_size < 1 or workers < 1 or roi_size < 1:
         raise InputError(f"batch size, workers and ROI size must be >= 1 (got {batch_size}, {workers}, {roi_size})")
     if not frames:
-        why = f" ({len(reader_skipped)} labelled frames without media, e.g. {reader_skipped[0].reason})" if reader_skipped else ""
+        why = (f" ({len(reader_skipped)} labelled frames without media, e.g. {reader_skipped[0].reason})"
+               if reader_skipped else "")
         raise InputError(f"{root or dataset}: no frames to prepare{why}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
     progress_dir = out / PROGRESS_DIR
-    if (out / STORE_JSON).exists() and not progress_dir.exists():
-        if not overwrite:
-            raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
+    if overwrite:
         _clear_store(out)
-    elif overwrite:
-        _clear_store(out)
+    elif (out / STORE_JSON).exists() and not progress_dir.exists():
+        raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
 
     fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
                                batch_size, landmarks)
@@ -257,12 +257,13 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         previous = json.loads(run_file.read_text())
         if previous != fingerprint:
             changed = sorted(k for k in fingerprint if previous.get(k) != fingerprint[k])
-            raise InputError(f"{out}: holds an unfinished prepare of different input (differs in {', '.join(changed)}); "
-                             f"pass --overwrite to start again or choose another output directory")
+            raise InputError(f"{out}: holds an unfinished prepare of different input (differs in "
+                             f"{', '.join(changed)}); pass --overwrite to start again or choose another output "
+                             f"directory")
     elif out.exists() and any(out.iterdir()):
-        if not overwrite and not (out / ROIS_FILE).exists():
+        if not (out / ROIS_FILE).exists():
             raise InputError(f"{out}: the output directory is not empty and holds no ROI store")
-        _clear_store(out)
+        _clear_store(out)  # the remains of a run killed before its first checkpoint
     progress_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_file, fingerprint)
 
@@ -298,7 +299,8 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
     skipped = [(int(p), reason) for c in done for p, reason in c["skipped"]]
     _write_skipped(out, frames, skipped, reader_skipped)
     if len(stored) == 0:
-        raise InputError(f"{root or dataset}: none of the {len(frames)} frames gave a face; reasons in {out / SKIPPED_CSV}")
+        raise InputError(f"{root or dataset}: none of the {len(frames)} frames gave a face; "
+                         f"reasons in {out / SKIPPED_CSV}")
     kept = [frames[p] for p in stored]
     writer.finalize(
         len(kept),
