@@ -28,9 +28,8 @@ import numpy as np
 from ..aus import Protocol, get_protocol
 from ..errors import InputError
 from ..io import write_json_atomic, write_text_atomic
-from .store import COLUMNS, ROIS_FILE, STORE_JSON, ROIStoreWriter
+from .store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
 
-PROGRESS_DIR = ".prepare"
 SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
 #: K's rows are written but before its checkpoint. Used by tests/data/test_prepare.py to prove resume.

@@ -33,6 +33,8 @@ FORMAT_VERSION = 1
 
 STORE_JSON = "store.json"
 ROIS_FILE = "rois.u8"
+#: where an unfinished prepare keeps its checkpoints (augcn_pyg.data.prepare)
+PROGRESS_DIR = ".prepare"
 COLUMNS = ("labels", "subject", "video", "frame", "source")
 
 
@@ -303,7 +305,8 @@ def _read_store_json(path: Path) -> dict:
     if not path.is_dir():
         raise InputError(f"{path}: no such ROI store directory")
     if not file.exists():
-        hint = " (an unfinished prepare: re-run the same command to resume it)" if (path / ".prepare").exists() else ""
+        unfinished = (path / PROGRESS_DIR).exists()
+        hint = " (an unfinished prepare: re-run the same command to resume it)" if unfinished else ""
         raise InputError(f"{path}: not a complete ROI store, {STORE_JSON} is missing{hint}")
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
