@@ -1,0 +1,2 @@
+"""Fitted relation-model parameters (written by ``benchmarks/tune_synthau.py``; do not edit by hand)."""
+TUNED: dict = {}
