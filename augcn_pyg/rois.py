@@ -19,7 +19,6 @@ import functools
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ._chunks import run_chunked
 from .aus import Protocol, get_protocol

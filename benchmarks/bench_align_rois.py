@@ -145,16 +145,17 @@ def main() -> None:
               "roi_size": 25, "aligned_size": 200, "rows": rows, "warp_comparison": warp, "backends": backends}
     RESULTS.mkdir(exist_ok=True)
     write_json_atomic(RESULTS / "align_rois.json", result)
+    machine = result["machine"]
     lines = ["# Align + ROI extraction throughput", "",
-             f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; git {result['machine']['git']}; "
-             f"{result['machine']['date']}. Command: `python benchmarks/bench_align_rois.py`.", "",
+             f"Machine: {machine['cpu']}, {machine['cores']} cores; git {machine['git']}; "
+             f"{machine['date']}. Command: `python benchmarks/bench_align_rois.py`.", "",
              f"Batch of {args.batch} decoded 480x640 frames + 68 landmarks -> (B, R, 3, 25, 25) uint8 ROIs; "
              f"median (best) of {args.repeats} runs after a warm-up. Target: >= 2,000 faces/s.", "",
              "| protocol | threads | faces/s median | faces/s best | fit ms | align ms | ROIs ms | load (1 min) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['protocol']} | {r['threads']} | {r['faces_per_s_median']:.0f} | {r['faces_per_s_best']:.0f} "
-                     f"| {1e3 * r['fit_transforms_s']:.1f} | {1e3 * r['align_s']:.1f} | {1e3 * r['rois_s']:.1f} "
+        lines.append(f"| {r['protocol']} | {r['threads']} | {r['faces_per_s_median']:.0f} "
+                     f"| {r['faces_per_s_best']:.0f} | {1e3 * r['fit_transforms_s']:.1f} | {1e3 * r['align_s']:.1f} | {1e3 * r['rois_s']:.1f} "
                      f"| {r['load_1min']} |")
     lines += ["", f"Warp of {small} frames: cv2.warpAffine {1e3 * warp['cv2_warpAffine_s']:.1f} ms vs torch "
               f"affine_grid + grid_sample {1e3 * warp['grid_sample_s']:.1f} ms (float input ready).", "",

@@ -14,7 +14,8 @@ INTER_OCULAR = float(np.linalg.norm(TEMPLATE_68[36:42].mean(0) - TEMPLATE_68[42:
 
 def test_registry_lists_the_choices_for_unknown_names():
     assert {"dlib", "insightface"} <= set(LANDMARK_BACKENDS)
-    with pytest.raises(InputError, match=r"unknown landmark backend 'nope'; choose from \['auto', 'dlib', 'insightface'\]"):
+    choices = r"\['auto', 'dlib', 'insightface'\]"
+    with pytest.raises(InputError, match=rf"unknown landmark backend 'nope'; choose from {choices}"):
         get_backend("nope")
 
 
