@@ -42,6 +42,17 @@ def needed_points(protocol: str | Protocol) -> np.ndarray:
     return np.unique(np.concatenate([pairs.ravel(), RULER_POINTS]))
 
 
+def usable_faces(landmarks, protocol: str | Protocol = "bp4d") -> np.ndarray:
+    """(B,) bool: faces whose (B, 68, 2) landmarks can be aligned and cut (every point the protocol's ROIs
+    need is finite, and so are at least 2 alignment points). Lets a pipeline report the others as skipped
+    before it calls :func:`~augcn_pyg.align.align_faces` / :func:`extract_rois` on the rest."""
+    from .landmarks.layout import STABLE_POINTS
+
+    lm = np.asarray(landmarks.detach().cpu() if torch.is_tensor(landmarks) else landmarks, dtype=np.float32)
+    finite = np.isfinite(lm).all(-1)  # (B, 68)
+    return finite[:, needed_points(protocol)].all(1) & (finite[:, STABLE_POINTS].sum(1) >= 2)
+
+
 def au_centres(landmarks, protocol: str | Protocol = "bp4d"):
     """(B, R-1, 2) AU centres (x, y) of the non-global ROIs, in the protocol's ROI order.
 

@@ -137,3 +137,14 @@ def test_nan_in_a_needed_point_is_named():
         extract_rois(np.zeros((2, 200, 200, 3), np.uint8), lm, "bp4d")
     with pytest.raises(ValueError, match="must be \\(B, S, S, 3\\) uint8"):
         extract_rois(np.zeros((2, 200, 200, 3), np.float32), lm, "bp4d")
+
+
+def test_usable_faces_flags_the_ones_that_cannot_be_cut():
+    from augcn_pyg.rois import usable_faces
+
+    lm = np.stack([TEMPLATE_68] * 4)
+    lm[1, :17] = np.nan  # no jaw: fine
+    lm[2, 42] = np.nan  # the ruler: not usable
+    lm[3, 32] = np.nan  # nose: only DISFA's AU9 needs it
+    np.testing.assert_array_equal(usable_faces(lm, "bp4d"), [True, True, False, True])
+    np.testing.assert_array_equal(usable_faces(torch.from_numpy(lm), "disfa"), [True, True, False, False])
