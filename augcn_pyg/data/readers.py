@@ -162,7 +162,7 @@ def read_bp4d(root: Path, protocol: Protocol, *, sequences: str | Path | None = 
     BP4D ships no 2-D landmarks: ``landmarks`` is None (prepare detects them)."""
     seq = Path(sequences) if sequences else _first_dir(root / "Sequences", root / "sequences")
     if seq is None or not seq.is_dir():
-        raise InputError(f"no Sequences folder (Sequences/{{Subject}}/{{Task}}/{{frame}}.jpg) in BP4D root: {root}")
+        raise InputError(f"no Sequences folder (Sequences/{{Subject}}/{{Task}}/{{frame}}.jpg): {seq or root}")
     ls = read_labels(Path(labels) if labels else root, protocol, format="bp4d")
     frames, skipped = [], []
     frame_of = ls.frame.tolist()
