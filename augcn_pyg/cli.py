@@ -179,6 +179,51 @@ def demo(output):
 
 # --- faces to ROI graphs (issue 3) -------------------------------------------------------------
 
+@main.command("prepare")
+@click.option("--dataset", type=click.Choice(["bp4d", "disfa", "lists", "folder"]), required=True,
+              help="How ROOT is laid out (native BP4D / DISFA folders, ME-GraphAU lists, a folder or video).")
+@click.option("--root", type=click.Path(path_type=Path), required=True, help="The dataset's folder (or video).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The ROI store directory.")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
+              help="AU order and ROI table; default: the dataset's own (needed for lists/folder).")
+@click.option("--landmarks", default="auto", show_default=True,
+              help="Landmark backend for frames without shipped landmarks: auto, insightface (model pack in "
+                   "$INSIGHTFACE_HOME), dlib.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Frames per chunk (the unit of work and of resume checkpoints).")
+@click.option("--roi-size", type=click.IntRange(min=1), default=25, show_default=True, help="ROI side n.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
+              help="Label file or folder (bp4d: instead of ROOT/AUCoding/AU_OCC; folder: any label format).")
+@click.option("--openface", type=click.Path(path_type=Path), default=None,
+              help="folder: an OpenFace 2 CSV whose landmarks are used instead of detecting them.")
+@click.option("--images", type=click.Path(path_type=Path), default=None,
+              help="disfa/lists: the folder of extracted frames (images) if not found under ROOT.")
+@click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
+                images, overwrite, quiet):
+    """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
+
+    A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
+    run again; frames without a usable face are listed in OUTPUT/skipped.csv.
+
+    \b
+    Examples:
+      augcn-pyg prepare --dataset bp4d --root /data/BP4D -o stores/bp4d --workers 4
+      augcn-pyg prepare --dataset folder --root clip.mp4 --openface clip.csv --protocol disfa -o stores/clip
+    """
+    from .data.prepare import prepare
+
+    options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images)) if v}
+    summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
+                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet, **options)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(summary.line())
+
+
 @main.command("show-rois")
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
