@@ -256,7 +256,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 
 
 @main.command("synth")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(),
               help="Output folder (created; a finished video is skipped when re-run).")
 @click.option("--protocol", type=click.Choice(["bp4d", "disfa"]), default="bp4d", show_default=True,
               help="Native layout and AU preset.")
