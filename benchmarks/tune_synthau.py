@@ -10,8 +10,8 @@ weights, and we fit them by gradient descent (torch) to
   * Table 1 under the paper's rule at threshold ``THRESHOLD``: edges need Msym >= THRESHOLD + MARGIN,
     non-edges Msym <= THRESHOLD - MARGIN (squared hinge),
 
-with a weak pull of each member probability towards its prior (prototypes.py) so the displays stay
-plausible. The result is written to ``augcn_pyg/data/synthau/tuned.py`` as data, then checked by sampling
+with a weak pull of each member probability towards its prior (prototypes.py) and of a task's display
+weights towards each other, so the displays stay plausible and every task mixes its displays. The result is written to ``augcn_pyg/data/synthau/tuned.py`` as data, then checked by sampling
 the real generator (24 subjects x 8 tasks x 60 frames, seeds 0-4).
 
     PYTHONPATH=. python benchmarks/tune_synthau.py
@@ -37,6 +37,7 @@ from augcn_pyg.paper import TABLE1  # noqa: E402
 THRESHOLD = {"bp4d": 1.0, "disfa": 0.8}
 MARGIN = 0.12
 STEPS = 800
+WEIGHT_PULL = 0.5  # keeps each task a mixture of its displays instead of collapsing onto one
 
 
 def timeline_samples(n_videos=200, n_frames=60, seed=123):
@@ -93,7 +94,8 @@ def fit(preset: str, mem: np.ndarray, spo: np.ndarray) -> dict:
         thr = THRESHOLD[preset]
         hinge = torch.where(edge, torch.relu(thr + MARGIN - v), torch.relu(v - thr + MARGIN))
         loss = (((r - target) * 100) ** 2).sum() / 4 + 50 * (hinge ** 2).sum() \
-            + 0.02 * (((logit - prior_logit) * mask) ** 2).sum()
+            + 0.02 * (((logit - prior_logit) * mask) ** 2).sum() \
+            + WEIGHT_PULL * sum((wl[:-1] - wl[:-1].mean()) .pow(2).sum() for wl in wlogit)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -142,6 +142,21 @@ class FaceRenderer:
         rng = np.random.default_rng(self.id.texture_seed)
         tex = cv2.GaussianBlur(rng.standard_normal((n, n)).astype(np.float32), (0, 0), 1.2)
         shade = shade * (1 + 0.035 * tex)
+        # modelling of a lit face: eye sockets and the sides of the nose in shadow, cheekbones and the
+        # nose bridge catching light (soft Gaussian blobs in canonical IOD units)
+        shape = self.id.shape
+        blobs = []
+        for lo in (36, 42):
+            c = shape[lo:lo + 6].mean(0)
+            blobs.append((c + [0, -0.06], (0.24, 0.13), -0.22))  # socket
+            blobs.append((c + [np.sign(c[0]) * 0.05, 0.42], (0.22, 0.14), +0.07))  # cheekbone
+            blobs.append(([np.sign(c[0]) * 0.16, 0.35], (0.06, 0.22), -0.12))  # side of the nose
+        blobs.append(([0.0, 0.3], (0.05, 0.25), +0.06))  # bridge
+        blobs.append(([0.0, (shape[57, 1] + shape[8, 1]) / 2 - 0.06], (0.16, 0.05), -0.08))  # under the lip
+        for (bx, by), (sx, sy), amp in blobs:
+            gx, gy = self.px([bx, by])
+            shade = shade * (1 + amp * np.exp(-0.5 * (((x - gx) / (sx * self.iod)) ** 2
+                                                     + ((y - gy) / (sy * self.iod)) ** 2)))
         head = Image.new("L", (n, n), 0)
         jaw = self.id.shape[0:17]
         half = abs(jaw[16, 0] - jaw[0, 0]) / 2 + 0.15
