@@ -86,6 +86,9 @@ _CR = np.hstack([(-_T + 2 * _T**2 - _T**3), (2 - 5 * _T**2 + 3 * _T**3), (_T + 4
                  (-_T**2 + _T**3)]) / 2  # (4, 4) Catmull-Rom basis, 4 samples per segment
 
 
+_WINDOW = np.arange(4)
+
+
 def spline(points: np.ndarray, closed: bool = False) -> np.ndarray:
     """Catmull-Rom curve through ``points`` (n, 2), 4 samples per segment."""
     p = np.asarray(points, dtype=np.float64)
@@ -95,7 +98,7 @@ def spline(points: np.ndarray, closed: bool = False) -> np.ndarray:
     else:
         ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
         n = len(p) - 1
-    segs = np.stack([ext[i:i + 4] for i in range(n)])  # (n, 4, 2)
+    segs = ext[np.arange(n)[:, None] + _WINDOW]  # (n, 4, 2)
     out = np.einsum("sk,nkd->nsd", _CR, segs).reshape(-1, 2)
     return out if closed else np.vstack([out, p[-1:]])
 
@@ -123,6 +126,7 @@ class FaceRenderer:
         self.iod = 0.27 * self.big  # canonical IOD in supersampled pixels
         self.origin = np.array([self.big / 2, 0.40 * self.big])  # eye midpoint
         self._shading = self._shading_map()
+        self._gain_key, self._gain = None, None
         rng = np.random.default_rng(identity.texture_seed)
         self._chin_dots = rng.uniform([-0.2, 0.0], [0.2, 0.22], size=(18, 2))  # chin texture stipple
         self._freckles = rng.uniform(-1, 1, size=(int(rng.integers(0, 25)), 2)) * [0.6, 0.25] + [0, 0.45]
@@ -363,10 +367,14 @@ class FaceRenderer:
 
     def _photometric(self, img: np.ndarray, cond: FrameConditions, rng) -> np.ndarray:
         if cond.light > 0:
-            n = self.size
-            ramp = (np.arange(n, dtype=np.float32) / n - 0.5) * 2
-            g = np.cos(cond.light_angle) * ramp[None, :] + np.sin(cond.light_angle) * ramp[:, None]
-            img = np.clip(img * (1 + cond.light * g)[..., None], 0, 255).astype(np.uint8)
+            key = (cond.light_angle, cond.light)
+            if self._gain_key != key:  # lighting is per video: compute its gain map once
+                n = self.size
+                ramp = (np.arange(n, dtype=np.float32) / n - 0.5) * 2
+                g = np.cos(cond.light_angle) * ramp[None, :] + np.sin(cond.light_angle) * ramp[:, None]
+                self._gain = np.repeat((1 + cond.light * g)[..., None], 3, axis=2).astype(np.float32)
+                self._gain_key = key
+            img = cv2.multiply(img, self._gain, dtype=cv2.CV_8U)
         if cond.blur > 0.3:
             img = cv2.GaussianBlur(img, (0, 0), cond.blur)
         if cond.noise > 0 and rng is not None:
