@@ -12,15 +12,17 @@ import numpy as np
 
 
 def _jaw(width=1.0, top=0.02, chin=1.78, squareness=2.6) -> np.ndarray:
-    """17 jaw points from the right ear (0) over the chin (8) to the left ear (16): a superellipse."""
-    theta = np.linspace(-0.06 * np.pi, 1.06 * np.pi, 17)
+    """17 jaw points from the right ear (0) over the chin (8) to the left ear (16), evenly spaced along
+    a superellipse (as iBUG annotators space them)."""
+    theta = np.linspace(-0.06 * np.pi, 1.06 * np.pi, 801)
     c, s = np.cos(theta), np.sin(theta)
     e = 2.0 / squareness
     height = (chin - top) / (1 + abs(np.sin(-0.06 * np.pi)) ** e)
     yc = chin - height
-    x = -width * np.sign(c) * np.abs(c) ** e
-    y = yc + height * np.sign(s) * np.abs(s) ** e
-    return np.stack([x, y], 1)
+    curve = np.stack([-width * np.sign(c) * np.abs(c) ** e, yc + height * np.sign(s) * np.abs(s) ** e], 1)
+    arc = np.r_[0, np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))]
+    at = np.linspace(0, arc[-1], 17)
+    return np.stack([np.interp(at, arc, curve[:, 0]), np.interp(at, arc, curve[:, 1])], 1)
 
 
 def _mirror(points):

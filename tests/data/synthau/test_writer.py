@@ -162,3 +162,19 @@ def test_cli_synth_and_gallery(tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "g.png").size[0] > 500
+
+
+def test_prepare_runs_on_synthau_unchanged(tmp_path):
+    """The real pipeline's first stage on SynthAU: read_dataset -> dlib landmarks -> align -> ROIs -> store."""
+    pytest.importorskip("dlib")
+    from augcn_pyg.data.prepare import prepare
+    from augcn_pyg.data.store import ROIStore
+
+    generate_synthau(tmp_path / "s", protocol="bp4d", subjects=1, frames_per_video=1, seed=0, workers=1,
+                     difficulty="easy", progress=False)
+    summary = prepare("bp4d", tmp_path / "s", tmp_path / "store", landmarks="dlib", progress=False)
+    assert summary.stored == 8 and summary.skipped == 0
+    store = ROIStore(tmp_path / "store")
+    y, _, _ = sample_labels("bp4d", "realistic", 1, 1, seed=0)
+    assert len(store) == 8 and store.labels.shape == (8, 12)
+    assert sorted(map(tuple, store.labels.tolist())) == sorted(map(tuple, y.tolist()))
