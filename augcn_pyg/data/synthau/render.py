@@ -103,10 +103,6 @@ def spline(points: np.ndarray, closed: bool = False) -> np.ndarray:
     return out if closed else np.vstack([out, p[-1:]])
 
 
-def _mix(c1, c2, t: float) -> tuple[int, int, int]:
-    return tuple(int(round(a * (1 - t) + b * t)) for a, b in zip(c1, c2))
-
-
 def _shade(c, f: float) -> tuple[int, int, int]:
     return tuple(min(255, max(0, int(v * f + 0.5))) for v in c)
 
