@@ -47,7 +47,16 @@ def conditions(difficulty: str = "medium", **overrides) -> Conditions:
         base = DIFFICULTIES[difficulty]
     except KeyError:
         raise ValueError(f"unknown difficulty {difficulty!r}; choose from {list(DIFFICULTIES)}") from None
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    cond = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    bad = [k for k in KNOBS if getattr(cond, k) < 0]
+    if cond.scale >= 0.9:
+        bad.append("scale")
+    if not 1 <= cond.jpeg_quality <= 100:
+        bad.append("jpeg_quality")
+    if bad:
+        raise ValueError(f"imaging knobs out of range: {', '.join(sorted(set(bad)))} (need >= 0, scale < 0.9, "
+                         f"jpeg_quality 1..100; got {cond})")
+    return cond
 
 
 @dataclass(frozen=True)

@@ -204,12 +204,15 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
         if old.get("parameters") != params:
             raise InputError(f"{root} holds a SynthAU dataset made with other parameters ({manifest_path}); "
                              "use another folder or delete it")
-    root.mkdir(parents=True, exist_ok=True)
     vids = videos(protocol, subjects)
     manifest = {"version": VERSION, "parameters": params, "complete": False,
                 "layout": "bp4d" if protocol == "bp4d" else "disfa",
                 "videos": [v.name for v in vids], "subjects": sorted({v.subject for v in vids})}
-    write_json_atomic(manifest_path, manifest)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(manifest_path, manifest)
+    except OSError as exc:
+        raise InputError(f"cannot write the SynthAU output folder {root}: {exc.strerror or exc}") from None
     jobs = [{"root": str(root), "protocol": protocol, "relations": relations, "video": v, "seed": seed,
              "frames_per_video": frames_per_video, "image_size": image_size, "conditions": asdict(cond),
              "resume": resume} for v in vids]
@@ -233,6 +236,10 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
             skipped += skip
             if bar is not None:
                 bar.update(per_video)
+    except BaseException:
+        if pool is not None:
+            pool.terminate()  # stop the other workers at once (Ctrl-C, a failing video)
+        raise
     finally:
         if pool is not None:
             pool.close()
