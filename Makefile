@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 DEMO_OUT ?= demo-out
 
-.PHONY: demo test install clean
+.PHONY: demo test install graphs clean
 
 # The stamp is rebuilt whenever the package's declared dependencies change.
 $(VENV)/.installed: setup.py constraints.txt Makefile
@@ -25,6 +25,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+# Regenerate the paper's Table 1 graph files (tests check the committed files equal this output).
+graphs: $(VENV)/.installed
+	$(VENV)/bin/augcn-pyg build-graph --protocol bp4d -o graphs/bp4d_table1.json > /dev/null
+	$(VENV)/bin/augcn-pyg build-graph --protocol disfa -o graphs/disfa_table1.json > /dev/null
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT)

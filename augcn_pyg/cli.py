@@ -6,11 +6,16 @@ a ``click.ClickException`` (one line, exit code 1, no traceback).
 from __future__ import annotations
 
 import functools
+import warnings
+from pathlib import Path
 
 import click
 
 from ._version import __version__
+from .aus import PROTOCOLS
 from .errors import InputError
+from .graph_report import describe
+from .relations import PAPER_RULES, RelationWarning
 
 
 def user_errors(fn):
@@ -39,7 +44,213 @@ def main() -> None:
 
 # --- relation graphs (issue 2) -----------------------------------------------------------------
 
+#: our default thresholds when --threshold is not given with --labels (the paper states none)
+DEFAULT_THRESHOLDS = {"conditional": 0.5, "lift": 1.5, "phi": 0.1, "pmi": 0.4}
+
+
+def _echo_warnings(caught) -> None:
+    for w in caught:
+        click.echo(f"note: {w.message}", err=True)
+
+
+@main.command("build-graph")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path),
+              help="Training labels: a BP4D AU_OCC folder, a DISFA ActionUnit_Labels folder, a ME-GraphAU "
+                   "label list, an OpenFace 2 CSV, or a CSV/NPY with an AU header. Without it: the paper's Table 1.")
+@click.option("--format", "label_format", default=None,
+              help="Label format (bp4d, disfa, list, openface, csv, npy); detected from the path if omitted.")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
+@click.option("--threshold", type=float, default=None,
+              help=f"Keep AU pairs whose score is >= this (default per measure: {DEFAULT_THRESHOLDS}).")
+@click.option("--symmetrize", type=click.Choice(["sum", "mean", "max", "min"]), default="sum", show_default=True,
+              help="How P(j|i) becomes symmetric (sum = the paper's M + M^T, range [0, 2]).")
+@click.option("--measure", type=click.Choice(["conditional", "lift", "phi", "pmi"]), default="conditional",
+              show_default=True, help="conditional = the paper's P(j|i); lift/phi/pmi correct for base rates.")
+@click.option("--rules", default=",".join(PAPER_RULES), show_default=True,
+              help="ROI-graph rules to apply, from self,symmetric,cooccurrence,global,negative.")
+@click.option("--negative-threshold", type=float, default=0.05, show_default=True,
+              help="The negative rule joins AUs with max(P(j|i), P(i|j)) <= this.")
+@click.option("--intensity-threshold", type=int, default=2, show_default=True,
+              help="Intensity labels (DISFA): an AU is present at or above this intensity.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Graph JSON file to write.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Also draw the ROI graph (.png, .svg or .pdf).")
+@user_errors
+def build_graph(labels_path, label_format, protocol, threshold, symmetrize, measure, rules, negative_threshold,
+                intensity_threshold, output, plot_path):
+    """Build an AU relation graph and its ROI graph, and write it as JSON.
+
+    \b
+    Examples:
+      augcn-pyg build-graph --protocol bp4d -o bp4d_table1.json          # the paper's Table 1
+      augcn-pyg build-graph --labels BP4D/AUCoding/AU_OCC --threshold 0.6 -o bp4d.json --plot bp4d.png
+      augcn-pyg build-graph --labels DISFA/ActionUnit_Labels --protocol disfa --measure phi --threshold 0.1 -o d.json
+    """
+    from .relations import RelationBuilder, paper_graph, parse_rules
+    from .viz import check_output, plot_roi_graph
+
+    if plot_path is not None:
+        check_output(plot_path)
+    if labels_path is None:
+        if threshold is not None or measure != "conditional":
+            raise InputError("--threshold and --measure need --labels: the paper's Table 1 carries no statistics")
+        graph = paper_graph(protocol, parse_rules(rules))
+    else:
+        from .data.labels import read_labels
+
+        label_set = read_labels(labels_path, protocol, format=label_format, intensity_threshold=intensity_threshold)
+        if label_set.ignored_aus:
+            ignored = ", ".join(f"AU{a}" for a in label_set.ignored_aus)
+            click.echo(f"note: {labels_path}: ignoring AUs not scored by {protocol}: {ignored}", err=True)
+        builder = RelationBuilder(protocol, DEFAULT_THRESHOLDS[measure] if threshold is None else threshold,
+                                  measure, symmetrize, rules, negative_threshold)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RelationWarning)
+            graph = builder.fit(label_set.labels, source=f"labels:{label_set.source}").graph_
+        _echo_warnings(caught)
+    if plot_path is not None:
+        plot_roi_graph(graph, plot_path)
+    graph.save(output)
+    click.echo(describe(graph))
+    click.echo(f"\nwrote {output}" + (f" and {plot_path}" if plot_path else ""))
+
+
+@main.command("plot-graph")
+@click.argument("graph_path", metavar="GRAPH.json", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
+@click.option("--level", type=click.Choice(["au", "roi", "heatmap"]), default="roi", show_default=True,
+              help="au: AUs and their pairs (Table 1); roi: ROI nodes on a face; heatmap: the score matrix.")
+@user_errors
+def plot_graph_cmd(graph_path, output, level):
+    """Draw a relation graph file.
+
+    \b
+    Example:
+      augcn-pyg plot-graph graphs/bp4d_table1.json -o bp4d_roi.png --level roi
+    """
+    from .relations import RelationGraph
+    from .viz import plot_graph
+
+    plot_graph(RelationGraph.load(graph_path), output, level)
+    click.echo(f"wrote {output}")
+
+
+@main.command("graph-info")
+@click.argument("graph_path", metavar="GRAPH.json", type=click.Path(path_type=Path))
+@user_errors
+def graph_info(graph_path):
+    """Print a graph's AU matrix, AU pairs, edge counts per rule, density and degree per ROI.
+
+    For graphs fitted on labels, each AU pair also says whether independence alone (the AUs' base
+    rates) would have produced it.
+
+    \b
+    Example:
+      augcn-pyg graph-info graphs/bp4d_table1.json
+    """
+    from .relations import RelationGraph
+
+    click.echo(describe(RelationGraph.load(graph_path)))
+
+
+@main.command("demo")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True)
+@user_errors
+def demo(output):
+    """Run the main job on the embedded default and write everything under OUTPUT.
+
+    Builds the paper's BP4D and DISFA Table 1 graphs, draws them and prints their summaries.
+
+    \b
+    Example:
+      augcn-pyg demo -o demo-out
+    """
+    from .relations import paper_graph
+    from .viz import plot_graph
+
+    for protocol in sorted(PROTOCOLS):
+        graph = paper_graph(protocol)
+        graph.save(output / f"{protocol}_table1.json")
+        for level in ("au", "roi", "heatmap"):
+            plot_graph(graph, output / f"{protocol}_table1_{level}.png", level)
+        click.echo(f"=== {protocol.upper()} (paper Table 1) ===\n{describe(graph)}\n")
+    click.echo(f"wrote graphs and pictures to {output}/")
+
+
 # --- faces to ROI graphs (issue 3) -------------------------------------------------------------
+
+@main.command("prepare")
+@click.option("--dataset", type=click.Choice(["bp4d", "disfa", "lists", "folder"]), required=True,
+              help="How ROOT is laid out (native BP4D / DISFA folders, ME-GraphAU lists, a folder or video).")
+@click.option("--root", type=click.Path(path_type=Path), required=True, help="The dataset's folder (or video).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The ROI store directory.")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
+              help="AU order and ROI table; default: the dataset's own (needed for lists/folder).")
+@click.option("--landmarks", default="auto", show_default=True,
+              help="Landmark backend for frames without shipped landmarks: auto, insightface (model pack in "
+                   "$INSIGHTFACE_HOME), dlib.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Frames per chunk (the unit of work and of resume checkpoints).")
+@click.option("--roi-size", type=click.IntRange(min=1), default=25, show_default=True, help="ROI side n.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
+              help="Label file or folder (bp4d: instead of ROOT/AUCoding/AU_OCC; folder: any label format).")
+@click.option("--openface", type=click.Path(path_type=Path), default=None,
+              help="folder: an OpenFace 2 CSV whose landmarks are used instead of detecting them.")
+@click.option("--images", type=click.Path(path_type=Path), default=None,
+              help="disfa/lists: the folder of extracted frames (images) if not found under ROOT.")
+@click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
+                images, overwrite, quiet):
+    """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
+
+    A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
+    run again; frames without a usable face are listed in OUTPUT/skipped.csv.
+
+    \b
+    Examples:
+      augcn-pyg prepare --dataset bp4d --root /data/BP4D -o stores/bp4d --workers 4
+      augcn-pyg prepare --dataset folder --root clip.mp4 --openface clip.csv --protocol disfa -o stores/clip
+    """
+    from .data.prepare import prepare
+
+    options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images)) if v}
+    summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
+                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet, **options)
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(summary.line())
+
+
+@main.command("show-rois")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
+@click.option("--landmarks", "backend", default="auto", show_default=True,
+              help="Landmark backend: auto (insightface if a model pack is on disk, else dlib), insightface, dlib.")
+@click.option("--landmarks-file", type=click.Path(path_type=Path), default=None,
+              help="Use these landmarks instead of a detector: OpenFace 2 CSV, DISFA .mat (66 points) or .npy.")
+@click.option("--model-root", type=click.Path(path_type=Path), default=None,
+              help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
+@click.option("--size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
+@user_errors
+def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size):
+    """Draw a photo's landmarks, AU centres and ROI boxes beside a montage of its ROI crops.
+
+    \b
+    Examples:
+      augcn-pyg show-rois face.jpg -o rois.png
+      augcn-pyg show-rois face.jpg -o rois.png --protocol disfa --landmarks dlib
+      augcn-pyg show-rois frame.png -o rois.png --landmarks-file frame_landmarks.npy
+    """
+    from .roi_plots import show_rois
+
+    options = {"model_root": model_root} if model_root is not None else {}
+    written = show_rois(image, output, protocol, backend, landmarks_file, size, **options)
+    click.echo(f"wrote {written}")
+
 
 # --- SynthAU (issue 4) -------------------------------------------------------------------------
 

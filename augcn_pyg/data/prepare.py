@@ -1,0 +1,344 @@
+"""Prepare: dataset frames -> landmarks -> aligned faces -> ROI crops -> an :class:`ROIStore`.
+
+The frames are cut into chunks of ``batch_size``; worker processes (or this process when
+``workers=1``) turn a chunk into ROIs, and the parent writes the chunks' rows in frame order, compactly
+(skipped frames take no row). After each chunk the ROI file is flushed and only then is a checkpoint
+``.prepare/chunk-000123.json`` written (atomically), naming the frames that chunk stored and skipped. A
+run killed at any moment therefore resumes from the first chunk without a checkpoint and rewrites the
+same bytes; ``store.json`` is written only at the very end, so an unfinished directory never opens as a
+store. Frames that fail (unreadable image, no face found, NaN or degenerate landmarks) are listed in
+``skipped.csv`` with the reason.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ..aus import Protocol, get_protocol
+from ..errors import InputError
+from ..io import write_json_atomic, write_text_atomic
+from .store import COLUMNS, ROIS_FILE, STORE_JSON, ROIStore, ROIStoreWriter
+
+PROGRESS_DIR = ".prepare"
+SKIPPED_CSV = "skipped.csv"
+#: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
+#: K's rows are written but before its checkpoint. Used by tests/data/test_prepare.py to prove resume.
+KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
+#: side of the aligned face (the paper's 200 x 200)
+ALIGNED_SIZE = 200
+#: landmarks spanning fewer pixels than this (width or height of the brows-to-chin points) are degenerate
+MIN_FACE_EXTENT = 4.0
+
+
+@dataclass
+class PrepareSummary:
+    out: Path
+    frames: int
+    stored: int
+    skipped: int
+    resumed_chunks: int
+    notes: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        text = f"prepared {self.stored} of {self.frames} frames into {self.out}"
+        if self.skipped:
+            text += f"; {self.skipped} skipped, reasons in {self.out / SKIPPED_CSV}"
+        if self.resumed_chunks:
+            text += f" (resumed after {self.resumed_chunks} finished chunks)"
+        return text
+
+
+# --- the per-chunk work (runs in the workers) -------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict) -> None:
+    # One thread per worker: the parallelism is the processes.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    _WORKER.update(protocol=protocol, roi_size=roi_size, landmarks=landmarks, backend_options=backend_options,
+                   backend=None)
+
+
+def _backend():
+    # Built on the first frame without shipped landmarks, then kept for the worker's life.
+    if _WORKER["backend"] is None:
+        from ..landmarks import get_backend
+
+        _WORKER["backend"] = get_backend(_WORKER["landmarks"], **_WORKER["backend_options"])
+    return _WORKER["backend"]
+
+
+def _face_landmarks(frame, image, required: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """(68, 2) float32 landmarks of the frame's face, or None and why.
+
+    ``required``: the iBUG-68 points that alignment and the ROI centres use; those must be finite (a
+    49-point layout's missing jaw is fine, a NaN brow point is not).
+    """
+    from ..landmarks.layout import to_68
+
+    if frame.landmarks is not None:
+        try:
+            points = to_68(np.asarray(frame.landmarks, dtype=np.float32))
+        except ValueError as exc:
+            return None, f"unusable landmarks: {exc}"
+    else:
+        faces = _backend().detect(image)
+        if not faces:
+            return None, "no face found"
+        points = np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32)
+    if not np.isfinite(points[required]).all():
+        return None, "landmarks with NaN or infinite values"
+    return points, ""
+
+
+def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]]]:
+    """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
+    uint8, [(skipped position, reason)])``."""
+    from ..align import align_faces, similarity_transforms, template_for
+    from ..landmarks.layout import STABLE_POINTS
+    from ..rois import extract_rois, needed_points
+    from .readers import load_image
+
+    chunk, items = task
+    protocol = get_protocol(_WORKER["protocol"])
+    required = np.union1d(needed_points(protocol), STABLE_POINTS)
+    images, points, kept, skipped = [], [], [], []
+    for pos, frame in items:
+        try:
+            image = load_image(frame)
+        except (InputError, OSError, ValueError) as exc:
+            skipped.append((pos, f"unreadable image: {exc}"))
+            continue
+        lm, why = _face_landmarks(frame, image, required)
+        if lm is None:
+            skipped.append((pos, why))
+            continue
+        images.append(image)
+        points.append(lm)
+        kept.append(pos)
+    if kept:
+        points = np.stack(points)  # (B, 68, 2)
+        transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
+        # Points (nearly) on one spot fit a meaningless transform: demand a face of some extent.
+        extent = np.ptp(points[:, STABLE_POINTS], axis=1).min(axis=1)  # (B,) px, the smaller of width/height
+        ok = np.isfinite(transforms).all(axis=(1, 2)) & (extent >= MIN_FACE_EXTENT)
+        skipped += [(pos, "degenerate landmarks (all on one spot)") for pos, good in zip(kept, ok) if not good]
+        kept = [pos for pos, good in zip(kept, ok) if good]
+        images = [im for im, good in zip(images, ok) if good]
+        points, transforms = points[ok], transforms[ok]
+    if not kept:
+        return chunk, [], None, sorted(skipped)
+    aligned, aligned_points = align_faces(images, points, ALIGNED_SIZE, transforms=transforms)  # (B, S, S, 3)
+    rois = extract_rois(aligned, aligned_points, protocol, size=_WORKER["roi_size"])  # (B, R, 3, n, n)
+    return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped)
+
+
+# --- the parent: chunks, checkpoints, the store -----------------------------------------------------
+
+def _chunk_file(progress: Path, chunk: int) -> Path:
+    return progress / f"chunk-{chunk:06d}.json"
+
+
+def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi_size: int, batch_size: int,
+                 landmarks: str) -> dict:
+    digest = hashlib.sha1()
+    for f in frames:
+        digest.update(f"{f.subject}\0{f.video}\0{f.frame}\0{_source(f)}\n".encode())
+    return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
+            "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames), "frames_sha1": digest.hexdigest()}
+
+
+def _source(frame) -> str:
+    if frame.image is not None:
+        return str(frame.image)
+    return f"{frame.video_path}#{frame.video_index}"
+
+
+def _finished_chunks(progress: Path, num_chunks: int) -> list[dict]:
+    """The checkpoints of chunks 0..k-1 that exist (a gap ends the list: later ones are redone)."""
+    done = []
+    for chunk in range(num_chunks):
+        file = _chunk_file(progress, chunk)
+        if not file.exists():
+            break
+        done.append(json.loads(file.read_text()))
+    return done
+
+
+def _clear_store(out: Path) -> None:
+    for name in (STORE_JSON, ROIS_FILE, SKIPPED_CSV, *(f"{c}.npy" for c in COLUMNS)):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / PROGRESS_DIR, ignore_errors=True)
+
+
+def _kill_hook(chunk: int, moment: str) -> None:
+    spec = os.environ.get(KILL_HOOK)
+    if not spec:
+        return
+    k, _, when = spec.partition(":")
+    if int(k) == chunk and (when or "after") == moment:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], reader_skipped: Iterable = ()) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["subject", "video", "frame", "source", "reason"])
+    for s in reader_skipped:  # labelled frames the reader found no media for
+        writer.writerow([s.subject, s.video, s.frame, "", s.reason])
+    for pos, reason in skipped:
+        f = frames[pos]
+        writer.writerow([f.subject, f.video, f.frame, _source(f), reason])
+    write_text_atomic(out / SKIPPED_CSV, buf.getvalue())
+
+
+def _results(tasks: Iterable, workers: int, init_args: tuple):
+    if workers <= 1:
+        _init_worker(*init_args)
+        for task in tasks:
+            yield process_chunk(task)
+        return
+    # spawn: torch/OpenMP/dlib state is not fork-safe; each worker imports afresh and builds its backend once.
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+        yield from pool.imap(process_chunk, tasks)
+
+
+def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protocol, *, landmarks: str = "auto",
+                   workers: int = 1, batch_size: int = 256, roi_size: int = 25, overwrite: bool = False,
+                   progress: bool = True, backend_options: dict | None = None, dataset: str = "frames",
+                   root: str | os.PathLike = "") -> PrepareSummary:
+    """Write the ROI store of ``frames`` (readers' ``Frame`` objects) into ``out``; resumable (see module doc).
+
+    When ``frames`` is a readers ``FrameList``, its ``skipped`` frames (labelled but without media) are
+    listed in ``skipped.csv`` too and its ``notes`` come back in the summary.
+    """
+    reader_skipped = list(getattr(frames, "skipped", ()))
+    notes = tuple(getattr(frames, "notes", ()))
+    protocol = get_protocol(protocol)
+    out = Path(out)
+    if batch_size < 1 or workers < 1 or roi_size < 1:
+        raise InputError(f"batch size, workers and ROI size must be >= 1 (got {batch_size}, {workers}, {roi_size})")
+    if not frames:
+        why = f" ({len(reader_skipped)} labelled frames without media, e.g. {reader_skipped[0].reason})" if reader_skipped else ""
+        raise InputError(f"{root or dataset}: no frames to prepare{why}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    progress_dir = out / PROGRESS_DIR
+    if (out / STORE_JSON).exists() and not progress_dir.exists():
+        if not overwrite:
+            raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
+        _clear_store(out)
+    elif overwrite:
+        _clear_store(out)
+
+    fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
+                               batch_size, landmarks)
+    run_file = progress_dir / "run.json"
+    if run_file.exists():
+        previous = json.loads(run_file.read_text())
+        if previous != fingerprint:
+            changed = sorted(k for k in fingerprint if previous.get(k) != fingerprint[k])
+            raise InputError(f"{out}: holds an unfinished prepare of different input (differs in {', '.join(changed)}); "
+                             f"pass --overwrite to start again or choose another output directory")
+    elif out.exists() and any(out.iterdir()):
+        if not overwrite and not (out / ROIS_FILE).exists():
+            raise InputError(f"{out}: the output directory is not empty and holds no ROI store")
+        _clear_store(out)
+    progress_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_file, fingerprint)
+
+    num_chunks = -(-len(frames) // batch_size)
+    done = _finished_chunks(progress_dir, num_chunks)
+    resumed = len(done)
+    row = sum(len(c["stored"]) for c in done)
+    num_skipped = sum(len(c["skipped"]) for c in done)
+    writer = ROIStoreWriter(out, protocol, roi_size, capacity=len(frames), resume=bool(done))
+    tasks = ((k, [(p, frames[p]) for p in range(k * batch_size, min((k + 1) * batch_size, len(frames)))])
+             for k in range(len(done), num_chunks))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(frames), initial=min(len(done) * batch_size, len(frames)), unit="frame",
+               desc="prepare", disable=not progress)
+    with bar:
+        for chunk, stored, rois, skipped in _results(tasks, workers, (protocol.name, roi_size, landmarks,
+                                                                     backend_options or {})):
+            if stored:
+                writer.write(row, rois)
+            writer.flush()
+            _kill_hook(chunk, "before")
+            write_json_atomic(_chunk_file(progress_dir, chunk), {"stored": stored, "skipped": skipped},
+                              indent=None)
+            _kill_hook(chunk, "after")
+            row += len(stored)
+            num_skipped += len(skipped)
+            bar.update(len(stored) + len(skipped))
+            bar.set_postfix(skipped=num_skipped, refresh=False)
+            done.append({"stored": stored, "skipped": skipped})
+
+    stored = np.array([p for c in done for p in c["stored"]], dtype=np.int64)
+    skipped = [(int(p), reason) for c in done for p, reason in c["skipped"]]
+    _write_skipped(out, frames, skipped, reader_skipped)
+    if len(stored) == 0:
+        raise InputError(f"{root or dataset}: none of the {len(frames)} frames gave a face; reasons in {out / SKIPPED_CSV}")
+    kept = [frames[p] for p in stored]
+    writer.finalize(
+        len(kept),
+        labels=np.stack([np.asarray(f.labels, dtype=np.float32) for f in kept]),
+        subject=[str(f.subject) for f in kept],
+        video=[str(f.video) for f in kept],
+        frame=[int(f.frame) for f in kept],
+        source=[_source(f) for f in kept],
+        info={"dataset": dataset, "root": fingerprint["root"], "landmarks": landmarks,
+              "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)},
+    )
+    shutil.rmtree(progress_dir, ignore_errors=True)
+    return PrepareSummary(out, len(frames) + len(reader_skipped), len(kept), len(skipped) + len(reader_skipped),
+                          resumed_chunks=resumed, notes=notes)
+
+
+def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, protocol: str | None = None, *,
+            landmarks: str = "auto", workers: int = 1, batch_size: int = 256, roi_size: int = 25,
+            overwrite: bool = False, progress: bool = True, backend_options: dict | None = None,
+            **reader_options) -> PrepareSummary:
+    """Read ``dataset`` ("bp4d", "disfa", "lists", "folder") at ``root`` and write its ROI store to ``out``.
+
+    ``protocol`` defaults to the dataset's own for BP4D and DISFA; it is required for the others.
+    """
+    from .readers import read_dataset
+
+    if protocol is None:
+        if dataset.lower() not in ("bp4d", "disfa"):
+            raise InputError(f"{root}: --protocol is needed for dataset {dataset!r} (bp4d or disfa AU order)")
+        protocol = dataset.lower()
+    try:
+        protocol = get_protocol(protocol)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    frames = read_dataset(dataset, root, protocol, **reader_options)
+    return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
+                          roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
+                          dataset=dataset, root=root)

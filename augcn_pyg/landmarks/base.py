@@ -1,0 +1,116 @@
+"""The landmark-backend interface and its registry.
+
+A backend turns an RGB image into the faces it finds, each with a box, a score and 68 points in the
+iBUG layout (image pixels, x right, y down, pixel centres at integer coordinates). Backends are chosen
+by name from :data:`LANDMARK_BACKENDS`; ``"auto"`` takes the first one that can run here.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass
+class Face:
+    """One detected face: ``box`` (4,) float32 x0, y0, x1, y1; ``score``; ``landmarks`` (68, 2) float32."""
+
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.box = np.asarray(self.box, dtype=np.float32).reshape(4)
+        self.score = float(self.score)
+        self.landmarks = np.asarray(self.landmarks, dtype=np.float32).reshape(68, 2)
+
+
+class LandmarkBackend:
+    """Base class: subclasses set ``name`` and implement :meth:`_detect` and :meth:`is_available`."""
+
+    name: str = ""
+
+    def __init__(self, all_faces: bool = False) -> None:
+        self.all_faces = all_faces
+
+    @classmethod
+    def is_available(cls, **kwargs) -> bool:
+        """True when the backend's packages and model files are present (no import errors, no downloads)."""
+        raise NotImplementedError
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in ``image`` (H, W, 3) uint8 RGB, best score first; only the best one unless ``all_faces``."""
+        image = check_image(image)
+        faces = sorted(self._detect(image), key=lambda f: -f.score)
+        return faces if self.all_faces else faces[:1]
+
+    def _detect(self, image: np.ndarray) -> list[Face]:
+        raise NotImplementedError
+
+
+def check_image(image) -> np.ndarray:
+    """A C-contiguous (H, W, 3) uint8 RGB array, or ValueError saying what is wrong."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB image (H, W, 3) uint8, got {image.shape} {image.dtype}")
+    return np.ascontiguousarray(image)
+
+
+#: name -> backend class. Registered by the backend modules (imported at the end of ``__init__``).
+LANDMARK_BACKENDS: dict[str, type[LandmarkBackend]] = {}
+#: the order in which ``"auto"`` tries the backends (the design's landmark source first)
+AUTO_ORDER = ("insightface", "dlib")
+
+
+def register_backend(cls: type[LandmarkBackend]) -> type[LandmarkBackend]:
+    LANDMARK_BACKENDS[cls.name] = cls
+    return cls
+
+
+def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
+    """The backend called ``name`` built with ``kwargs``, cached per process (model loading is slow).
+
+    ``"auto"`` = the first of ``AUTO_ORDER`` whose :meth:`is_available` is true. Each backend gets only the
+    options it accepts (``model_root`` means nothing to dlib), so one set of options serves every name.
+    Unknown names raise an :class:`InputError` listing the choices.
+    """
+    key = name.lower()
+    if key == "auto":
+        for candidate in AUTO_ORDER:
+            if LANDMARK_BACKENDS[candidate].is_available(**_availability_kwargs(kwargs)):
+                return _cached_backend(candidate, _freeze(_accepted(LANDMARK_BACKENDS[candidate], kwargs)))
+        raise InputError(
+            "no landmark backend can run here: install one with `pip install augcn-pyg[insightface]` "
+            "(and put a model pack in INSIGHTFACE_HOME) or `pip install augcn-pyg[dlib]`"
+        )
+    if key not in LANDMARK_BACKENDS:
+        raise InputError(f"unknown landmark backend {name!r}; choose from {['auto', *sorted(LANDMARK_BACKENDS)]}")
+    return _cached_backend(key, _freeze(_accepted(LANDMARK_BACKENDS[key], kwargs)))
+
+
+def _accepted(cls: type[LandmarkBackend], kwargs: dict) -> dict:
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _availability_kwargs(kwargs: dict) -> dict:
+    # only the options that say where models are matter for availability
+    return {k: v for k, v in kwargs.items() if k in ("model_root", "pack")}
+
+
+def _freeze(kwargs: dict) -> tuple:
+    return tuple(sorted((k, str(v) if not isinstance(v, (int, float, bool, type(None))) else v)
+                        for k, v in kwargs.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_backend(name: str, frozen: tuple) -> LandmarkBackend:
+    return LANDMARK_BACKENDS[name](**dict(frozen))
+
+
+def missing_extra(package: str, extra: str) -> InputError:
+    return InputError(f"the {package!r} package is not installed: `pip install augcn-pyg[{extra}]`")
+

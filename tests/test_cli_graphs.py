@@ -1,0 +1,155 @@
+"""The graph commands through click's CliRunner: outputs, summaries and every bad input."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from augcn_pyg import __version__
+from augcn_pyg.aus import BP4D
+from augcn_pyg.cli import main
+from augcn_pyg.relations import RelationBuilder, RelationGraph
+
+GRAPHS = Path(__file__).resolve().parents[1] / "graphs"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_user_error(result, *fragments):
+    """One clear line on stderr/stdout, non-zero exit, no traceback."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def write_bp4d_occ(folder: Path, rows_by_video: dict[str, list[list[int]]], aus=BP4D.aus) -> Path:
+    """A BP4D-style AU_OCC folder: one CSV per subject/task, frame column then one column per AU."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for video, rows in rows_by_video.items():
+        lines = [",".join(["0"] + [str(a) for a in aus])]
+        lines += [",".join([str(2440 + k)] + [str(v) for v in row]) for k, row in enumerate(rows)]
+        (folder / f"{video}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize("protocol, rois", [("bp4d", 19), ("disfa", 14)])
+def test_build_graph_without_labels_reproduces_the_table1_file(tmp_path, protocol, rois):
+    out = tmp_path / "x.json"
+    result = run("build-graph", "--protocol", protocol, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text()) == json.loads((GRAPHS / f"{protocol}_table1.json").read_text())
+    assert f"{rois} ROI nodes" in result.output
+
+
+def test_build_graph_on_a_bp4d_folder_gives_the_hand_computed_graph(tmp_path):
+    # AU1 (col 0) and AU2 (col 1) always together; AU4 (col 2) with AU1 in 1 of 4 frames; AU6 9 = unknown.
+    rows = [[1, 1, 0, 9] + [0] * 8, [1, 1, 0, 0] + [0] * 8, [1, 1, 1, 0] + [0] * 8, [1, 1, 0, 1] + [0] * 8,
+            [0, 0, 1, 0] + [1] * 8]
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": rows[:3], "M002_T2": rows[3:]})
+    out = tmp_path / "g.json"
+    result = run("build-graph", "--labels", folder, "--threshold", "0.6", "-o", out, "--plot", tmp_path / "g.svg")
+    assert result.exit_code == 0, result.output
+    graph = RelationGraph.load(out)
+    adj = np.asarray(graph.au_adjacency, dtype=bool)
+    # by hand: P(2|1) = P(1|2) = 1 -> 2; P(4|1) = 1/4, P(1|4) = 1/2 -> 0.75;
+    # AU6 is unknown in the first frame, so AU1-AU6 uses the other four: P(6|1) = 1/3, P(1|6) = 1 -> 1.33
+    assert adj[0, 1] and adj[0, 2] and adj[0, 3]
+    assert not adj[1, 4]  # AU2-AU7: AU7 only in the last frame, without AU2 -> 0
+    assert graph.stats["score"][0][2] == pytest.approx(0.75)
+    assert graph.stats["score"][0][3] == pytest.approx(1 / 3 + 1)
+    expected = RelationBuilder("bp4d", threshold=0.6).fit(
+        np.array(rows, dtype=float)).graph_
+    np.testing.assert_array_equal(graph.edge_index, expected.edge_index)
+    assert (tmp_path / "g.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert "independence alone gives this edge" in result.output
+
+
+def test_graph_info_and_plot_graph(tmp_path):
+    result = run("graph-info", GRAPHS / "bp4d_table1.json")
+    assert result.exit_code == 0, result.output
+    assert "19 ROI nodes" in result.output and "cooccurrence" in result.output and "density" in result.output
+    assert "inner_brow_left" in result.output
+    for level in ("au", "roi", "heatmap"):
+        out = tmp_path / f"{level}.png"
+        result = run("plot-graph", GRAPHS / "disfa_table1.json", "-o", out, "--level", level)
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- bad input: one line, non-zero exit, nothing written ----------------------------------------
+
+def test_missing_labels_path(tmp_path):
+    out = tmp_path / "g.json"
+    result = run("build-graph", "--labels", tmp_path / "nope", "-o", out)
+    assert_user_error(result, str(tmp_path / "nope"))
+    assert not out.exists()
+
+
+def test_unknown_label_format(tmp_path):
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": [[1] * 12]})
+    result = run("build-graph", "--labels", folder, "--format", "xml", "-o", tmp_path / "g.json")
+    assert_user_error(result, "xml")
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_label_columns_that_do_not_match_the_protocol(tmp_path):
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": [[1, 0, 1]]}, aus=(1, 2, 4))
+    result = run("build-graph", "--labels", folder, "--threshold", "0.5", "-o", tmp_path / "g.json")
+    assert_user_error(result, "no label column", "6, 7, 10")
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_empty_label_set(tmp_path):
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": []})
+    result = run("build-graph", "--labels", folder, "-o", tmp_path / "g.json")
+    assert_user_error(result)
+    assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--threshold", "2.5"], "outside the range"),
+    (["--threshold", "1.5", "--symmetrize", "mean"], "[0, 1]"),
+    (["--threshold", "0.5", "--measure", "phi", "--rules", "self,friends"], "unknown rule"),
+])
+def test_bad_builder_options(tmp_path, args, fragment):
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": [[1] * 12, [0] * 12]})
+    out = tmp_path / "g.json"
+    result = run("build-graph", "--labels", folder, *args, "-o", out, "--plot", tmp_path / "g.png")
+    assert_user_error(result, fragment)
+    assert not out.exists() and not (tmp_path / "g.png").exists()
+
+
+def test_threshold_without_labels_is_refused(tmp_path):
+    result = run("build-graph", "--threshold", "0.5", "-o", tmp_path / "g.json")
+    assert_user_error(result, "--labels")
+
+
+def test_bad_plot_extension_writes_nothing(tmp_path):
+    result = run("build-graph", "-o", tmp_path / "g.json", "--plot", tmp_path / "g.bmp")
+    assert_user_error(result, ".bmp")
+    assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("content", ["{broken", '{"edges": []}', "[1, 2, 3]"])
+def test_graph_file_that_is_not_ours(tmp_path, content):
+    path = tmp_path / "other.json"
+    path.write_text(content)
+    for args in (["graph-info", path], ["plot-graph", path, "-o", tmp_path / "p.png"]):
+        result = run(*args)
+        assert_user_error(result, str(path))
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_missing_graph_file(tmp_path):
+    assert_user_error(run("graph-info", tmp_path / "none.json"), "no such graph file")
