@@ -5,7 +5,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+# (process id, workers) -> pool. Keyed by pid: a pool inherited through fork() has no live threads, so a
+# forked worker process (e.g. prepare --workers N) must make its own or its tasks would never run.
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def default_workers() -> int:
@@ -19,7 +21,10 @@ def run_chunked(fn: Callable[[int, int], None], count: int, workers: int | None 
         if count:
             fn(0, count)
         return
-    pool = _POOLS.get(workers) or _POOLS.setdefault(workers, ThreadPoolExecutor(workers, "augcn-chunks"))
+    key = (os.getpid(), workers)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS[key] = ThreadPoolExecutor(workers, "augcn-chunks")
     bounds = [count * i // workers for i in range(workers + 1)]
     for future in [pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
         future.result()

@@ -8,7 +8,7 @@ explains the choices where the AU-GCN paper is ambiguous.
 
 Landmarks are 0-based iBUG-68 indices. ``ruler`` is the inter-ocular distance ``|x39 - x42|`` of the
 aligned face; offsets are in rulers, positive = downwards (image y grows downwards). "left"/"right"
-name the *image* side: the ROI on the lower landmark index (the subject's right) is ``_left``.
+name the *image* side: a pair lists its image-left landmark first (the subject's right).
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ REGIONS: dict[str, Region] = {
         Region("nose", (32, 34), -1 / 2, midpoint=True),  # AU9 (DISFA): one ROI at the midpoint
         Region("upper_lip", (61, 63), 0.0),  # AU10
         Region("lip_corner", (48, 54), 0.0),  # AU12 / AU14 / AU15
-        Region("chin", (56, 58), +1 / 2),  # AU17
+        Region("chin", (58, 56), +1 / 2),  # AU17; iBUG numbers the lower lip right to left
         Region("lips", (51, 57), 0.0, sides=("upper", "lower")),  # AU23 / AU24, AU25 / AU26
     )
 }

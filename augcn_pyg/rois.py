@@ -19,7 +19,6 @@ import functools
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ._chunks import run_chunked
 from .aus import Protocol, get_protocol
@@ -41,6 +40,17 @@ def needed_points(protocol: str | Protocol) -> np.ndarray:
     """The iBUG-68 indices that the protocol's ROI centres use (its rules plus the ruler's 39, 42)."""
     pairs, _, _ = _roi_rules(get_protocol(protocol))
     return np.unique(np.concatenate([pairs.ravel(), RULER_POINTS]))
+
+
+def usable_faces(landmarks, protocol: str | Protocol = "bp4d") -> np.ndarray:
+    """(B,) bool: faces whose (B, 68, 2) landmarks can be aligned and cut (every point the protocol's ROIs
+    need is finite, and so are at least 2 alignment points). Lets a pipeline report the others as skipped
+    before it calls :func:`~augcn_pyg.align.align_faces` / :func:`extract_rois` on the rest."""
+    from .landmarks.layout import STABLE_POINTS
+
+    lm = np.asarray(landmarks.detach().cpu() if torch.is_tensor(landmarks) else landmarks, dtype=np.float32)
+    finite = np.isfinite(lm).all(-1)  # (B, 68)
+    return finite[:, needed_points(protocol)].all(1) & (finite[:, STABLE_POINTS].sum(1) >= 2)
 
 
 def au_centres(landmarks, protocol: str | Protocol = "bp4d"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -136,7 +137,8 @@ def main() -> None:
     ]
     cases += dataset_cases
     RESULTS.mkdir(exist_ok=True)
-    out = {"benchmark": "dataset_readers", "repeats": args.repeats, "cases": cases, "machine": machine_info()}
+    out = {"benchmark": "dataset_readers", "repeats": args.repeats, "cases": cases, "machine": machine_info(),
+           "load_average_1min_at_end": os.getloadavg()[0]}
     (RESULTS / "dataset_readers.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["# Label and dataset readers at dataset scale", "",
              f"`PYTHONPATH=. python benchmarks/dataset_readers.py` (best of {args.repeats} after a warm-up; "

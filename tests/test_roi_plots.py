@@ -3,9 +3,9 @@ import pytest
 from click.testing import CliRunner
 
 from augcn_pyg.align import TEMPLATE_68
+from augcn_pyg.aus import get_protocol
 from augcn_pyg.cli import main
 from augcn_pyg.roi_plots import draw_template_rois, load_rgb, roi_label
-from augcn_pyg.aus import get_protocol
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ BP4D_CENTRES = [
     (74, 66), (126, 66),  # AU7 lid
     (95, 130), (106, 131),  # AU10 upper lip
     (80, 135), (121, 136),  # AU12/14/15 lip corners
-    (108, 150 + 20), (93, 151 + 20),  # AU17 chin, +ruler/2
+    (93, 151 + 20), (108, 150 + 20),  # AU17 chin, +ruler/2 (image-left point 58 first)
     (100, 128), (101, 152),  # AU23/24 upper, lower lip
 ]
 DISFA_CENTRES = BP4D_CENTRES[:8] + [((94 + 107) / 2, (110 + 111) / 2 - 20)] + BP4D_CENTRES[12:14] + BP4D_CENTRES[16:]
@@ -71,7 +71,7 @@ def test_crops_past_the_border_are_zero_padded_and_stay_n_by_n():
     image = np.full((1, 200, 200, 3), 200, dtype=np.uint8)
     lm = _hand_landmarks()
     lm[21] = (3, 25)  # AU1 left centre (3, 5): crop columns -9..15, rows -7..17
-    lm[58] = (196, 500)  # AU17 right centre far below: clamped, so its crop lies wholly outside
+    lm[56] = (196, 500)  # AU17 right centre far below: clamped, so its crop lies wholly outside
     rois = extract_rois(image, lm[None], "bp4d").numpy()[0]
     crop = rois[0]
     assert crop.shape == (3, 25, 25)
@@ -137,3 +137,14 @@ def test_nan_in_a_needed_point_is_named():
         extract_rois(np.zeros((2, 200, 200, 3), np.uint8), lm, "bp4d")
     with pytest.raises(ValueError, match="must be \\(B, S, S, 3\\) uint8"):
         extract_rois(np.zeros((2, 200, 200, 3), np.float32), lm, "bp4d")
+
+
+def test_usable_faces_flags_the_ones_that_cannot_be_cut():
+    from augcn_pyg.rois import usable_faces
+
+    lm = np.stack([TEMPLATE_68] * 4)
+    lm[1, :17] = np.nan  # no jaw: fine
+    lm[2, 42] = np.nan  # the ruler: not usable
+    lm[3, 32] = np.nan  # nose: only DISFA's AU9 needs it
+    np.testing.assert_array_equal(usable_faces(lm, "bp4d"), [True, True, False, True])
+    np.testing.assert_array_equal(usable_faces(torch.from_numpy(lm), "disfa"), [True, True, False, False])

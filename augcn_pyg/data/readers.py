@@ -87,11 +87,11 @@ class FrameList(list):
 # helpers
 
 
-def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> tuple[dict[int, Path], list[int]]:
-    """{number: path} for the files in ``folder`` whose stem ends in a number (``2440.jpg``,
+def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> tuple[dict[int, str], list[int]]:
+    """{number: file name} for the files in ``folder`` whose stem ends in a number (``2440.jpg``,
     ``02440.jpg``, ``frame-12.png``, ``LeftVideoSN001_comp_00012.jpg``), and the numbers that two files
     share (ambiguous: e.g. ``12.jpg`` beside ``012.jpg``)."""
-    found: dict[int, Path] = {}
+    found: dict[int, str] = {}  # names, not Paths: a Path costs microseconds, built only for labelled frames
     clashes: set[int] = set()
     with os.scandir(folder) as it:
         for entry in it:
@@ -105,7 +105,7 @@ def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> tuple[dict[int, Pat
             n = int(m.group(1))
             if n in found:
                 clashes.add(n)
-            found[n] = Path(entry.path)
+            found[n] = name
     return found, sorted(clashes)
 
 
@@ -113,27 +113,29 @@ def _first_dir(*candidates: Path) -> Path | None:
     return next((c for c in candidates if c.is_dir()), None)
 
 
-def _frames_from_labels(ls: LabelSet, rows: np.ndarray, media: Callable[[int], tuple], skipped: list[Skipped],
-                        landmarks: Callable[[int], np.ndarray | None] | None = None) -> list[Frame]:
-    """Frames for label rows ``rows``; ``media(row)`` -> (image, video_path, video_index) or a str reason."""
+def _group_frames(subject: str, video: str, rows: list[int], frame_of: list[int], labels: np.ndarray,
+                  media: Callable[[int], tuple | str], skipped: list[Skipped],
+                  landmarks: Callable[[int], np.ndarray | None] | None = None) -> list[Frame]:
+    """Frames of one (subject, video) group of label rows; ``media(frame)`` gives
+    (image, video_path, video_index) or a str reason to skip the frame."""
     out = []
     for i in rows:
-        m = media(i)
+        f = frame_of[i]
+        m = media(f)
         if isinstance(m, str):
-            skipped.append(Skipped(str(ls.subject[i]), str(ls.video[i]), int(ls.frame[i]), m))
+            skipped.append(Skipped(subject, video, f, m))
             continue
-        lm = landmarks(i) if landmarks is not None else None
-        out.append(Frame(str(ls.subject[i]), str(ls.video[i]), int(ls.frame[i]), m[0], m[1], m[2], ls.labels[i], lm))
+        lm = landmarks(f) if landmarks is not None else None
+        out.append(Frame(subject, video, f, m[0], m[1], m[2], labels[i], lm))
     return out
 
 
-def _groups(ls: LabelSet, by: tuple[str, ...]) -> dict[tuple[str, ...], np.ndarray]:
-    """Row indices of each (subject[, video]) group, in first-appearance order."""
-    keys = np.stack([getattr(ls, k) for k in by], axis=1) if len(by) > 1 else ls.subject[:, None]
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, key in enumerate(map(tuple, keys)):
+def _groups(ls: LabelSet) -> dict[tuple[str, str], list[int]]:
+    """Row indices of each (subject, video) group, in first-appearance order."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(zip(ls.subject.tolist(), ls.video.tolist())):
         groups.setdefault(key, []).append(i)
-    return {k: np.asarray(v) for k, v in groups.items()}
+    return groups
 
 
 def video_frame_count(path: Path) -> int:
@@ -160,25 +162,25 @@ def read_bp4d(root: Path, protocol: Protocol, *, sequences: str | Path | None = 
     BP4D ships no 2-D landmarks: ``landmarks`` is None (prepare detects them)."""
     seq = Path(sequences) if sequences else _first_dir(root / "Sequences", root / "sequences")
     if seq is None or not seq.is_dir():
-        raise InputError(f"no Sequences folder (Sequences/{{Subject}}/{{Task}}/{{frame}}.jpg) in BP4D root: {root}")
+        raise InputError(f"no Sequences folder (Sequences/{{Subject}}/{{Task}}/{{frame}}.jpg): {seq or root}")
     ls = read_labels(Path(labels) if labels else root, protocol, format="bp4d")
     frames, skipped = [], []
-    for (subject, task), rows in _groups(ls, ("subject", "video")).items():
+    frame_of = ls.frame.tolist()
+    for (subject, task), rows in _groups(ls).items():
         folder = seq / subject / task
         if not folder.is_dir():
-            skipped += [Skipped(subject, task, int(ls.frame[i]), f"no image folder: {folder}") for i in rows]
+            skipped += [Skipped(subject, task, frame_of[i], f"no image folder: {folder}") for i in rows]
             continue
         images, clashes = numbered_files(folder)
         clash = set(clashes)
 
-        def media(i, images=images, folder=folder, clash=clash):
-            f = int(ls.frame[i])
+        def media(f, images=images, folder=folder, clash=clash):
             if f in clash:
                 return f"two images numbered {f}: {folder}"
-            path = images.get(f)
-            return (path, None, None) if path is not None else f"no image for frame {f}: {folder}"
+            name = images.get(f)
+            return (folder / name, None, None) if name is not None else f"no image for frame {f}: {folder}"
 
-        frames += _frames_from_labels(ls, rows, media, skipped)
+        frames += _group_frames(subject, task, rows, frame_of, ls.labels, media, skipped)
     return FrameList(frames, skipped, ls.notes, ls.aus, ls.ignored_aus)
 
 
@@ -236,7 +238,8 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     frames, skipped, notes = [], [], list(ls.notes)
     no_landmarks = 0
     read_mat = _landmark_reader() if lm_root is not None else None
-    for (subject,), rows in _groups(ls, ("subject",)).items():
+    frame_of = ls.frame.tolist()
+    for (subject, video_name), rows in _groups(ls).items():
         folder = _disfa_image_folder(img_root, subject, camera) if img_root is not None else None
         video = vid_root / f"{camera.capitalize()}Video{subject}_comp.avi" if vid_root is not None else None
         if folder is not None:
@@ -244,35 +247,33 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
             base = image_base if image_base is not None else (0 if 0 in files else 1)
             clash = set(clashes)
 
-            def media(i, files=files, folder=folder, base=base, clash=clash):
-                f = int(ls.frame[i])
+            def media(f, files=files, folder=folder, base=base, clash=clash):
                 n = f - 1 + base
                 if n in clash:
                     return f"two images numbered {n}: {folder}"
-                path = files.get(n)
-                return (path, None, None) if path is not None else f"no image for frame {f}: {folder}"
+                name = files.get(n)
+                return (folder / name, None, None) if name is not None else f"no image for frame {f}: {folder}"
         elif video is not None and video.is_file():
             count = video_frame_count(video)
 
-            def media(i, video=video, count=count):
-                f = int(ls.frame[i])
+            def media(f, video=video, count=count):
                 if not 1 <= f <= count:
                     return f"frame {f} beyond the video's {count} frames: {video}"
                 return None, video, f - 1
         else:
             where = [str(p) for p in (img_root, video) if p is not None] or [str(root)]
-            skipped += [Skipped(subject, subject, int(ls.frame[i]), f"no frames or video for {subject}: "
+            skipped += [Skipped(subject, video_name, frame_of[i], f"no frames or video for {subject}: "
                                 f"{', '.join(where)}") for i in rows]
             continue
         lm_of = None
         if lm_root is not None:
             lm_files = disfa_landmark_files(lm_root / subject / "tmp_frame_lm", subject)
 
-            def lm_of(i, lm_files=lm_files):
-                path = lm_files.get(int(ls.frame[i]))
+            def lm_of(f, lm_files=lm_files):
+                path = lm_files.get(f)
                 return None if path is None else read_mat(path)[0]
 
-        sub_frames = _frames_from_labels(ls, rows, media, skipped, lm_of)
+        sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
         frames += sub_frames
     if lm_root is None and landmarks:
@@ -329,16 +330,16 @@ def read_lists(root: Path, protocol: Protocol, *, images: str | Path | None = No
         ls = read_labels(lab, protocol, format="list")
         ignored |= set(ls.ignored_aus)
         paths = read_image_list(img_file)
+        subjects, videos, frame_of = ls.subject.tolist(), ls.video.tolist(), ls.frame.tolist()
         for i, rel in enumerate(paths):
             if rel in seen:
                 continue
             seen.add(rel)
             path = img_root / rel
             if not path.is_file():
-                skipped.append(Skipped(str(ls.subject[i]), str(ls.video[i]), int(ls.frame[i]), f"no image: {path}"))
+                skipped.append(Skipped(subjects[i], videos[i], frame_of[i], f"no image: {path}"))
                 continue
-            frames.append(Frame(str(ls.subject[i]), str(ls.video[i]), int(ls.frame[i]), path, None, None,
-                                ls.labels[i]))
+            frames.append(Frame(subjects[i], videos[i], frame_of[i], path, None, None, ls.labels[i]))
     return FrameList(frames, skipped, notes, protocol.aus, tuple(sorted(ignored)))
 
 

@@ -73,9 +73,9 @@ def register_backend(cls: type[LandmarkBackend]) -> type[LandmarkBackend]:
 def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
     """The backend called ``name`` built with ``kwargs``, cached per process (model loading is slow).
 
-    ``"auto"`` = the first of ``AUTO_ORDER`` whose :meth:`is_available` is true (given only the options it
-    accepts). Unknown names raise an
-    :class:`InputError` listing the choices.
+    ``"auto"`` = the first of ``AUTO_ORDER`` whose :meth:`is_available` is true. Each backend gets only the
+    options it accepts (``model_root`` means nothing to dlib), so one set of options serves every name.
+    Unknown names raise an :class:`InputError` listing the choices.
     """
     key = name.lower()
     if key == "auto":
@@ -88,11 +88,10 @@ def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
         )
     if key not in LANDMARK_BACKENDS:
         raise InputError(f"unknown landmark backend {name!r}; choose from {['auto', *sorted(LANDMARK_BACKENDS)]}")
-    return _cached_backend(key, _freeze(kwargs))
+    return _cached_backend(key, _freeze(_accepted(LANDMARK_BACKENDS[key], kwargs)))
 
 
 def _accepted(cls: type[LandmarkBackend], kwargs: dict) -> dict:
-    # "auto" passes each backend only the options it takes (model_root means nothing to dlib)
     params = inspect.signature(cls.__init__).parameters
     return {k: v for k, v in kwargs.items() if k in params}
 

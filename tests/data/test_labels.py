@@ -342,3 +342,26 @@ def test_unreadable_file_raises_input_error(tmp_path):
     with pytest.raises(InputError) as e:
         read_labels(f, "bp4d", format="csv")
     assert str(f) in str(e.value)
+
+
+# ------------------------------------------------------------------------------- round-trip property
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0, 1, 9]), min_size=12, max_size=12), min_size=1, max_size=8),
+       st.booleans(), st.permutations(list(BP4D)))
+def test_bp4d_round_trip_any_column_order(tmp_path_factory, rows, crlf, order):
+    """Whatever the column order, line endings and unknown codes, the labels read back are the labels
+    written (9 -> NaN), in the protocol's order."""
+    folder = tmp_path_factory.mktemp("rt")
+    f = folder / "F009_T3.csv"
+    header = "0," + ",".join(str(au) for au in order)
+    body = [",".join([str(100 + i)] + [str(r[BP4D.index(au)]) for au in order]) for i, r in enumerate(rows)]
+    f.write_bytes(((("\r\n" if crlf else "\n").join([header] + body)) + "\n").encode())
+    ls = read_labels(f, "bp4d")
+    expected = np.array(rows, dtype=np.float32)
+    expected[expected == 9] = np.nan
+    np.testing.assert_array_equal(ls.labels, expected)
+    assert ls.frame.tolist() == [100 + i for i in range(len(rows))]

@@ -309,5 +309,16 @@ def test_numbered_files(tmp_path):
     for name in ("0007.jpg", "frame-12.png", "a_b_00003.jpeg", "x.jpg", "9.txt"):
         (tmp_path / name).write_bytes(b"")
     found, clashes = numbered_files(tmp_path)
-    assert {k: p.name for k, p in found.items()} == {7: "0007.jpg", 12: "frame-12.png", 3: "a_b_00003.jpeg"}
+    assert found == {7: "0007.jpg", 12: "frame-12.png", 3: "a_b_00003.jpeg"}
     assert clashes == []
+
+
+def test_frame_list_pickles_with_its_skips(bp4d):
+    """prepare hands frames to worker processes: the list, its skips and each frame survive pickling."""
+    import pickle
+
+    frames = read_dataset("bp4d", bp4d, "bp4d")
+    back = pickle.loads(pickle.dumps(frames))
+    assert back.skipped == frames.skipped and back.aus == BP4D and len(back) == len(frames)
+    assert back[0].image == frames[0].image
+    np.testing.assert_array_equal(back[0].labels, frames[0].labels)

