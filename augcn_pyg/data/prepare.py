@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -84,40 +85,46 @@ def _backend():
     return _WORKER["backend"]
 
 
-def _face_landmarks(frame, image, required: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """(68, 2) float32 landmarks of the frame's face, or None and why.
-
-    ``required``: the iBUG-68 points that alignment and the ROI centres use; those must be finite (a
-    49-point layout's missing jaw is fine, a NaN brow point is not).
-    """
+def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
+    """(68, 2) float32 landmarks of the frame's face (shipped, else the best detected face), or None and why."""
     from ..landmarks.layout import to_68
 
     if frame.landmarks is not None:
         try:
-            points = to_68(np.asarray(frame.landmarks, dtype=np.float32))
+            return to_68(np.asarray(frame.landmarks, dtype=np.float32)), ""
         except ValueError as exc:
             return None, f"unusable landmarks: {exc}"
-    else:
-        faces = _backend().detect(image)
-        if not faces:
-            return None, "no face found"
-        points = np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32)
-    if not np.isfinite(points[required]).all():
-        return None, "landmarks with NaN or infinite values"
-    return points, ""
+    faces = _backend().detect(image)
+    if not faces:
+        return None, "no face found"
+    return np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32), ""
+
+
+def _unusable(points: np.ndarray, transforms: np.ndarray, protocol: Protocol) -> list[str]:
+    """Per face of (B, 68, 2) ``points``: "" if it can be aligned and cut, else why not."""
+    from ..landmarks.layout import STABLE_POINTS
+    from ..rois import usable_faces
+
+    usable = usable_faces(points, protocol)  # the ROI points finite, and enough alignment points
+    stable = points[:, STABLE_POINTS]  # (B, 49, 2); NaN where a layout lacks a point
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN faces: caught by `usable`
+        extent = np.nanmin(np.nanmax(stable, axis=1) - np.nanmin(stable, axis=1), axis=1)  # (B,) px
+    # Points (nearly) on one spot fit a meaningless transform: demand a face of some extent.
+    solid = np.isfinite(transforms).all(axis=(1, 2)) & (extent >= MIN_FACE_EXTENT)
+    return np.where(~usable, "landmarks with NaN or infinite values",
+                    np.where(~solid, "degenerate landmarks (all on one spot)", "")).tolist()
 
 
 def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]]]:
     """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
     uint8, [(skipped position, reason)])``."""
     from ..align import align_faces, similarity_transforms, template_for
-    from ..landmarks.layout import STABLE_POINTS
-    from ..rois import extract_rois, needed_points
+    from ..rois import extract_rois
     from .readers import load_image
 
     chunk, items = task
     protocol = get_protocol(_WORKER["protocol"])
-    required = np.union1d(needed_points(protocol), STABLE_POINTS)
     images, points, kept, skipped = [], [], [], []
     for pos, frame in items:
         try:
@@ -125,7 +132,7 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         except (InputError, OSError, ValueError) as exc:
             skipped.append((pos, f"unreadable image: {exc}"))
             continue
-        lm, why = _face_landmarks(frame, image, required)
+        lm, why = _face_landmarks(frame, image)
         if lm is None:
             skipped.append((pos, why))
             continue
@@ -135,10 +142,9 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
     if kept:
         points = np.stack(points)  # (B, 68, 2)
         transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
-        # Points (nearly) on one spot fit a meaningless transform: demand a face of some extent.
-        extent = np.ptp(points[:, STABLE_POINTS], axis=1).min(axis=1)  # (B,) px, the smaller of width/height
-        ok = np.isfinite(transforms).all(axis=(1, 2)) & (extent >= MIN_FACE_EXTENT)
-        skipped += [(pos, "degenerate landmarks (all on one spot)") for pos, good in zip(kept, ok) if not good]
+        why = _unusable(points, transforms, protocol)
+        ok = np.array([not w for w in why])
+        skipped += [(pos, w) for pos, w in zip(kept, why) if w]
         kept = [pos for pos, good in zip(kept, ok) if good]
         images = [im for im, good in zip(images, ok) if good]
         points, transforms = points[ok], transforms[ok]

@@ -38,6 +38,11 @@ PROGRESS_DIR = ".prepare"
 COLUMNS = ("labels", "subject", "video", "frame", "source")
 
 
+def roi_table(protocol: Protocol) -> list[list]:
+    """[name, landmarks, offset] per ROI: what the crops of a store were cut by (checked on opening)."""
+    return [[r.name, list(r.landmarks), r.offset] for r in protocol.rois]
+
+
 def row_shape(protocol: Protocol, roi_size: int) -> tuple[int, int, int, int]:
     """(R, 3, n, n): one face's crops."""
     return (protocol.num_rois, 3, roi_size, roi_size)
@@ -115,6 +120,7 @@ class ROIStoreWriter:
             "protocol": p.name,
             "aus": list(p.aus),
             "rois": p.roi_names,
+            "roi_table": roi_table(p),
             "roi_size": self.roi_size,
             "num_rois": p.num_rois,
             "num_aus": p.num_aus,
@@ -156,9 +162,11 @@ class ROIStore:
         self.count = int(self.meta["count"])
         self.row_shape = row_shape(self.protocol, self.roi_size)
         self.row_bytes = int(np.prod(self.row_shape))
-        if tuple(self.meta["aus"]) != self.protocol.aus or list(self.meta["rois"]) != self.protocol.roi_names:
+        if (tuple(self.meta["aus"]) != self.protocol.aus or list(self.meta["rois"]) != self.protocol.roi_names
+                or self.meta.get("roi_table") != json.loads(json.dumps(roi_table(self.protocol)))):
             raise InputError(f"{self.path}: the AU order or ROI table in {STORE_JSON} differs from protocol "
-                             f"{self.protocol.name!r} of this version of augcn-pyg; re-run prepare")
+                             f"{self.protocol.name!r} of this version of augcn-pyg (written by an older version?); "
+                             f"re-run prepare")
         rois_path = self.path / ROIS_FILE
         size = rois_path.stat().st_size if rois_path.exists() else -1
         if size != self.count * self.row_bytes:

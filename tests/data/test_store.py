@@ -103,6 +103,16 @@ def test_old_new_and_damaged_stores_are_refused(tmp_path):
         ROIStore(tmp_path / "s")
     _edit_json(js, rois=BP4D.roi_names)
     ROIStore(tmp_path / "s")
+    # same names, but a crop placed by other landmarks (the ROI rules changed since the store was written)
+    table = json.loads(js.read_text())["roi_table"]
+    assert table[0] == ["inner_brow_left", [21], -0.5]
+    table[0][1] = [20]
+    _edit_json(js, roi_table=table)
+    with pytest.raises(InputError, match="ROI table .* older version"):
+        ROIStore(tmp_path / "s")
+    table[0][1] = [21]
+    _edit_json(js, roi_table=table)
+    ROIStore(tmp_path / "s")
     with open(tmp_path / "s" / "rois.u8", "r+b") as fh:
         fh.truncate(100)
     with pytest.raises(InputError, match=r"rois.u8: 100 bytes .* damaged"):
