@@ -1,35 +1,24 @@
-"""The paper's graph rule on labels, and how far a graph is from Table 1 (for tuning, tests and docs).
+"""How far SynthAU's relations are from the paper's Table 1 (for tuning, tests and docs).
 
-``M[i, j] = P(AU_j = 1 | AU_i = 1)`` over frames, ``Msym = M + M^T``, ``Mbool = Msym >= threshold`` with
-the diagonal set to 1 (paper section 3.4). Kept here in a few lines of numpy so SynthAU does not depend on
-the relation builder; the tests also check it against :class:`augcn_pyg.relations.RelationBuilder`.
+The statistics come from :mod:`augcn_pyg.relations` (the same code the ``build-graph`` command runs):
+``msym`` is the paper's ``Msym = M + M^T`` with ``M[i, j] = P(j | i)``, ``phi`` the base-rate-corrected
+correlation.
 """
 from __future__ import annotations
 
 import numpy as np
 
-
-def conditional(labels: np.ndarray) -> np.ndarray:
-    """(C, C) ``M[i, j] = P(j | i)`` from (N, C) 0/1 labels (0 where AU i never occurs)."""
-    y = np.asarray(labels, dtype=np.float64)
-    joint = y.T @ y  # (C, C) co-occurrence counts
-    n = np.diag(joint)
-    return np.divide(joint, n[:, None], out=np.zeros_like(joint), where=n[:, None] > 0)
+from ...relations import MEASURES, pair_counts, symmetric_score
 
 
 def msym(labels: np.ndarray) -> np.ndarray:
-    m = conditional(labels)
-    return m + m.T
+    """(C, C) the paper's ``M + M^T`` from (N, C) labels."""
+    return symmetric_score("conditional", "sum", pair_counts(labels))
 
 
 def phi(labels: np.ndarray) -> np.ndarray:
-    """(C, C) phi coefficient (Pearson correlation of 0/1 labels); 0 for a constant column."""
-    y = np.asarray(labels, dtype=np.float64)
-    y = y - y.mean(0)
-    sd = np.sqrt((y ** 2).mean(0))
-    cov = y.T @ y / len(y)
-    den = np.outer(sd, sd)
-    return np.divide(cov, den, out=np.zeros_like(cov), where=den > 0)
+    """(C, C) phi coefficient of every AU pair (0 for a constant column)."""
+    return MEASURES["phi"].fn(pair_counts(labels))
 
 
 def differing_pairs(score: np.ndarray, table: np.ndarray, threshold: float) -> int:
