@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
+
 #: FACS number -> name (Ekman, Friesen & Hager 2002).
 AU_NAMES: dict[int, str] = {
     1: "Inner Brow Raiser",
@@ -143,7 +145,7 @@ class Protocol:
         try:
             return self.aus.index(au)
         except ValueError:
-            raise ValueError(f"AU{au} is not scored in protocol {self.name!r} (AUs: {list(self.aus)})") from None
+            raise InputError(f"AU{au} is not scored in protocol {self.name!r} (AUs: {list(self.aus)})") from None
 
     def membership(self) -> np.ndarray:
         """(R, C) bool: ``membership[r, c]`` is True when AU c belongs to ROI r (paper eq. 2)."""
@@ -215,4 +217,4 @@ def get_protocol(name: str | Protocol) -> Protocol:
     try:
         return PROTOCOLS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}") from None
+        raise InputError(f"unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}") from None

@@ -505,10 +505,7 @@ class RelationBuilder:
         self.negative_threshold = negative_threshold
 
     def _validate(self) -> tuple[Protocol, tuple[str, ...]]:
-        try:
-            protocol = get_protocol(self.protocol)
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+        protocol = get_protocol(self.protocol)
         low, high = score_range(self.measure, self.symmetrize)
         if not (low <= self.threshold <= high):
             raise InputError(f"threshold {self.threshold} is outside the range of measure {self.measure!r} "

@@ -336,10 +336,7 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
         if dataset.lower() not in ("bp4d", "disfa"):
             raise InputError(f"{root}: --protocol is needed for dataset {dataset!r} (bp4d or disfa AU order)")
         protocol = dataset.lower()
-    try:
-        protocol = get_protocol(protocol)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    protocol = get_protocol(protocol)
     frames = read_dataset(dataset, root, protocol, **reader_options)
     return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
                           roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
