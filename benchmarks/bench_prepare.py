@@ -10,6 +10,7 @@ writes, without a detector. A second series detects the landmarks with dlib on `
 from __future__ import annotations
 
 import argparse
+import os
 import csv
 import json
 import shutil
@@ -97,9 +98,11 @@ def main() -> None:
     for label, rows in (("shipped (OpenFace CSV)", shipped), ("dlib HOG + 68 points", detected)):
         for r in rows:
             lines.append(f"| {label} | {r['frames']} | {r['workers']} | {r['seconds']:.1f} | {r['frames_per_s']:.0f} |")
-    lines += ["", "On this 2-core machine, shared with other jobs while it ran, extra worker processes do not pay: the "
-              "parent (reading results, writing rows) and two workers compete for two cores, and the workers' "
-              "start-up is not amortised. Machines with more cores were not measured.", ""]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines += ["", f"1-minute load average right after the run: {load:.2f} ({result['machine']['cores']} cores). "
+              "A second worker's gain is bounded on two cores: the parent (reading results, writing rows) and the "
+              "workers share them, and the workers' start-up is not amortised on small inputs. Machines with more "
+              "cores were not measured.", ""]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
 
