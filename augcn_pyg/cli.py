@@ -194,11 +194,16 @@ def demo(output, workers):
               help="folder: an OpenFace 2 CSV whose landmarks are used instead of detecting them.")
 @click.option("--images", type=click.Path(path_type=Path), default=None,
               help="disfa/lists: the folder of extracted frames (images) if not found under ROOT.")
+@click.option("--landmarks-dir", type=click.Path(path_type=Path), default=None,
+              help="bp4d/disfa: per-video OpenFace 2 CSVs {video}.csv (F001_T1.csv, SN001.csv; SynthAU's "
+                   "ROOT/Landmarks) used instead of detecting; frames they lack are skipped.")
+@click.option("--model-root", type=click.Path(path_type=Path), default=None,
+              help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
 @click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
-                images, overwrite, quiet):
+                images, landmarks_dir, model_root, overwrite, quiet):
     """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
 
     A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
@@ -208,12 +213,16 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     Examples:
       augcn-pyg prepare --dataset bp4d --root /data/BP4D -o stores/bp4d --workers 4
       augcn-pyg prepare --dataset folder --root clip.mp4 --openface clip.csv --protocol disfa -o stores/clip
+      augcn-pyg prepare --dataset bp4d --root synthau -o stores/synthau --landmarks-dir synthau/Landmarks
     """
     from .data.prepare import prepare
 
-    options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images)) if v}
+    options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images),
+                                 ("landmarks_dir", landmarks_dir)) if v}
+    backend_options = {"model_root": model_root} if model_root else None
     summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
-                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet, **options)
+                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet,
+                      backend_options=backend_options, **options)
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(summary.line())

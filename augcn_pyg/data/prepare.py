@@ -166,6 +166,8 @@ def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi
     digest = hashlib.sha1()
     for f in frames:
         digest.update(f"{f.subject}\0{f.video}\0{f.frame}\0{_source(f)}\n".encode())
+        if f.landmarks is not None:  # a resume must not mix shipped landmarks from two sources
+            digest.update(np.ascontiguousarray(f.landmarks, dtype=np.float32).tobytes())
     return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
             "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames),
             "frames_sha1": digest.hexdigest()}
@@ -315,6 +317,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         frame=[int(f.frame) for f in kept],
         source=[_source(f) for f in kept],
         info={"dataset": dataset, "root": fingerprint["root"], "landmarks": landmarks,
+              "shipped_landmarks": sum(f.landmarks is not None for f in kept),
               "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)},
     )
     shutil.rmtree(progress_dir, ignore_errors=True)

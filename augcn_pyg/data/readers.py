@@ -12,6 +12,10 @@ Readers (``DATASET_READERS``; accepted layouts are listed in ``docs/datasets.md`
             ``root/Videos_LeftCamera/LeftVideoSNxxx_comp.avi`` + ``root/Landmark_Points`` (66 points).
 ``lists``   ME-GraphAU ``root/list/{DS}_{split}_img_path_fold{k}.txt`` + ``..._label_fold{k}.txt``.
 ``folder``  a folder of images or a video file, optional OpenFace 2 CSV (landmarks) and label file.
+
+``bp4d`` and ``disfa`` take ``landmarks_dir=``: a folder of per-video OpenFace 2 CSVs ``{video}.csv``
+(``F001_T1.csv``, ``SN001.csv``) whose ``frame`` column is the label frame number (SynthAU's
+``Landmarks/`` folder, or OpenFace run over each video). Frames it has no landmarks for are skipped.
 """
 from __future__ import annotations
 
@@ -115,9 +119,10 @@ def _first_dir(*candidates: Path) -> Path | None:
 
 def _group_frames(subject: str, video: str, rows: list[int], frame_of: list[int], labels: np.ndarray,
                   media: Callable[[int], tuple | str], skipped: list[Skipped],
-                  landmarks: Callable[[int], np.ndarray | None] | None = None) -> list[Frame]:
+                  landmarks: Callable[[int], np.ndarray | str | None] | None = None) -> list[Frame]:
     """Frames of one (subject, video) group of label rows; ``media(frame)`` gives
-    (image, video_path, video_index) or a str reason to skip the frame."""
+    (image, video_path, video_index) or a str reason to skip the frame; ``landmarks(frame)`` gives
+    (68, 2) points, None (to be detected) or a str reason to skip the frame."""
     out = []
     for i in rows:
         f = frame_of[i]
@@ -126,6 +131,9 @@ def _group_frames(subject: str, video: str, rows: list[int], frame_of: list[int]
             skipped.append(Skipped(subject, video, f, m))
             continue
         lm = landmarks(f) if landmarks is not None else None
+        if isinstance(lm, str):
+            skipped.append(Skipped(subject, video, f, lm))
+            continue
         out.append(Frame(subject, video, f, m[0], m[1], m[2], labels[i], lm))
     return out
 
@@ -151,20 +159,86 @@ def video_frame_count(path: Path) -> int:
         cap.release()
 
 
+def _landmarks_folder(landmarks_dir: str | Path | None) -> Path | None:
+    if landmarks_dir is None:
+        return None
+    folder = Path(landmarks_dir)
+    if not folder.is_dir():
+        raise InputError(f"landmarks_dir is not a folder (of per-video OpenFace CSVs {{video}}.csv): {folder}")
+    return folder
+
+
+def video_landmarks(folder: Path, video: str) -> tuple[Callable[[int], np.ndarray | str], str | None]:
+    """``(landmarks(frame), note)`` for one video from the OpenFace 2 CSV ``folder/{video}.csv``.
+
+    ``landmarks(frame)`` is the (68, 2) float32 row whose ``frame`` column equals the label frame number,
+    or the reason there is none (no CSV, no row, ``success == 0``): such frames are skipped, never
+    detected, since the user asked for these landmarks. Several rows for one frame (OpenFace's
+    multi-face output): the first successful one is used, and ``note`` says so.
+    """
+    csv = folder / f"{video}.csv"
+    if not csv.is_file():
+        reason = f"no OpenFace landmark CSV for the video: {csv}"
+        return (lambda f: reason), None
+    frames, points = _openface_reader()(csv)  # (N,), (N, 68, 2); success == 0 rows are NaN
+    by_frame: dict[int, np.ndarray] = {}
+    repeated = 0
+    for f, p in zip(frames.tolist(), points):
+        if f in by_frame:
+            repeated += 1
+            if not np.isfinite(by_frame[f]).all():
+                by_frame[f] = p  # a later successful row replaces a failed one
+            continue
+        by_frame[f] = p
+    failed = f"no landmarks in the OpenFace CSV (success 0 or non-finite values): {csv}"
+    absent = f"no landmarks in the OpenFace CSV (no row for the frame): {csv}"
+
+    def landmarks(f: int) -> np.ndarray | str:
+        p = by_frame.get(f)
+        if p is None:
+            return absent
+        return p if np.isfinite(p).all() else failed
+
+    note = (f"{repeated} rows repeat a frame number (several faces?); the first successful row of each frame "
+            f"is used: {csv}") if repeated else None
+    return landmarks, note
+
+
+def _openface_reader():
+    """The landmarks helper's OpenFace 2 CSV reader: ``(frames (N,), landmarks (N, 68, 2))``."""
+    try:
+        from ..landmarks.files import read_openface_csv
+    except ImportError as exc:  # pragma: no cover - only before augcn_pyg.landmarks is installed
+        raise InputError(f"reading OpenFace landmarks needs augcn_pyg.landmarks ({exc})") from None
+    return read_openface_csv
+
+
+def _unused_landmarks_note(root: Path) -> list[str]:
+    folder = root / "Landmarks"
+    if folder.is_dir() and any(folder.glob("*.csv")):
+        return [f"per-video landmark CSVs (SynthAU layout) are not used without landmarks_dir "
+                f"(--landmarks-dir); landmarks will be detected: {folder}"]
+    return []
+
+
 # --------------------------------------------------------------------------------------------------
 # BP4D
 
 
 def read_bp4d(root: Path, protocol: Protocol, *, sequences: str | Path | None = None,
-              labels: str | Path | None = None) -> FrameList:
+              labels: str | Path | None = None, landmarks_dir: str | Path | None = None) -> FrameList:
     """BP4D: ``root/Sequences/{Subject}/{Task}/{frame}.jpg`` (zero-padded numbers accepted) and the
     ``root/AUCoding/AU_OCC`` labels (9 = unknown -> NaN). ``sequences`` / ``labels`` override the folders.
-    BP4D ships no 2-D landmarks: ``landmarks`` is None (prepare detects them)."""
+    BP4D ships no 2-D landmarks: ``landmarks`` is None (prepare detects them), unless ``landmarks_dir``
+    holds OpenFace 2 CSVs ``{Subject}_{Task}.csv`` (see :func:`video_landmarks`)."""
     seq = Path(sequences) if sequences else _first_dir(root / "Sequences", root / "sequences")
     if seq is None or not seq.is_dir():
         raise InputError(f"no Sequences folder (Sequences/{{Subject}}/{{Task}}/{{frame}}.jpg): {seq or root}")
+    lm_dir = _landmarks_folder(landmarks_dir)
     ls = read_labels(Path(labels) if labels else root, protocol, format="bp4d")
     frames, skipped = [], []
+    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    no_csv = 0
     frame_of = ls.frame.tolist()
     for (subject, task), rows in _groups(ls).items():
         folder = seq / subject / task
@@ -180,8 +254,15 @@ def read_bp4d(root: Path, protocol: Protocol, *, sequences: str | Path | None = 
             name = images.get(f)
             return (folder / name, None, None) if name is not None else f"no image for frame {f}: {folder}"
 
-        frames += _group_frames(subject, task, rows, frame_of, ls.labels, media, skipped)
-    return FrameList(frames, skipped, ls.notes, ls.aus, ls.ignored_aus)
+        lm_of = None
+        if lm_dir is not None:
+            lm_of, note = video_landmarks(lm_dir, f"{subject}_{task}")
+            notes += [note] if note else []
+            no_csv += not (lm_dir / f"{subject}_{task}.csv").is_file()
+        frames += _group_frames(subject, task, rows, frame_of, ls.labels, media, skipped, lm_of)
+    if no_csv:
+        notes.append(f"{no_csv} videos have no OpenFace landmark CSV (their frames are skipped): {lm_dir}")
+    return FrameList(frames, skipped, notes, ls.aus, ls.ignored_aus)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,7 +299,7 @@ def disfa_landmark_files(folder: Path, subject: str) -> dict[int, Path]:
 
 def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, images: str | Path | None = None,
                videos: str | Path | None = None, camera: str = "left", image_base: int | None = None,
-               landmarks: bool = True) -> FrameList:
+               landmarks: bool = True, landmarks_dir: str | Path | None = None) -> FrameList:
     """DISFA: ``ActionUnit_Labels`` (label frames are 1-based) + media + shipped 66-point landmarks.
 
     Media per subject, first found: extracted frames in ``images`` (default: the first of
@@ -227,6 +308,9 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     ``videos/LeftVideoSNxxx_comp.avi`` (default folder ``root/Videos_LeftCamera``) at 0-based index
     frame - 1. Image numbering: ``image_base=1`` means file N holds label frame N, ``0`` means file N
     holds label frame N + 1; by default it is 0 when a subject's folder has a file numbered 0, else 1.
+
+    ``landmarks_dir``: a folder of OpenFace 2 CSVs ``SNxxx.csv`` (see :func:`video_landmarks`) used
+    instead of ``Landmark_Points``.
     """
     if camera not in ("left", "right"):
         raise InputError(f"camera must be 'left' or 'right' (got {camera!r}): {root}")
@@ -234,9 +318,12 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     img_root = Path(images) if images else _first_dir(*(root / n for n in _DISFA_IMAGE_ROOTS))
     vid_root = Path(videos) if videos else _first_dir(*(root / n.replace("Left", camera.capitalize())
                                                           for n in _DISFA_VIDEO_ROOTS))
+    lm_dir = _landmarks_folder(landmarks_dir)
+    landmarks = landmarks and lm_dir is None  # landmarks_dir replaces Landmark_Points
     lm_root = _first_dir(root / "Landmark_Points", root / "landmark_points") if landmarks else None
-    frames, skipped, notes = [], [], list(ls.notes)
-    no_landmarks = 0
+    frames, skipped = [], []
+    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    no_landmarks = no_csv = 0
     read_mat = _landmark_reader() if lm_root is not None else None
     frame_of = ls.frame.tolist()
     for (subject, video_name), rows in _groups(ls).items():
@@ -266,7 +353,11 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
                                 f"{', '.join(where)}") for i in rows]
             continue
         lm_of = None
-        if lm_root is not None:
+        if lm_dir is not None:
+            lm_of, note = video_landmarks(lm_dir, video_name)
+            notes += [note] if note else []
+            no_csv += not (lm_dir / f"{video_name}.csv").is_file()
+        elif lm_root is not None:
             lm_files = disfa_landmark_files(lm_root / subject / "tmp_frame_lm", subject)
 
             def lm_of(f, lm_files=lm_files):
@@ -276,6 +367,8 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
         sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
         frames += sub_frames
+    if no_csv:
+        notes.append(f"{no_csv} videos have no OpenFace landmark CSV (their frames are skipped): {lm_dir}")
     if lm_root is None and landmarks:
         notes.append(f"no Landmark_Points folder: landmarks will be detected: {root}")
     elif no_landmarks:
@@ -387,11 +480,7 @@ def read_folder(root: Path, protocol: Protocol, *, openface: str | Path | None =
             notes.append(f"{missing} of {len(numbers)} frames have no label (unknown): {labels}")
     lm_of: dict[int, np.ndarray] = {}
     if openface is not None:
-        try:
-            from ..landmarks.files import read_openface_csv
-        except ImportError as exc:  # pragma: no cover
-            raise InputError(f"reading OpenFace landmarks needs augcn_pyg.landmarks ({exc})") from None
-        of_frames, points = read_openface_csv(openface)
+        of_frames, points = _openface_reader()(openface)
         lm_of = {int(f): points[i] for i, f in enumerate(of_frames)}
         if len(set(numbers.tolist()) - set(lm_of)):
             notes.append(f"{len(set(numbers.tolist()) - set(lm_of))} frames have no OpenFace row "
