@@ -95,8 +95,8 @@ def run_demo(out: str | Path, echo: Callable[[str], None] = print, workers: int 
     echo(f"one batch: {batch.num_graphs} face graphs, x {tuple(batch.x.shape)} {batch.x.dtype}, "
          f"edge_index {tuple(batch.edge_index.shape)}, y {tuple(batch.y.shape)}, roi_y {tuple(batch.roi_y.shape)}")
 
-    first_image = sorted((synth_root / "Sequences").glob("*/*/*.jpg"))[0]
-    show_rois(first_image, out / "rois.png", "bp4d", landmarks="dlib")
+    # a face that prepare stored, so dlib is known to find it
+    show_rois(store.source[0], out / "rois.png", "bp4d", landmarks="dlib")
     echo(f"\nwrote graphs, pictures, the SynthAU set and the ROI store under {out}/ "
          f"(see {out / 'graphs'} and {out / 'rois.png'})")
     return {"frames": len(labels), "stored": len(store), "train": len(train), "test": len(test)}
