@@ -201,11 +201,6 @@ def independence_score(measure: str, symmetrize: str, rates: np.ndarray) -> np.n
 # ROI graph rules
 # ---------------------------------------------------------------------------------------------------
 
-def _pairs_from_mask(mask: np.ndarray) -> set[tuple[int, int]]:
-    src, dst = np.nonzero(mask)
-    return set(zip(src.tolist(), dst.tolist()))
-
-
 def rule_edges(protocol: Protocol, rule: str, au_adjacency: np.ndarray | None = None,
                au_negative: np.ndarray | None = None) -> np.ndarray:
     """(R, R) bool: the directed ROI pairs that one rule joins (both directions, as PyG expects)."""
@@ -266,11 +261,12 @@ def roi_edges(protocol: Protocol, rules: Sequence[str], au_adjacency: np.ndarray
     weight = np.ones(len(src), dtype=np.float32)
     co = edge_type == RULES.index("cooccurrence")
     if au_score is not None and co.any():
-        member = p.membership()
-        adj = np.asarray(au_adjacency, dtype=bool)
-        for e in np.nonzero(co)[0]:  # E_co is small (<= R^2); per-edge max over its AU pairs
-            pair = np.outer(member[src[e]], member[dst[e]]) & adj
-            weight[e] = float(np.max(au_score[pair]))
+        member = p.membership()  # (R, C)
+        related = np.where(np.asarray(au_adjacency, dtype=bool), au_score, -np.inf)  # (C, C)
+        # ROI pair (u, v): the largest score over AU pairs (i of u, j of v) that are related
+        pairs = member[:, None, :, None] & member[None, :, None, :]  # (R, R, C, C)
+        roi_score = np.where(pairs, related, -np.inf).max(axis=(2, 3))  # (R, R)
+        weight[co] = roi_score[src[co], dst[co]]
     return np.stack([src, dst]).astype(np.int64), edge_type, weight
 
 

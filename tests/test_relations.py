@@ -325,3 +325,20 @@ def test_graph_from_adjacency_checks_shape():
     with pytest.raises(InputError, match="needs"):
         graph_from_adjacency("bp4d", np.eye(8))
     assert PAPER_RULES == ("self", "symmetric", "cooccurrence", "global")
+
+
+def test_cooccurrence_weight_is_the_largest_score_over_the_au_pairs_behind_the_edge():
+    aus = list(BP4D.aus)
+    adj = np.eye(12, dtype=bool)
+    score = np.full((12, 12), 0.3)
+    for a, b, s in ((1, 12, 1.1), (1, 14, 1.5), (1, 15, 0.2)):  # AU15 scores low and is not related
+        i, j = aus.index(a), aus.index(b)
+        score[i, j] = score[j, i] = s
+        adj[i, j] = adj[j, i] = s >= 1.0
+    edge_index, edge_type, weight = roi_edges(BP4D, ["cooccurrence"], adj, score)
+    names = BP4D.roi_names
+    lookup = {(s, t): w for (s, t), w in zip(edge_index.T.tolist(), weight.tolist())}
+    u, v = names.index("inner_brow_left"), names.index("lip_corner_right")  # AU1 ~ AU12/14/15
+    assert lookup[(u, v)] == pytest.approx(1.5) and lookup[(v, u)] == pytest.approx(1.5)
+    # same-AU edges (diagonal of Mbool) carry the AU's own score
+    assert lookup[(names.index("lid_left"), names.index("lid_right"))] == pytest.approx(0.3)
