@@ -52,11 +52,12 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def read_disfa_mat(path: str | Path) -> np.ndarray:
     """(1, 68, 2) float32 from one DISFA ``Landmark_Points`` ``.mat`` file (variable ``pts``, 66 x 2)."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     try:
         mat = loadmat(path, variable_names=["pts"])  # skip the other variables: about 2x faster
-    except (OSError, ValueError, NotImplementedError, TypeError) as exc:
+    except (OSError, ValueError, NotImplementedError, TypeError, MatReadError) as exc:  # MatReadError: truncated
         raise InputError(f"cannot read the .mat file {path}: {exc}") from None
     if "pts" not in mat:
         raise InputError(f"{path} has no 'pts' variable (DISFA landmark files do)")
@@ -70,6 +71,10 @@ def read_npy(path: str | Path) -> np.ndarray:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the landmark array {path}: {exc}") from None
+    if not isinstance(array, np.ndarray):  # np.load opens an .npz archive whatever the suffix
+        raise InputError(f"{path} is an .npz archive, not a .npy array of landmarks")
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{path}: landmarks must be numbers, got an array of dtype {array.dtype}")
     array = _lift(array, path)
     return array[None] if array.ndim == 2 else array
 

@@ -99,3 +99,19 @@ def test_bad_landmark_files_are_input_errors(tmp_path):
     broken.write_bytes(b"not numpy")
     with pytest.raises(InputError, match="cannot read the landmark array"):
         read_landmarks_file(broken)
+
+
+def test_truncated_mat_and_non_numeric_npy_are_input_errors(tmp_path):
+    empty = tmp_path / "l0001_lm.mat"
+    empty.write_bytes(b"")  # scipy raises its own MatReadError here
+    with pytest.raises(InputError, match="cannot read the .mat file"):
+        read_landmarks_file(empty)
+    words = tmp_path / "words.npy"
+    np.save(words, np.full((68, 2), "a"))
+    with pytest.raises(InputError, match="landmarks must be numbers, got an array of dtype <U1"):
+        read_landmarks_file(words)
+    archive = tmp_path / "archive.npy"
+    with open(archive, "wb") as fh:
+        np.savez(fh, pts=np.zeros((68, 2)))
+    with pytest.raises(InputError, match="is an .npz archive"):
+        read_landmarks_file(archive)
