@@ -73,6 +73,7 @@ def test_dlib_landmarks_of_the_mirrored_photo_match_flip_68(astronaut, dlib_back
 
 def test_insightface_offline_pack_agrees_with_dlib(astronaut, dlib_backend, insightface_backend):
     assert insightface_backend.landmark_model == "2d106det"  # the vectron pack has no 1k3d68
+    assert set(insightface_backend._app.models) == {"detection", "landmark_2d_106"}  # only what we read
     faces = insightface_backend.detect(astronaut)
     assert len(faces) == 1 and faces[0].landmarks.shape == (68, 2)
     ours, theirs = faces[0].landmarks, dlib_backend.detect(astronaut)[0].landmarks
