@@ -6,6 +6,7 @@ import pytest
 
 from augcn_pyg.errors import InputError
 from augcn_pyg.landmarks import LAYOUT_66, read_disfa_mat, read_landmarks_file, read_npy, read_openface_csv
+from augcn_pyg.landmarks.layout import LAYOUTS
 
 
 def _points(seed, n=68):
@@ -79,9 +80,11 @@ def test_mat_without_pts_is_an_input_error(tmp_path):
 @pytest.mark.parametrize("shape", [(68, 2), (5, 68, 2), (66, 2), (4, 49, 2)])
 def test_npy_arrays_of_each_layout(tmp_path, shape):
     path = tmp_path / "lm.npy"
-    np.save(path, np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32))
+    points = np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32)
+    np.save(path, points)
     landmarks = read_npy(path)
-    assert landmarks.shape == ((shape[0] if len(shape) == 3 else 1), 68, 2)
+    assert landmarks.shape == ((shape[0] if len(shape) == 3 else 1), 68, 2) and landmarks.dtype == np.float32
+    np.testing.assert_array_equal(landmarks[:, LAYOUTS[shape[-2]]], points.reshape(-1, shape[-2], 2))
 
 
 def test_bad_landmark_files_are_input_errors(tmp_path):
