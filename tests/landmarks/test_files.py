@@ -66,6 +66,8 @@ def test_disfa_mat_with_66_points_is_lifted_to_68(tmp_path):
     np.testing.assert_allclose(landmarks[0, LAYOUT_66], full[LAYOUT_66], rtol=1e-6)
     assert np.isfinite(landmarks).all()
     np.testing.assert_array_equal(read_landmarks_file(path), landmarks)
+    savemat(path, {"pts": np.stack([full[LAYOUT_66]] * 3)})  # several frames in one file: (N, 68, 2)
+    np.testing.assert_allclose(read_disfa_mat(path), np.broadcast_to(landmarks, (3, 68, 2)), rtol=1e-6)
 
 
 def test_mat_without_pts_is_an_input_error(tmp_path):
@@ -74,6 +76,9 @@ def test_mat_without_pts_is_an_input_error(tmp_path):
     path = tmp_path / "other.mat"
     savemat(path, {"points": np.zeros((66, 2))})
     with pytest.raises(InputError, match="no 'pts' variable"):
+        read_disfa_mat(path)
+    savemat(path, {"pts": "not numbers"})
+    with pytest.raises(InputError, match="'pts' is not a numeric matrix"):
         read_disfa_mat(path)
 
 
