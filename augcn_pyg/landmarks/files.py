@@ -23,7 +23,7 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: a CSV re-saved by Excel starts with a BOM
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the OpenFace CSV {path}: {exc}") from None

