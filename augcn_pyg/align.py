@@ -112,6 +112,13 @@ def align_faces(images, landmarks: np.ndarray, size: int = TEMPLATE_SIZE, transf
     bad = np.flatnonzero(~np.isfinite(transforms).all(axis=(1, 2)))
     if bad.size:
         raise ValueError(f"faces {bad.tolist()} have too few finite landmarks to align")
+    # cv2.warpAffine would not fail on another shape or dtype: it would write a new array instead of dst,
+    # leaving that face's slot of `aligned` uninitialised
+    wrong = [i for i, image in enumerate(images)
+             if np.ndim(image) != 3 or np.shape(image)[2] != 3 or np.asarray(image).dtype != np.uint8]
+    if wrong:
+        image = np.asarray(images[wrong[0]])
+        raise ValueError(f"images {wrong} are not (H, W, 3) uint8 RGB (image {wrong[0]}: {image.shape} {image.dtype})")
     aligned = np.empty((len(images), size, size, 3), dtype=np.uint8)
 
     def warp(lo: int, hi: int) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import TEMPLATE_68, align_faces
+from .align import TEMPLATE_68, align_faces, similarity_transforms
 from .aus import Protocol, get_protocol
 from .errors import InputError
-from .rois import au_centres, extract_rois
+from .rois import au_centres, extract_rois, usable_faces
 from .viz import FACE_CONTOURS, _pyplot, check_output, save_figure
 
 #: colour per ROI region (pairs share one); the global ROI is only in the montage
@@ -115,7 +115,6 @@ def show_rois(image_path: str | Path, output: str | Path, protocol: str | Protoc
     :class:`InputError` naming the file.
     """
     from .landmarks import get_backend, read_landmarks_file
-    from .rois import needed_points
 
     output = check_output(output)
     protocol = get_protocol(protocol)
@@ -123,9 +122,12 @@ def show_rois(image_path: str | Path, output: str | Path, protocol: str | Protoc
     box = None
     if landmarks_file is not None:
         sets = read_landmarks_file(landmarks_file)  # (N, 68, 2)
-        usable = np.isfinite(sets[:, needed_points(protocol)]).all(axis=(1, 2))
+        # points all on one spot fit no transform (align_faces would raise a ValueError)
+        fits = np.isfinite(similarity_transforms(sets)).all(axis=(1, 2))  # (N,)
+        usable = usable_faces(sets, protocol) & fits
         if not usable.any():
-            raise InputError(f"{landmarks_file}: no face with the landmarks the {protocol.name} ROIs need")
+            raise InputError(f"{landmarks_file}: no face with the landmarks the {protocol.name} ROIs need "
+                             "(finite, and not all on one spot)")
         points = sets[np.flatnonzero(usable)[0]]
         source = f"landmarks from {Path(landmarks_file).name}"
     else:

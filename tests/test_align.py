@@ -85,3 +85,12 @@ def test_align_faces_to_another_size_uses_the_scaled_template():
     assert aligned.shape == (1, 100, 100, 3)
     np.testing.assert_allclose(aligned_landmarks[0], template_for(100), atol=1e-3)
     np.testing.assert_allclose(template_for(200), TEMPLATE_68)
+
+
+@pytest.mark.parametrize("image", [np.full((60, 60), 90, np.uint8), np.full((60, 60, 4), 90, np.uint8),
+                                   np.full((60, 60, 3), 90, np.float32)], ids=["grey", "rgba", "float"])
+def test_images_that_are_not_rgb_uint8_are_refused(image):
+    # cv2 would warp them into a new array and leave the output slot uninitialised
+    good = np.full((60, 60, 3), 90, np.uint8)
+    with pytest.raises(ValueError, match=r"images \[1\] are not \(H, W, 3\) uint8 RGB"):
+        align_faces([good, image], np.stack([TEMPLATE_68 * 0.2 + 10] * 2))

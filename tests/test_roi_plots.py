@@ -69,6 +69,23 @@ def test_load_rgb_keeps_the_colour_order(tmp_path):
     np.testing.assert_array_equal(load_rgb(tmp_path / "red.png"), image)
 
 
+@pytest.mark.parametrize("points, message", [
+    (np.full((68, 2), 5.0), "no face with the landmarks the bp4d ROIs need (finite, and not all on one spot)"),
+    (np.where(np.arange(68)[:, None] == 39, np.nan, TEMPLATE_68), "no face with the landmarks the bp4d ROIs"),
+    (np.zeros((0, 68, 2)), "no face with the landmarks the bp4d ROIs"),
+], ids=["one-spot", "nan-ruler", "no-rows"])
+def test_unusable_landmarks_files_are_one_line(tmp_path, points, message):
+    import cv2
+
+    photo, path, out = tmp_path / "frame.png", tmp_path / "frame.npy", tmp_path / "rois.png"
+    cv2.imwrite(str(photo), np.full((120, 160, 3), 128, np.uint8))
+    np.save(path, points.astype(np.float32))
+    result = CliRunner().invoke(main, ["show-rois", str(photo), "-o", str(out), "--landmarks-file", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("case, message", [
     ("missing", "image not found"),
     ("corrupt", "cannot decode the image"),

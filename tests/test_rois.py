@@ -104,6 +104,13 @@ def test_flip_twice_is_the_identity():
     np.testing.assert_allclose(once[1][:, 36, 0], 199 - lm[:, 45, 0], atol=1e-4)  # 36 is again image-left
     tensors = flip_faces(torch.from_numpy(images), torch.from_numpy(lm))
     assert torch.equal(tensors[0], torch.from_numpy(once[0]))
+    assert torch.is_tensor(tensors[1]) and torch.equal(tensors[1], torch.from_numpy(once[1]))
+
+
+@pytest.mark.parametrize("name", ["bp4d", "disfa"])
+def test_every_roi_of_the_template_lies_inside_the_frame(name):
+    starts = crop_starts(au_centres(TEMPLATE_68[None], name), 200, 25)  # (1, K, 2)
+    assert starts.min() >= 0 and starts.max() <= 200 - 25
 
 
 @pytest.mark.parametrize("name, swapped", [("bp4d", 16), ("disfa", 10)])

@@ -23,7 +23,7 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: a CSV re-saved by Excel starts with a BOM
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the OpenFace CSV {path}: {exc}") from None
@@ -50,17 +50,23 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_disfa_mat(path: str | Path) -> np.ndarray:
-    """(1, 68, 2) float32 from one DISFA ``Landmark_Points`` ``.mat`` file (variable ``pts``, 66 x 2)."""
+    """(1, 68, 2) float32 from one DISFA ``Landmark_Points`` ``.mat`` file (variable ``pts``, 66 x 2;
+    a (N, P, 2) ``pts`` gives (N, 68, 2))."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     try:
         mat = loadmat(path, variable_names=["pts"])  # skip the other variables: about 2x faster
-    except (OSError, ValueError, NotImplementedError, TypeError) as exc:
+    except (OSError, ValueError, NotImplementedError, TypeError, MatReadError) as exc:  # MatReadError: truncated
         raise InputError(f"cannot read the .mat file {path}: {exc}") from None
     if "pts" not in mat:
         raise InputError(f"{path} has no 'pts' variable (DISFA landmark files do)")
-    return _lift(np.asarray(mat["pts"], dtype=np.float32), path)[None]
+    try:
+        points = np.asarray(mat["pts"], dtype=np.float32)
+    except (TypeError, ValueError):  # a cell array or struct, not a matrix of numbers
+        raise InputError(f"{path}: 'pts' is not a numeric matrix") from None
+    return _lift(points, path)
 
 
 def read_npy(path: str | Path) -> np.ndarray:
@@ -70,15 +76,20 @@ def read_npy(path: str | Path) -> np.ndarray:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the landmark array {path}: {exc}") from None
-    array = _lift(array, path)
-    return array[None] if array.ndim == 2 else array
+    if not isinstance(array, np.ndarray):  # np.load opens an .npz archive whatever the suffix
+        raise InputError(f"{path} is an .npz archive, not a .npy array of landmarks")
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{path}: landmarks must be numbers, got an array of dtype {array.dtype}")
+    return _lift(array, path)
 
 
 def _lift(points: np.ndarray, path: Path) -> np.ndarray:
+    """(P, 2) or (N, P, 2) points -> (N, 68, 2) float32 (N = 1 for a single set)."""
     if points.ndim not in (2, 3) or points.shape[-1] != 2 or points.shape[-2] not in LAYOUTS:
         raise InputError(f"{path}: landmarks must be (P, 2) or (N, P, 2) with P in {sorted(LAYOUTS)}, "
                          f"got shape {points.shape}")
-    return to_68(points)
+    points = to_68(points)
+    return points[None] if points.ndim == 2 else points
 
 
 #: file suffix -> reader returning (N, 68, 2) float32

@@ -85,13 +85,15 @@ class InsightFaceBackend(LandmarkBackend):
         except AssertionError:  # FaceAnalysis asserts that a detector was found
             raise InputError(f"the InsightFace pack {folder} has no face detector model "
                              f"(det_10g.onnx or scrfd_*.onnx)") from None
-        app.prepare(ctx_id=-1, det_size=(int(det_size), int(det_size)), det_thresh=float(det_thresh))
         if "landmark_3d_68" in app.models:
             self.landmark_model = "1k3d68"
+            # FaceAnalysis.get runs every loaded model on every face: drop the one we would not read
+            app.models.pop("landmark_2d_106", None)
         elif "landmark_2d_106" in app.models:
             self.landmark_model = "2d106det"
         else:
             raise InputError(f"the InsightFace pack {folder} has no landmark model (1k3d68.onnx or 2d106det.onnx)")
+        app.prepare(ctx_id=-1, det_size=(int(det_size), int(det_size)), det_thresh=float(det_thresh))
         self.pack = folder
         self._app = app
 

@@ -6,6 +6,7 @@ import pytest
 
 from augcn_pyg.errors import InputError
 from augcn_pyg.landmarks import LAYOUT_66, read_disfa_mat, read_landmarks_file, read_npy, read_openface_csv
+from augcn_pyg.landmarks.layout import LAYOUTS
 
 
 def _points(seed, n=68):
@@ -34,6 +35,14 @@ def test_openface_csv_reads_x_then_y_columns_and_blanks_failed_rows(tmp_path, le
     np.testing.assert_allclose(landmarks[0], a, atol=1e-3)
     assert np.isnan(landmarks[1]).all()  # success == 0
     np.testing.assert_allclose(landmarks[2], b, atol=1e-3)
+
+
+def test_openface_csv_with_a_byte_order_mark_keeps_its_frame_numbers(tmp_path):
+    path = tmp_path / "excel.csv"
+    _write_openface(path, [(7, 1, _points(0)), (9, 1, _points(1))], leading_space=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # the header's first name would be "\ufeffframe"
+    frames, _ = read_openface_csv(path)
+    np.testing.assert_array_equal(frames, [7, 9])
 
 
 def test_openface_csv_from_py_feat_reads():
@@ -65,6 +74,8 @@ def test_disfa_mat_with_66_points_is_lifted_to_68(tmp_path):
     np.testing.assert_allclose(landmarks[0, LAYOUT_66], full[LAYOUT_66], rtol=1e-6)
     assert np.isfinite(landmarks).all()
     np.testing.assert_array_equal(read_landmarks_file(path), landmarks)
+    savemat(path, {"pts": np.stack([full[LAYOUT_66]] * 3)})  # several frames in one file: (N, 68, 2)
+    np.testing.assert_allclose(read_disfa_mat(path), np.broadcast_to(landmarks, (3, 68, 2)), rtol=1e-6)
 
 
 def test_mat_without_pts_is_an_input_error(tmp_path):
@@ -74,14 +85,19 @@ def test_mat_without_pts_is_an_input_error(tmp_path):
     savemat(path, {"points": np.zeros((66, 2))})
     with pytest.raises(InputError, match="no 'pts' variable"):
         read_disfa_mat(path)
+    savemat(path, {"pts": "not numbers"})
+    with pytest.raises(InputError, match="'pts' is not a numeric matrix"):
+        read_disfa_mat(path)
 
 
 @pytest.mark.parametrize("shape", [(68, 2), (5, 68, 2), (66, 2), (4, 49, 2)])
 def test_npy_arrays_of_each_layout(tmp_path, shape):
     path = tmp_path / "lm.npy"
-    np.save(path, np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32))
+    points = np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32)
+    np.save(path, points)
     landmarks = read_npy(path)
-    assert landmarks.shape == ((shape[0] if len(shape) == 3 else 1), 68, 2)
+    assert landmarks.shape == ((shape[0] if len(shape) == 3 else 1), 68, 2) and landmarks.dtype == np.float32
+    np.testing.assert_array_equal(landmarks[:, LAYOUTS[shape[-2]]], points.reshape(-1, shape[-2], 2))
 
 
 def test_bad_landmark_files_are_input_errors(tmp_path):
@@ -99,3 +115,19 @@ def test_bad_landmark_files_are_input_errors(tmp_path):
     broken.write_bytes(b"not numpy")
     with pytest.raises(InputError, match="cannot read the landmark array"):
         read_landmarks_file(broken)
+
+
+def test_truncated_mat_and_non_numeric_npy_are_input_errors(tmp_path):
+    empty = tmp_path / "l0001_lm.mat"
+    empty.write_bytes(b"")  # scipy raises its own MatReadError here
+    with pytest.raises(InputError, match="cannot read the .mat file"):
+        read_landmarks_file(empty)
+    words = tmp_path / "words.npy"
+    np.save(words, np.full((68, 2), "a"))
+    with pytest.raises(InputError, match="landmarks must be numbers, got an array of dtype <U1"):
+        read_landmarks_file(words)
+    archive = tmp_path / "archive.npy"
+    with open(archive, "wb") as fh:
+        np.savez(fh, pts=np.zeros((68, 2)))
+    with pytest.raises(InputError, match="is an .npz archive"):
+        read_landmarks_file(archive)
