@@ -183,9 +183,9 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
         raise InputError(f"unknown protocol {protocol!r} for {root}; choose from {list(PROTOCOLS)}")
     if relations not in RELATIONS:
         raise InputError(f"unknown relations {relations!r} for {root}; choose from {list(RELATIONS)}")
-    if subjects < 1 or frames_per_video < 1 or image_size < 64 or workers < 1:
-        raise InputError(f"subjects, frames_per_video and workers must be >= 1 and image_size >= 64 "
-                         f"(got {subjects}, {frames_per_video}, {workers}, {image_size}) for {root}")
+    if subjects < 1 or frames_per_video < 1 or image_size < 64 or workers < 1 or seed < 0:
+        raise InputError(f"subjects, frames_per_video and workers must be >= 1, image_size >= 64 and seed >= 0 "
+                         f"(got {subjects}, {frames_per_video}, {workers}, {image_size}, {seed}) for {root}")
     try:
         cond = conditions(difficulty, **knobs)
     except (ValueError, TypeError) as exc:

@@ -97,6 +97,8 @@ def test_conditions_and_knobs():
         conditions("extreme")
     with pytest.raises(ValueError, match="blur, scale"):
         conditions("medium", blur=-1.0, scale=1.0)
+    with pytest.raises(ValueError, match="noise, rotation"):
+        conditions("medium", rotation=float("nan"), noise=float("inf"))
     conds = sample_video_conditions(np.random.default_rng(0), conditions("medium"), 50)
     rot = np.array([c.rotation for c in conds])
     assert np.abs(rot).max() <= 15.0 and np.abs(np.diff(rot)).max() < 3.0  # smooth head motion

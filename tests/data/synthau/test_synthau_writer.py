@@ -142,6 +142,11 @@ def test_bad_input_is_one_clear_error(tmp_path):
         generate_synthau(tmp_path / "x", difficulty="extreme", **TINY)
     with pytest.raises(InputError, match="protocol"):
         generate_synthau(tmp_path / "x", protocol="ck+", **TINY)
+    with pytest.raises(InputError, match="seed >= 0"):
+        generate_synthau(tmp_path / "x", seed=-1, **TINY)
+    with pytest.raises(InputError, match="imaging knobs out of range: rotation"):
+        generate_synthau(tmp_path / "x", rotation=float("nan"), **TINY)
+    assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
 def test_cli_synth_and_gallery(tmp_path):
@@ -157,6 +162,11 @@ def test_cli_synth_and_gallery(tmp_path):
     (tmp_path / "f").write_text("x")
     res = runner.invoke(main, ["synth", "-o", str(tmp_path / "f"), "--subjects", "1"])
     assert res.exit_code == 1 and "not a folder" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["synth", "-o", str(tmp_path / "neg"), "--seed", "-1"])
+    assert res.exit_code == 2 and "--seed" in res.output and res.exception is not None
+    assert isinstance(res.exception, SystemExit) and not (tmp_path / "neg").exists()
+    res = runner.invoke(main, ["synth", "-o", str(tmp_path / "nan"), "--rotation", "nan"])
+    assert res.exit_code == 1 and "rotation" in res.output and isinstance(res.exception, SystemExit)
     res = runner.invoke(main, ["synth-gallery", "-o", str(tmp_path / "g.png")])
     assert res.exit_code == 0, res.output
     from PIL import Image
