@@ -33,7 +33,7 @@ from ...aus import get_protocol
 from ...errors import InputError
 from ...io import atomic_path, write_json_atomic, write_text_atomic
 from .face import sample_identity
-from .plan import IDENTITY, RENDER, Video, sample_intensities, stream, videos
+from .plan import FRAME_NUMBERS, IDENTITY, RENDER, Video, sample_intensities, stream, videos
 from .prototypes import RENDERED_AUS
 from .relations import PRESENT, RELATIONS, load_model
 from .render import Conditions, FaceRenderer, conditions, sample_video_conditions
@@ -48,7 +48,7 @@ PROTOCOLS = ("bp4d", "disfa")
 def frame_numbers(protocol: str, video: Video, n: int, seed: int) -> np.ndarray:
     if protocol == "disfa":
         return np.arange(1, n + 1)
-    start = int(stream(seed, 3, video.subject_index, video.task_index).integers(1, 3000))
+    start = int(stream(seed, FRAME_NUMBERS, video.subject_index, video.task_index).integers(1, 3000))
     return np.arange(start, start + n)
 
 
