@@ -13,7 +13,7 @@ DISFA-style (``protocol="disfa"``), one video per subject (the eight task segmen
 Both: ``Landmarks/{video}.csv`` (OpenFace 2 style: ``frame, face_id, timestamp, confidence, success,
 x_0..x_67, y_0..y_67``, the true positions of the drawn features in image pixels),
 ``AUIntensity/{video}.csv`` (``frame`` then ``AU01..AU26``, the true continuous intensities of every
-rendered AU) and ``synthau.json`` (parameters, seed, version, videos, measured rates).
+rendered AU, truncated to 3 decimals) and ``synthau.json`` (parameters, seed, version, videos, measured rates).
 
 Every file is written atomically; a video's label file is written last, so a video whose label files,
 landmark and intensity CSVs all exist is complete and is skipped when a run is resumed.
@@ -104,8 +104,11 @@ def landmarks_csv(frames: np.ndarray, landmarks: np.ndarray) -> str:
 
 
 def intensity_csv(frames: np.ndarray, inten: np.ndarray) -> str:
+    # truncated, not rounded, to 3 decimals: rounding wrote 1.9996 as 2.000, so thresholding this file at
+    # 2 disagreed with the label files on a few frames; truncation keeps "present = intensity >= 2" exact
     header = ["frame"] + [f"AU{a:02d}" for a in RENDERED_AUS]
-    return _csv(header, np.column_stack([frames, inten]), ["%d"] + ["%.3f"] * len(RENDERED_AUS))
+    values = np.floor(np.asarray(inten, dtype=np.float64) * 1000) / 1000
+    return _csv(header, np.column_stack([frames, values]), ["%d"] + ["%.3f"] * len(RENDERED_AUS))
 
 
 def bp4d_occ_csv(frames: np.ndarray, inten: np.ndarray, aus) -> str:
