@@ -183,6 +183,9 @@ def test_cli_synth_and_gallery(tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "g.png").size[0] > 500
+    res = runner.invoke(main, ["synth-gallery", "-o", str(tmp_path / "f" / "g.png")])  # "f" is a file
+    assert res.exit_code == 1 and "cannot write the gallery" in res.output
+    assert isinstance(res.exception, SystemExit)  # no traceback
 
 
 def test_prepare_runs_on_synthau_unchanged(tmp_path):
