@@ -108,6 +108,12 @@ def test_flip_on_stored_rois_equals_rois_of_the_flipped_face(protocol):
     flipped = extract_rois(*flip_faces(faces, points), protocol)
     assert torch.equal(FlipROIs(protocol).flip(rois), flipped)
     assert not torch.equal(rois, flipped)
+    # FlipROIs leaves y and roi_y as they are: right only because left/right partner ROIs hold the same AUs
+    from augcn_pyg.aus import get_protocol
+
+    p = get_protocol(protocol)
+    assert (p.mirror_permutation() != np.arange(p.num_rois)).sum() >= 2  # some ROIs do swap
+    np.testing.assert_array_equal(p.membership()[p.mirror_permutation()], p.membership())
 
 
 def test_flip_transform_on_batches(store):
