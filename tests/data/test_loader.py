@@ -70,6 +70,11 @@ def test_equals_pyg_dataloader_shuffled(store):
     assert sorted(loader.order(1).tolist()) == list(range(len(ds)))
     # Same seed and epoch -> same order in a new loader.
     assert FaceGraphLoader(ds, 4, shuffle=True, seed=7).order(1).tolist() == loader.order(1).tolist()
+    # set_epoch(e) makes the next pass walk epoch e's order (e.g. when resuming a run)
+    again = FaceGraphLoader(ds, 4, shuffle=True, seed=7)
+    again.set_epoch(1)
+    rows = torch.cat([b.row for b in again]).tolist()
+    assert rows == ds.indices[loader.order(1)].tolist() and again.epoch == 2
 
 
 def test_examples_round_trip(store):

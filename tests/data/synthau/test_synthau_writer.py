@@ -61,6 +61,7 @@ def test_bp4d_layout_and_labels(bp4d_tiny):
     assert json.loads((root / "synthau.json").read_text())["complete"] is True
     assert manifest["frames"] == 48 and set(manifest["rates"]) == {"1", "2", "4", "6", "7", "10", "12", "14",
                                                                    "15", "17", "23", "24"}
+    assert list(manifest["rates"].values()) == [round(float(r), 4) for r in written.mean(0)]
 
 
 def test_intensity_csv_keeps_present_at_2_exact():
@@ -93,6 +94,10 @@ def test_resume_skips_complete_videos_and_refuses_other_parameters(bp4d_tiny):
     before = _digest(root, manifest=False)
     manifest = generate_synthau(root, protocol="bp4d", seed=7, workers=1, **TINY)
     assert manifest["videos_skipped"] == 16 and manifest["frames_written"] == 0
+    assert _digest(root, manifest=False) == before
+    # resume=False (the CLI's --no-resume) renders every video again, to the same bytes
+    manifest = generate_synthau(root, protocol="bp4d", seed=7, workers=1, resume=False, **TINY)
+    assert manifest["videos_skipped"] == 0 and manifest["frames_written"] == 48
     assert _digest(root, manifest=False) == before
     with pytest.raises(InputError, match="other parameters"):
         generate_synthau(root, protocol="bp4d", seed=8, workers=1, **TINY)
