@@ -33,7 +33,7 @@ from ...aus import get_protocol
 from ...errors import InputError
 from ...io import atomic_path, write_json_atomic, write_text_atomic
 from .face import sample_identity
-from .plan import FRAME_NUMBERS, IDENTITY, RENDER, Video, sample_intensities, stream, videos
+from .plan import FRAME_NUMBERS, IDENTITY, RENDER, Video, sample_intensities, sample_labels, stream, videos
 from .prototypes import RENDERED_AUS
 from .relations import PRESENT, RELATIONS, load_model
 from .render import Conditions, FaceRenderer, conditions, sample_video_conditions
@@ -249,8 +249,6 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
             pool.join()
         if bar is not None:
             bar.close()
-    from .plan import sample_labels
-
     labels, _, _ = sample_labels(protocol, relations, subjects, frames_per_video, seed)
     aus = get_protocol(protocol).aus
     manifest |= {"complete": True, "frames": int(total_frames), "frames_written": int(written),
