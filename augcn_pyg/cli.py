@@ -269,7 +269,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--subjects", type=click.IntRange(min=1), default=24, show_default=True)
 @click.option("--frames-per-video", type=click.IntRange(min=1), default=60, show_default=True,
               help="Frames per task video (DISFA: per task segment of the subject's one video).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default="medium",
               show_default=True, help="Sets pose, lighting, blur and noise together.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
@@ -306,7 +306,7 @@ def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed
 @main.command("synth-gallery")
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="PNG to write.")
-@click.option("--seed", type=int, default=3, show_default=True, help="Which identity to show.")
+@click.option("--seed", type=click.IntRange(min=0), default=3, show_default=True, help="Which identity to show.")
 @user_errors
 def synth_gallery_command(out_path, seed):
     """Draw every SynthAU AU: a face at rest beside the same face at intensity 2 and 4.

@@ -68,10 +68,14 @@ def run_demo(out: str | Path, echo: Callable[[str], None] = print, workers: int 
     from .data.prepare import prepare
     from .data.store import ROIStore
     from .data.synthau import generate_synthau
+    from .errors import InputError
     from .roi_plots import show_rois
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the demo output folder {out}: {exc.strerror or exc}") from None
     paper_graphs(out / "graphs", echo)
 
     synth_root = out / "synthau-bp4d"

@@ -26,3 +26,10 @@ def test_demo_runs_every_stage(tmp_path):
     # a second run reuses the rendered faces and the store
     again = CliRunner().invoke(main, ["demo", "-o", str(out), "--workers", "1"], catch_exceptions=False)
     assert again.exit_code == 0 and "reusing the ROI store" in again.output
+
+
+def test_demo_output_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "f").write_text("x")
+    result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "f")])
+    assert result.exit_code == 1 and "cannot make the demo output folder" in result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback

@@ -58,14 +58,15 @@ def split_subjects(store: ROIStore, split) -> list[str] | None:
         return None
     if isinstance(split, tuple) and len(split) == 3 and isinstance(split[1], (int, np.integer)):
         protocol, fold, part = split
+        name = str(getattr(protocol, "name", protocol)).lower()  # a protocol name or a Protocol
         if part not in PARTS:
             raise InputError(f"split part {part!r} is not one of {PARTS}")
-        if str(protocol).lower() != store.protocol.name:
-            raise InputError(f"split protocol {protocol!r} does not match the store {store.path} "
+        if name != store.protocol.name:
+            raise InputError(f"split protocol {name!r} does not match the store {store.path} "
                              f"(protocol {store.protocol.name!r})")
         from .folds import fold_split
 
-        train, test = fold_split(protocol, int(fold))
+        train, test = fold_split(name, int(fold))
         return list(train if part == "train" else test)
     if isinstance(split, str):
         raise InputError(f"split must be a list of subjects or (protocol, fold, part), got the string {split!r}")

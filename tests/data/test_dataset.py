@@ -114,3 +114,5 @@ def test_fold_split_and_graph_fitted_on_training_subjects_only(tmp_path):
     assert AUROIDataset(store, own, split=("bp4d", 2, "test")).subjects() == ["M011"]
     assert AUROIDataset(store, own, split=("bp4d", 3, "test")).subjects() == ["F001"]
     assert AUROIDataset(store, own, split=("bp4d", 3, "train")).subjects() == ["F007", "M011"]
+    # the protocol may be given as a Protocol object, as everywhere else
+    assert AUROIDataset(store, own, split=(BP4D, 1, "test")).subjects() == ["F007"]

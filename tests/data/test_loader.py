@@ -70,6 +70,11 @@ def test_equals_pyg_dataloader_shuffled(store):
     assert sorted(loader.order(1).tolist()) == list(range(len(ds)))
     # Same seed and epoch -> same order in a new loader.
     assert FaceGraphLoader(ds, 4, shuffle=True, seed=7).order(1).tolist() == loader.order(1).tolist()
+    # set_epoch(e) makes the next pass walk epoch e's order (e.g. when resuming a run)
+    again = FaceGraphLoader(ds, 4, shuffle=True, seed=7)
+    again.set_epoch(1)
+    rows = torch.cat([b.row for b in again]).tolist()
+    assert rows == ds.indices[loader.order(1)].tolist() and again.epoch == 2
 
 
 def test_examples_round_trip(store):
@@ -108,6 +113,12 @@ def test_flip_on_stored_rois_equals_rois_of_the_flipped_face(protocol):
     flipped = extract_rois(*flip_faces(faces, points), protocol)
     assert torch.equal(FlipROIs(protocol).flip(rois), flipped)
     assert not torch.equal(rois, flipped)
+    # FlipROIs leaves y and roi_y as they are: right only because left/right partner ROIs hold the same AUs
+    from augcn_pyg.aus import get_protocol
+
+    p = get_protocol(protocol)
+    assert (p.mirror_permutation() != np.arange(p.num_rois)).sum() >= 2  # some ROIs do swap
+    np.testing.assert_array_equal(p.membership()[p.mirror_permutation()], p.membership())
 
 
 def test_flip_transform_on_batches(store):

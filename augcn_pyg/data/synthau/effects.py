@@ -14,15 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...landmarks.layout import FLIP_68  # iBUG-68 mirror permutation, shared with rois.flip_faces
 from .face import MEAN_SHAPE
 
-#: iBUG-68 horizontal mirror permutation (landmark i of a flipped face is landmark FLIP_68[i]).
-FLIP_68 = np.array(
-    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
-    + [45, 44, 43, 42, 47, 46] + [39, 38, 37, 36, 41, 40]
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65],
-    dtype=np.int64,
-)
 MIDLINE = frozenset(i for i in range(68) if FLIP_68[i] == i)
 
 #: AU -> list of (landmarks, dx outwards, dy) per intensity step, in IOD.

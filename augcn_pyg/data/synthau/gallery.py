@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ...aus import au_name
+from ...errors import InputError
 from ...io import atomic_path
 from .face import sample_identity
 from .prototypes import RENDERED_AUS
@@ -37,6 +38,9 @@ def render_gallery(out_path, seed: int = 3, size: int = 200, columns: int = 3, a
             img, _ = renderer.render({au: float(level)} if level else {})
             sheet.paste(Image.fromarray(img).crop(crop), (x0 + j * cw, y0 + label_h))
     out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        sheet.save(tmp, format="PNG", optimize=True)
+    try:
+        with atomic_path(out_path) as tmp:
+            sheet.save(tmp, format="PNG", optimize=True)
+    except OSError as exc:
+        raise InputError(f"cannot write the gallery {out_path}: {exc.strerror or exc}") from None
     return out_path

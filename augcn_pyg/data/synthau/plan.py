@@ -6,28 +6,17 @@ without rendering a pixel (:func:`sample_intensities`).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..folds import FOLDS
 from .prototypes import RENDERED_AUS, TASKS
 from .relations import PRESENT, RELATIONS, load_model, sample_video
 
 # Streams of the spawn key.
-IDENTITY, LABELS, RENDER = 0, 1, 2
-
-#: Official subject ids, in the order of REFERENCE.md's three folds (interleaved so that any prefix of
-#: the list spreads over the three parts).
-_BP4D_PARTS = (
-    "F001 M007 F018 F008 F002 M004 F010 F009 M012 M001 F016 M014 F023 M008".split(),
-    "M011 F003 M010 M002 F005 F022 M018 M017 F013 M016 F020 F011 M013 M005".split(),
-    "F007 F015 F006 F019 M006 M009 F012 M003 F004 F021 F017 M015 F014".split(),
-)
-_DISFA_PARTS = (
-    "SN002 SN010 SN001 SN026 SN027 SN032 SN030 SN009 SN016".split(),
-    "SN013 SN018 SN011 SN028 SN012 SN006 SN031 SN021 SN024".split(),
-    "SN003 SN029 SN023 SN025 SN008 SN005 SN007 SN017 SN004".split(),
-)
+IDENTITY, LABELS, RENDER, FRAME_NUMBERS = 0, 1, 2, 3
 
 
 def _interleave(parts) -> list[str]:
@@ -38,13 +27,14 @@ def _interleave(parts) -> list[str]:
 
 
 def subject_ids(protocol: str, n: int) -> list[str]:
-    """``n`` subject ids: the real dataset's ids first (fold lists work), then made-up ones."""
+    """``n`` subject ids: the real dataset's ids first, taken from the three parts of the standard folds
+    in turn (so any prefix spreads over the parts and ``fold_split`` works), then made-up ones (in no
+    fold)."""
+    ids = _interleave(FOLDS["disfa" if protocol == "disfa" else "bp4d"])
     if protocol == "disfa":
-        ids = _interleave(_DISFA_PARTS)
-        extra = (f"SN{i:03d}" for i in range(33, 1000))
+        extra = (f"SN{i:03d}" for i in itertools.count(33))
     else:
-        ids = _interleave(_BP4D_PARTS)
-        extra = (f"{s}{i:03d}" for i in range(24, 1000) for s in "FM" if not (s == "M" and i < 19))
+        extra = (f"{s}{i:03d}" for i in itertools.count(24) for s in "FM")
     ids = ids[:n]
     while len(ids) < n:
         ids.append(next(extra))

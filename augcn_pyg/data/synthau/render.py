@@ -48,14 +48,15 @@ def conditions(difficulty: str = "medium", **overrides) -> Conditions:
     except KeyError:
         raise ValueError(f"unknown difficulty {difficulty!r}; choose from {list(DIFFICULTIES)}") from None
     cond = replace(base, **{k: v for k, v in overrides.items() if v is not None})
-    bad = [k for k in KNOBS if getattr(cond, k) < 0]
+    # NaN and inf fail this test too: they would render blank faces with NaN landmarks
+    bad = [k for k in KNOBS if not 0 <= getattr(cond, k) < float("inf")]
     if cond.scale >= 0.9:
         bad.append("scale")
     if not 1 <= cond.jpeg_quality <= 100:
         bad.append("jpeg_quality")
     if bad:
-        raise ValueError(f"imaging knobs out of range: {', '.join(sorted(set(bad)))} (need >= 0, scale < 0.9, "
-                         f"jpeg_quality 1..100; got {cond})")
+        raise ValueError(f"imaging knobs out of range: {', '.join(sorted(set(bad)))} (need finite and >= 0, "
+                         f"scale < 0.9, jpeg_quality 1..100; got {cond})")
     return cond
 
 

@@ -13,7 +13,7 @@ DISFA-style (``protocol="disfa"``), one video per subject (the eight task segmen
 Both: ``Landmarks/{video}.csv`` (OpenFace 2 style: ``frame, face_id, timestamp, confidence, success,
 x_0..x_67, y_0..y_67``, the true positions of the drawn features in image pixels),
 ``AUIntensity/{video}.csv`` (``frame`` then ``AU01..AU26``, the true continuous intensities of every
-rendered AU) and ``synthau.json`` (parameters, seed, version, videos, measured rates).
+rendered AU, truncated to 3 decimals) and ``synthau.json`` (parameters, seed, version, videos, measured rates).
 
 Every file is written atomically; a video's label file is written last, so a video whose label files,
 landmark and intensity CSVs all exist is complete and is skipped when a run is resumed.
@@ -33,7 +33,7 @@ from ...aus import get_protocol
 from ...errors import InputError
 from ...io import atomic_path, write_json_atomic, write_text_atomic
 from .face import sample_identity
-from .plan import IDENTITY, RENDER, Video, sample_intensities, stream, videos
+from .plan import FRAME_NUMBERS, IDENTITY, RENDER, Video, sample_intensities, sample_labels, stream, videos
 from .prototypes import RENDERED_AUS
 from .relations import PRESENT, RELATIONS, load_model
 from .render import Conditions, FaceRenderer, conditions, sample_video_conditions
@@ -48,7 +48,7 @@ PROTOCOLS = ("bp4d", "disfa")
 def frame_numbers(protocol: str, video: Video, n: int, seed: int) -> np.ndarray:
     if protocol == "disfa":
         return np.arange(1, n + 1)
-    start = int(stream(seed, 3, video.subject_index, video.task_index).integers(1, 3000))
+    start = int(stream(seed, FRAME_NUMBERS, video.subject_index, video.task_index).integers(1, 3000))
     return np.arange(start, start + n)
 
 
@@ -104,8 +104,11 @@ def landmarks_csv(frames: np.ndarray, landmarks: np.ndarray) -> str:
 
 
 def intensity_csv(frames: np.ndarray, inten: np.ndarray) -> str:
+    # truncated, not rounded, to 3 decimals: rounding wrote 1.9996 as 2.000, so thresholding this file at
+    # 2 disagreed with the label files on a few frames; truncation keeps "present = intensity >= 2" exact
     header = ["frame"] + [f"AU{a:02d}" for a in RENDERED_AUS]
-    return _csv(header, np.column_stack([frames, inten]), ["%d"] + ["%.3f"] * len(RENDERED_AUS))
+    values = np.floor(np.asarray(inten, dtype=np.float64) * 1000) / 1000
+    return _csv(header, np.column_stack([frames, values]), ["%d"] + ["%.3f"] * len(RENDERED_AUS))
 
 
 def bp4d_occ_csv(frames: np.ndarray, inten: np.ndarray, aus) -> str:
@@ -183,9 +186,9 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
         raise InputError(f"unknown protocol {protocol!r} for {root}; choose from {list(PROTOCOLS)}")
     if relations not in RELATIONS:
         raise InputError(f"unknown relations {relations!r} for {root}; choose from {list(RELATIONS)}")
-    if subjects < 1 or frames_per_video < 1 or image_size < 64 or workers < 1:
-        raise InputError(f"subjects, frames_per_video and workers must be >= 1 and image_size >= 64 "
-                         f"(got {subjects}, {frames_per_video}, {workers}, {image_size}) for {root}")
+    if subjects < 1 or frames_per_video < 1 or image_size < 64 or workers < 1 or seed < 0:
+        raise InputError(f"subjects, frames_per_video and workers must be >= 1, image_size >= 64 and seed >= 0 "
+                         f"(got {subjects}, {frames_per_video}, {workers}, {image_size}, {seed}) for {root}")
     try:
         cond = conditions(difficulty, **knobs)
     except (ValueError, TypeError) as exc:
@@ -246,8 +249,6 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
             pool.join()
         if bar is not None:
             bar.close()
-    from .plan import sample_labels
-
     labels, _, _ = sample_labels(protocol, relations, subjects, frames_per_video, seed)
     aus = get_protocol(protocol).aus
     manifest |= {"complete": True, "frames": int(total_frames), "frames_written": int(written),

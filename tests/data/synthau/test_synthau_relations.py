@@ -98,3 +98,11 @@ def test_subject_ids_follow_the_official_folds():
     assert subject_ids("disfa", 2) == ["SN002", "SN013"]
     assert [v.name for v in videos("bp4d", 1)] == [f"F001_T{t}" for t in range(1, 9)]
     assert [v.name for v in videos("disfa", 1)] == ["SN002"]
+    # the real ids are exactly the fold lists, then made-up ids, as many as asked for
+    from augcn_pyg.data.folds import FOLDS
+
+    for protocol, real in (("bp4d", 41), ("disfa", 27)):
+        ids = subject_ids(protocol, 3000)
+        assert len(set(ids)) == 3000
+        assert sorted(ids[:real]) == sorted(s for part in FOLDS[protocol] for s in part)
+    assert subject_ids("bp4d", 43)[41:] == ["F024", "M024"] and subject_ids("disfa", 28)[27] == "SN033"

@@ -57,14 +57,28 @@ def test_open_mouth_is_drawn_where_the_landmarks_say(renderer):
     assert lm[8, 1] - lm0[8, 1] > 0.15 * renderer.iod / 2
 
 
+def _brow_centre_row(img, x, lo, hi):
+    """Mean row of the dark (brow) pixels of column ``x`` between rows ``lo`` and ``hi``."""
+    column = img[lo:hi, x].astype(int).sum(1)
+    dark = np.nonzero(column < 0.5 * column.max())[0]
+    assert len(dark), "no brow pixels in the window"
+    return lo + dark.mean()
+
+
 def test_brows_rise_with_au1_au2(renderer):
-    _, lm0 = renderer.render({})
-    _, lm1 = renderer.render({1: 4.0})
+    img0, lm0 = renderer.render({})
+    img1, lm1 = renderer.render({1: 4.0})
     _, lm2 = renderer.render({2: 4.0})
     assert (lm0[21, 1] - lm1[21, 1]) > (lm0[17, 1] - lm1[17, 1]) > -0.01  # inner brows rise most
     assert (lm0[17, 1] - lm2[17, 1]) > 2.0  # outer brows rise (pixels)
-    # brow pixels move: the darkest pixel in a column under the inner brow moves up
     np.testing.assert_allclose(lm0[36:48], lm1[36:48], atol=1e-4)  # eyes unaffected by AU1
+    # the drawn brow moves with its landmark: in the column of landmark 20, the brow's dark pixels sit on
+    # the landmark's row (it is on the brow's centre line) before and after AU1 lifts it
+    x = int(round(lm0[20, 0]))
+    lo, hi = int(lm1[20, 1]) - 4, int(lm0[20, 1]) + 5  # both brows, below the hair fringe
+    before, after = _brow_centre_row(img0, x, lo, hi), _brow_centre_row(img1, x, lo, hi)
+    assert before == pytest.approx(lm0[20, 1], abs=1.0) and after == pytest.approx(lm1[20, 1], abs=1.0)
+    assert before - after > 2.0
 
 
 def test_pose_moves_the_landmarks_with_the_pixels(renderer):
@@ -97,6 +111,8 @@ def test_conditions_and_knobs():
         conditions("extreme")
     with pytest.raises(ValueError, match="blur, scale"):
         conditions("medium", blur=-1.0, scale=1.0)
+    with pytest.raises(ValueError, match="noise, rotation"):
+        conditions("medium", rotation=float("nan"), noise=float("inf"))
     conds = sample_video_conditions(np.random.default_rng(0), conditions("medium"), 50)
     rot = np.array([c.rotation for c in conds])
     assert np.abs(rot).max() <= 15.0 and np.abs(np.diff(rot)).max() < 3.0  # smooth head motion
