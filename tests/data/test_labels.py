@@ -197,7 +197,7 @@ def test_list_without_image_paths_and_wrong_width(tmp_path):
     lab = tmp_path / "DISFA_train_label_fold2.txt"
     lab.write_text("1 0 0 0 0 1 1 0\n0 0 0 0 0 0 0 0\n")
     ls = read_labels(lab, "disfa")
-    assert ls.labels.shape == (2, 8) and list(ls.subject) == ["unknown", "unknown"] and ls.frame.tolist() == [0, 1]
+    assert ls.labels.shape == (2, 8) and list(ls.subject) == ["unknown", "unknown"] and ls.frame.tolist() == [1, 2]
     with pytest.raises(InputError, match="8 columns but protocol 'bp4d' scores 12") as e:
         read_labels(lab, "bp4d")
     assert str(lab) in str(e.value)

@@ -251,6 +251,26 @@ def test_folder_of_images_no_labels(tmp_path):
     assert_colour(load_image(frames[2]), 3)
 
 
+@pytest.mark.parametrize("kind", ["csv", "npy"])
+def test_folder_labels_without_frame_numbers_label_the_images_in_order(tmp_path, kind):
+    """Row k of a label file without a frame column labels the k-th image (frame k, 1-based), not the
+    (k+1)-th: rows and images must not be shifted by one."""
+    for k in (1, 2, 3):
+        write_jpeg(tmp_path / "clip" / f"{k:03d}.jpg", k)
+    rows = np.eye(3, 8, dtype=np.float32)  # row k: only the k-th DISFA AU present
+    if kind == "csv":
+        labels = tmp_path / "labels.csv"
+        labels.write_text(",".join(f"AU{a}" for a in DISFA) + "\n"
+                          + "".join(",".join(str(int(v)) for v in r) + "\n" for r in rows))
+    else:
+        labels = tmp_path / "labels.npy"
+        np.save(labels, rows)
+    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
+    assert [f.image.name for f in frames] == ["001.jpg", "002.jpg", "003.jpg"]
+    np.testing.assert_array_equal(np.stack([f.labels for f in frames]), rows)
+    assert frames.notes == []  # every image has its row, every row its image
+
+
 def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):
     write_avi(tmp_path / "talk.avi", [1, 2, 3])
     of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
