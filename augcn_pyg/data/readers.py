@@ -319,10 +319,16 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     vid_root = Path(videos) if videos else _first_dir(*(root / n.replace("Left", camera.capitalize())
                                                           for n in _DISFA_VIDEO_ROOTS))
     lm_dir = _landmarks_folder(landmarks_dir)
+    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    if landmarks and lm_dir is None and camera != "left":
+        # Landmark_Points holds the left camera's points: on right-camera images they would cut wrong ROIs.
+        notes.append(f"Landmark_Points (left camera) not used for the {camera} camera; landmarks will be "
+                     f"detected: {root}")
+        landmarks = False
     landmarks = landmarks and lm_dir is None  # landmarks_dir replaces Landmark_Points
     lm_root = _first_dir(root / "Landmark_Points", root / "landmark_points") if landmarks else None
     frames, skipped = [], []
-    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    zero_based: list[str] = []
     no_landmarks = no_csv = 0
     read_mat = _landmark_reader() if lm_root is not None else None
     frame_of = ls.frame.tolist()
@@ -332,6 +338,8 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
         if folder is not None:
             files, clashes = numbered_files(folder)
             base = image_base if image_base is not None else (0 if 0 in files else 1)
+            if image_base is None and base == 0:
+                zero_based.append(subject)
             clash = set(clashes)
 
             def media(f, files=files, folder=folder, base=base, clash=clash):
@@ -367,6 +375,9 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
         sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
         frames += sub_frames
+    if zero_based:  # said aloud: a guess that is wrong would shift every label by one frame
+        notes.append(f"image files numbered from 0 (file N = label frame N + 1; pass image_base=1 if not) "
+                     f"for {len(zero_based)} subjects, e.g. {zero_based[0]}: {img_root}")
     if no_csv:
         notes.append(f"{no_csv} videos have no OpenFace landmark CSV (their frames are skipped): {lm_dir}")
     if lm_root is None and landmarks:

@@ -153,6 +153,7 @@ def test_disfa_media_numbering_and_labels(disfa):
     by = {(f.subject, f.frame): f for f in frames}
     assert by[("SN002", 1)].image.name == "LeftVideoSN002_comp_00000.jpg"  # 0-based files detected
     assert by[("SN003", 4)].image is None and by[("SN003", 4)].video_index == 3  # 1-based label -> 0-based
+    assert any(n.startswith("image files numbered from 0") and "1 subjects, e.g. SN002" in n for n in frames.notes)
     skipped = {(s.subject, s.frame): s.reason for s in frames.skipped}
     assert skipped[("SN003", 5)].startswith("frame 5 beyond the video's 4 frames")
     assert all(skipped[("SN004", k)].startswith("no frames or video for SN004") for k in (1, 2))
@@ -186,6 +187,15 @@ def test_disfa_landmarks_both_namings(disfa):
         assert by[key].landmarks.shape == (68, 2)
     assert by[("SN002", 2)].landmarks is None and by[("SN003", 1)].landmarks is None
     assert any("have no landmark file" in n for n in frames.notes)
+
+
+def test_disfa_right_camera_never_gets_left_camera_landmarks(disfa):
+    root, _ = disfa
+    (root / "Images" / "SN001").rename(root / "Images" / "RightVideoSN001_comp")
+    frames = read_dataset("disfa", root, "disfa", camera="right")
+    assert [f.frame for f in frames if f.subject == "SN001"] == [1, 2, 3, 4]
+    assert all(f.landmarks is None for f in frames)  # detected, not taken from Landmark_Points
+    assert any("Landmark_Points (left camera) not used for the right camera" in n for n in frames.notes)
 
 
 # ----------------------------------------------------------------------------------------------- lists
