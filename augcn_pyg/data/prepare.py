@@ -162,14 +162,19 @@ def _chunk_file(progress: Path, chunk: int) -> Path:
 
 
 def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi_size: int, batch_size: int,
-                 landmarks: str) -> dict:
+                 landmarks: str, backend_options: dict | None = None) -> dict:
     digest = hashlib.sha1()
+    detects = False
     for f in frames:
         digest.update(f"{f.subject}\0{f.video}\0{f.frame}\0{_source(f)}\n".encode())
         if f.landmarks is not None:  # a resume must not mix shipped landmarks from two sources
             digest.update(np.ascontiguousarray(f.landmarks, dtype=np.float32).tobytes())
+        detects = detects or f.landmarks is None
+    # ... nor landmarks of two detectors: where the backend finds its models matters when it is used
+    detector = ({"backend_options": {k: str(v) for k, v in sorted((backend_options or {}).items())},
+                 "INSIGHTFACE_HOME": os.environ.get("INSIGHTFACE_HOME")} if detects else None)
     return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
-            "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames),
+            "batch_size": batch_size, "landmarks": landmarks, "detector": detector, "frames": len(frames),
             "frames_sha1": digest.hexdigest()}
 
 
@@ -258,7 +263,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
 
     fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
-                               batch_size, landmarks)
+                               batch_size, landmarks, backend_options)
     run_file = progress_dir / "run.json"
     if run_file.exists():
         previous = json.loads(run_file.read_text())

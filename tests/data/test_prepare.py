@@ -174,6 +174,29 @@ def test_refusals(openface_clip, clean_run, tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "nowhere" in r.stderr
 
 
+def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
+    """An unfinished run whose frames need a detector is not continued with the detector's models
+    elsewhere: the rows already written would come from other landmarks than the rest."""
+    from augcn_pyg.data.prepare import _fingerprint, prepare_frames
+    from augcn_pyg.data.readers import Frame
+    from augcn_pyg.io import write_json_atomic
+
+    frames = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32))]
+    out = tmp_path / "store"
+    monkeypatch.delenv("INSIGHTFACE_HOME", raising=False)
+    write_json_atomic(out / PROGRESS_DIR / "run.json",
+                      _fingerprint(frames, "frames", Path(""), BP4D, 25, 256, "auto", {"model_root": "/packs/a"}))
+    with pytest.raises(InputError, match="unfinished prepare of different input \\(differs in detector\\)"):
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/b"}, progress=False)
+    monkeypatch.setenv("INSIGHTFACE_HOME", "/elsewhere")
+    with pytest.raises(InputError, match="differs in detector"):
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/a"}, progress=False)
+    # shipped landmarks everywhere: the detector setup does not matter
+    shipped = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32), np.zeros((68, 2)))]
+    assert _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/a"}) == \
+        _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/b"})
+
+
 def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
     """The full path: BP4D Sequences + AU_OCC (9 = unknown), landmarks detected by dlib, a frame with no face."""
     image, points = astronaut_face
