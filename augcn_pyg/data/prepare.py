@@ -224,9 +224,14 @@ def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], read
 
 def _results(tasks: Iterable, workers: int, init_args: tuple):
     if workers <= 1:  # in this process: leave the caller's thread settings alone
+        from .readers import release_videos
+
         _init_worker(*init_args, limit_threads=False)
-        for task in tasks:
-            yield process_chunk(task)
+        try:
+            for task in tasks:
+                yield process_chunk(task)
+        finally:
+            release_videos()  # the last video stays open for in-order reads until here
         return
     # spawn: torch/OpenMP/dlib state is not fork-safe; each worker imports afresh and builds its backend once.
     # (A script that calls prepare with workers > 1 needs the usual `if __name__ == "__main__":` guard.)

@@ -565,8 +565,18 @@ class _VideoCache(threading.local):
         self.next_index = index + 1 if ok else -1
         return image if ok else None
 
+    def release(self) -> None:
+        if self.cap is not None and self.pid == os.getpid():
+            self.cap.release()
+        self.cap, self.path, self.next_index = None, None, -1
+
 
 _VIDEOS = _VideoCache()
+
+
+def release_videos() -> None:
+    """Close this thread's open video (kept open by :func:`load_image` for in-order reads)."""
+    _VIDEOS.release()
 
 
 def load_image(frame: Frame) -> np.ndarray:

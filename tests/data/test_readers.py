@@ -321,6 +321,18 @@ def test_load_image_errors_name_the_file(tmp_path):
         load_image(Frame("s", "v", 1, None, None, None, np.zeros(12, np.float32)))
 
 
+def test_release_videos_closes_the_open_capture(tmp_path):
+    from augcn_pyg.data import readers
+
+    write_avi(tmp_path / "v.avi", [1, 2])
+    assert_colour(load_image(Frame("s", "v", 1, None, tmp_path / "v.avi", 0, np.zeros(12, np.float32))), 1)
+    assert readers._VIDEOS.cap is not None
+    readers.release_videos()
+    assert readers._VIDEOS.cap is None
+    # and reading again reopens it
+    assert_colour(load_image(Frame("s", "v", 2, None, tmp_path / "v.avi", 1, np.zeros(12, np.float32))), 2)
+
+
 def test_read_dataset_errors(tmp_path, bp4d):
     assert set(DATASET_READERS) == {"bp4d", "disfa", "lists", "folder"}
     with pytest.raises(InputError, match="unknown dataset 'ckplus'.*bp4d") as e:
