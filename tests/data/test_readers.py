@@ -108,7 +108,7 @@ def test_bp4d_errors(tmp_path, bp4d):
 def disfa_labels(root, subject, n, rng, first_frame=1):
     intens = {au: rng.integers(0, 6, n).tolist() for au in native.DISFA_FILE_AUS}
     native.disfa_subject(root / "ActionUnit_Labels", subject, intens, first_frame)
-    return np.array([intens[au] for au in DISFA]).T >= 2
+    return np.array([intens[au] for au in DISFA]).T  # (n, 8) intensities 0-5
 
 
 def write_mat(path, k: int) -> np.ndarray:
@@ -148,7 +148,7 @@ def test_disfa_media_numbering_and_labels(disfa):
     assert keys == [("SN001", k) for k in range(1, 5)] + [("SN002", k) for k in range(1, 4)] + \
         [("SN003", k) for k in range(1, 5)]
     for f in frames:
-        np.testing.assert_array_equal(f.labels, truth[f.subject][f.frame - 1].astype(np.float32))
+        np.testing.assert_array_equal(f.labels, (truth[f.subject][f.frame - 1] >= 2).astype(np.float32))
         assert f.landmarks is None
     by = {(f.subject, f.frame): f for f in frames}
     assert by[("SN002", 1)].image.name == "LeftVideoSN002_comp_00000.jpg"  # 0-based files detected
@@ -171,7 +171,11 @@ def test_disfa_explicit_image_base_and_threshold(disfa):
     # file k taken as label frame k: label frames 1, 2 -> files 1, 2 (file 0 unused, frame 3 has no file)
     assert [f.frame for f in sn002] == [1, 2]
     assert any(s.subject == "SN002" and s.frame == 3 for s in frames.skipped)
-    assert frames[0].labels.tolist() == [float(v) for v in frames[0].labels]  # float32 1/0
+    for f in frames:  # present = intensity >= 4, each frame its own label row
+        assert f.labels.dtype == np.float32
+        np.testing.assert_array_equal(f.labels, (truth[f.subject][f.frame - 1] >= 4).astype(np.float32))
+    row = lambda f: truth[f.subject][f.frame - 1]  # noqa: E731
+    assert any(((row(f) >= 2) != (row(f) >= 4)).any() for f in frames)  # so the threshold is really tested
 
 
 @needs_landmarks
