@@ -483,6 +483,9 @@ def read_folder(root: Path, protocol: Protocol, *, openface: str | Path | None =
         ignored = ls.ignored_aus
         notes += ls.notes
         label_of = {int(f): ls.labels[i] for i, f in enumerate(ls.frame)}
+        if len(label_of) < len(ls):  # e.g. OpenFace's one row per face: the last row, like openface= landmarks
+            notes.append(f"{len(ls) - len(label_of)} label rows repeat a frame number (several faces?); the "
+                         f"last row of each frame is used: {labels}")
         unmatched = len(set(label_of) - set(numbers.tolist()))
         if unmatched:
             notes.append(f"{unmatched} labelled frames have no image or video frame: {labels}")

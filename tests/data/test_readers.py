@@ -285,6 +285,17 @@ def test_folder_labels_without_frame_numbers_label_the_images_in_order(tmp_path,
     assert frames.notes == []  # every image has its row, every row its image
 
 
+def test_folder_labels_repeating_a_frame_are_reported(tmp_path):
+    for k in (1, 2):
+        write_jpeg(tmp_path / "clip" / f"{k}.jpg", k)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("frame," + ",".join(f"AU{a}" for a in DISFA) + "\n"
+                      "1,1,1,1,1,1,1,1,1\n2,0,0,0,0,0,0,0,0\n2,1,0,0,0,0,0,0,0\n")
+    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
+    assert frames[1].labels.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert any(n.startswith("1 label rows repeat a frame number") for n in frames.notes)
+
+
 def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):
     write_avi(tmp_path / "talk.avi", [1, 2, 3])
     of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
