@@ -261,6 +261,10 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{root or dataset}: no frames to prepare{why}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a parent that is a file, no permission
+        raise InputError(f"{out}: cannot create the output directory ({exc.strerror or exc})") from None
     progress_dir = out / PROGRESS_DIR
     if overwrite:
         _clear_store(out)

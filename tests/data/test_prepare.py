@@ -168,6 +168,10 @@ def test_refusals(openface_clip, clean_run, tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not empty and holds no ROI store"):
         prepare_clip(openface_clip, tmp_path / "other")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(InputError, match="cannot create the output directory") as err:
+        prepare_clip(openface_clip, tmp_path / "a-file" / "store")
+    assert str(tmp_path / "a-file" / "store") in str(err.value)
     with pytest.raises(InputError, match="--protocol is needed"):
         prepare("folder", openface_clip / "clip", tmp_path / "x")
     r = cli("--dataset", "bp4d", "--root", tmp_path / "nowhere", "-o", tmp_path / "y")
