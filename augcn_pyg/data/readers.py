@@ -180,7 +180,9 @@ def video_landmarks(folder: Path, video: str) -> tuple[Callable[[int], np.ndarra
     if not csv.is_file():
         reason = f"no OpenFace landmark CSV for the video: {csv}"
         return (lambda f: reason), None
-    frames, points = _openface_reader()(csv)  # (N,), (N, 68, 2); success == 0 rows are NaN
+    from ..landmarks.files import read_openface_csv
+
+    frames, points = read_openface_csv(csv)  # (N,), (N, 68, 2); success == 0 rows are NaN
     by_frame: dict[int, np.ndarray] = {}
     repeated = 0
     for f, p in zip(frames.tolist(), points):
@@ -202,15 +204,6 @@ def video_landmarks(folder: Path, video: str) -> tuple[Callable[[int], np.ndarra
     note = (f"{repeated} rows repeat a frame number (several faces?); the first successful row of each frame "
             f"is used: {csv}") if repeated else None
     return landmarks, note
-
-
-def _openface_reader():
-    """The landmarks helper's OpenFace 2 CSV reader: ``(frames (N,), landmarks (N, 68, 2))``."""
-    try:
-        from ..landmarks.files import read_openface_csv
-    except ImportError as exc:  # pragma: no cover - only before augcn_pyg.landmarks is installed
-        raise InputError(f"reading OpenFace landmarks needs augcn_pyg.landmarks ({exc})") from None
-    return read_openface_csv
 
 
 def _unused_landmarks_note(root: Path) -> list[str]:
@@ -330,7 +323,7 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     frames, skipped = [], []
     zero_based: list[str] = []
     no_landmarks = no_csv = 0
-    read_mat = _landmark_reader() if lm_root is not None else None
+    from ..landmarks.files import read_disfa_mat  # (1, 68, 2) float32, the 66 points lifted
     frame_of = ls.frame.tolist()
     for (subject, video_name), rows in _groups(ls).items():
         folder = _disfa_image_folder(img_root, subject, camera) if img_root is not None else None
@@ -370,7 +363,7 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
 
             def lm_of(f, lm_files=lm_files):
                 path = lm_files.get(f)
-                return None if path is None else read_mat(path)[0]
+                return None if path is None else read_disfa_mat(path)[0]
 
         sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
@@ -385,15 +378,6 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     elif no_landmarks:
         notes.append(f"{no_landmarks} frames have no landmark file (landmarks will be detected): {lm_root}")
     return FrameList(frames, skipped, notes, ls.aus, ls.ignored_aus)
-
-
-def _landmark_reader():
-    """The landmarks helper's DISFA ``.mat`` reader ((1, 68, 2) float32, 66 points lifted)."""
-    try:
-        from ..landmarks.files import read_disfa_mat
-    except ImportError as exc:  # pragma: no cover - only before augcn_pyg.landmarks is installed
-        raise InputError(f"reading DISFA landmarks needs augcn_pyg.landmarks ({exc})") from None
-    return read_disfa_mat
 
 
 # --------------------------------------------------------------------------------------------------
@@ -494,7 +478,9 @@ def read_folder(root: Path, protocol: Protocol, *, openface: str | Path | None =
             notes.append(f"{missing} of {len(numbers)} frames have no label (unknown): {labels}")
     lm_of: dict[int, np.ndarray] = {}
     if openface is not None:
-        of_frames, points = _openface_reader()(openface)
+        from ..landmarks.files import read_openface_csv
+
+        of_frames, points = read_openface_csv(openface)
         lm_of = {int(f): points[i] for i, f in enumerate(of_frames)}
         if len(set(numbers.tolist()) - set(lm_of)):
             notes.append(f"{len(set(numbers.tolist()) - set(lm_of))} frames have no OpenFace row "

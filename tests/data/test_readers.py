@@ -2,8 +2,6 @@
 (cv2.VideoWriter) and DISFA landmark .mat files (scipy.io.savemat)."""
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -16,8 +14,6 @@ import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
 
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA = (1, 2, 4, 6, 9, 12, 25, 26)
-HAS_LANDMARKS = importlib.util.find_spec("augcn_pyg.landmarks.files") is not None
-needs_landmarks = pytest.mark.skipif(not HAS_LANDMARKS, reason="augcn_pyg.landmarks not merged yet")
 
 
 @pytest.fixture
@@ -178,7 +174,6 @@ def test_disfa_explicit_image_base_and_threshold(disfa):
     assert any(((row(f) >= 2) != (row(f) >= 4)).any() for f in frames)  # so the threshold is really tested
 
 
-@needs_landmarks
 def test_disfa_landmarks_both_namings(disfa):
     from augcn_pyg.landmarks.layout import to_68
 
@@ -301,17 +296,13 @@ def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):
     of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
     au_c = {au: rng.integers(0, 2, 3).tolist() for au in of_aus}
     csv = native.openface_csv(tmp_path / "talk.csv", au_c, [1, 0, 1])
-    options = {"labels": csv}
-    if HAS_LANDMARKS:
-        options["openface"] = csv
-    frames = read_dataset("folder", tmp_path / "talk.avi", "disfa", **options)
+    frames = read_dataset("folder", tmp_path / "talk.avi", "disfa", labels=csv, openface=csv)
     assert [(f.frame, f.video_index, f.image) for f in frames] == [(1, 0, None), (2, 1, None), (3, 2, None)]
     np.testing.assert_array_equal(frames[0].labels, [au_c[au][0] for au in DISFA])
     assert np.isnan(frames[1].labels).all()  # success == 0
     assert which_colour(load_image(frames[2]), (1, 2, 3)) == 3
-    if HAS_LANDMARKS:
-        assert frames[0].landmarks.shape == (68, 2) and frames[0].landmarks[0, 0] == pytest.approx(100.0)
-        assert np.isnan(frames[1].landmarks).all()
+    assert frames[0].landmarks.shape == (68, 2) and frames[0].landmarks[0, 0] == pytest.approx(100.0)
+    assert np.isnan(frames[1].landmarks).all()
 
 
 # ------------------------------------------------------------------------------------ load_image, errors
