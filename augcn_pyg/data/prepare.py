@@ -185,13 +185,20 @@ def _source(frame) -> str:
 
 
 def _finished_chunks(progress: Path, num_chunks: int) -> list[dict]:
-    """The checkpoints of chunks 0..k-1 that exist (a gap ends the list: later ones are redone)."""
+    """The checkpoints of chunks 0..k-1 that exist (a gap ends the list: later ones are redone).
+
+    A checkpoint that does not read back (a power cut can leave a renamed file empty) is a gap too.
+    """
     done = []
     for chunk in range(num_chunks):
-        file = _chunk_file(progress, chunk)
-        if not file.exists():
+        try:
+            record = json.loads(_chunk_file(progress, chunk).read_text())
+        except (OSError, ValueError):
             break
-        done.append(json.loads(file.read_text()))
+        if not (isinstance(record, dict) and isinstance(record.get("stored"), list)
+                and isinstance(record.get("skipped"), list)):
+            break
+        done.append(record)
     return done
 
 
@@ -275,7 +282,13 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
                                batch_size, landmarks, backend_options)
     run_file = progress_dir / "run.json"
     if run_file.exists():
-        previous = json.loads(run_file.read_text())
+        try:
+            previous = json.loads(run_file.read_text())
+        except (OSError, ValueError):
+            raise InputError(f"{out}: the unfinished prepare's {PROGRESS_DIR}/run.json is unreadable; pass "
+                             f"--overwrite to start again") from None
+        if not isinstance(previous, dict):
+            previous = {}
         if previous != fingerprint:
             changed = sorted(k for k in fingerprint if previous.get(k) != fingerprint[k])
             raise InputError(f"{out}: holds an unfinished prepare of different input (differs in "

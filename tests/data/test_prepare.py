@@ -201,6 +201,24 @@ def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
         _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/b"})
 
 
+def test_unreadable_checkpoints(tmp_path, openface_clip):
+    """A checkpoint that does not read back ends the finished chunks (they are redone); an unreadable
+    run.json is one clear error."""
+    from augcn_pyg.data.prepare import _chunk_file, _finished_chunks
+
+    progress = tmp_path / PROGRESS_DIR
+    progress.mkdir()
+    _chunk_file(progress, 0).write_text('{"stored": [0, 1], "skipped": [[2, "no face found"]]}')
+    _chunk_file(progress, 1).write_text("")  # renamed into place, data lost
+    _chunk_file(progress, 2).write_text('{"stored": [6], "skipped": []}')
+    assert _finished_chunks(progress, 3) == [{"stored": [0, 1], "skipped": [[2, "no face found"]]}]
+    _chunk_file(progress, 1).write_text("[]")
+    assert len(_finished_chunks(progress, 3)) == 1
+    (progress / "run.json").write_text("{trunc")
+    with pytest.raises(InputError, match="run.json is unreadable; pass --overwrite"):
+        prepare_clip(openface_clip, tmp_path)
+
+
 def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
     """The full path: BP4D Sequences + AU_OCC (9 = unknown), landmarks detected by dlib, a frame with no face."""
     image, points = astronaut_face
