@@ -241,9 +241,14 @@ def _concat(parts: list[LabelSet], protocol: Protocol, source: str, ignored: set
 
 
 def bp4d_label_folder(path: Path) -> Path | None:
-    """The ``AU_OCC`` folder for a dataset root, ``AUCoding`` or ``AU_OCC`` path (None if not found)."""
+    """The ``AU_OCC`` folder for a dataset root, ``AUCoding`` or ``AU_OCC`` path (None if not found).
+
+    A folder named ``AU_OCC`` with ``*_*.csv`` files is taken as it is (its headers may name AUs ``AU1``
+    as well as ``1``); any other folder needs BP4D-shaped headers (:func:`_is_bp4d_csv`).
+    """
     for cand in (path / "AUCoding" / "AU_OCC", path / "AU_OCC", path):
-        if cand.is_dir() and any(_is_bp4d_csv(f) for f in sorted(cand.glob("*_*.csv"))[:3]):
+        files = sorted(cand.glob("*_*.csv"))[:3] if cand.is_dir() else []
+        if files and (cand.name == "AU_OCC" or any(_is_bp4d_csv(f) for f in files)):
             return cand
     return None
 

@@ -79,6 +79,15 @@ def test_bp4d_au_prefixed_header_and_occlusion_column(tmp_path):
     assert ls.subject[0] == "F003" and ls.video[0] == "T2"
 
 
+def test_bp4d_au_prefixed_headers_found_from_the_dataset_root(tmp_path):
+    occ = tmp_path / "BP4D" / "AUCoding" / "AU_OCC"
+    native.bp4d_csv(occ / "F003_T2.csv", [5, 6, 7], bp4d_columns(ROWS_T1), header_style="AU")
+    for path in (tmp_path / "BP4D", tmp_path / "BP4D" / "AUCoding", occ):
+        assert detect_label_format(path) == "bp4d"
+        ls = read_labels(path, "bp4d")
+        assert ls.frame.tolist() == [5, 6, 7] and ls.subject[0] == "F003" and np.isnan(ls.labels[1, BP4D.index(10)])
+
+
 def test_bp4d_bad_value_missing_au_duplicate_frame(tmp_path):
     bad = [r[:] for r in ROWS_T1]
     bad[2][3] = 3
