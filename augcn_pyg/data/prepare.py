@@ -100,6 +100,16 @@ def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
     return np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32), ""
 
 
+def _centre_inside(points: np.ndarray, shape: tuple) -> bool:
+    """The mean of the finite (68, 2) points lies inside an image of ``shape`` (H, W, ...); True when
+    no point is finite (the NaN check reports those)."""
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) == 0:
+        return True
+    x, y = finite.mean(axis=0)
+    return bool(0 <= x < shape[1] and 0 <= y < shape[0])
+
+
 def _unusable(points: np.ndarray, transforms: np.ndarray, protocol: Protocol) -> list[str]:
     """Per face of (B, 68, 2) ``points``: "" if it can be aligned and cut, else why not."""
     from ..landmarks.layout import STABLE_POINTS
@@ -135,6 +145,11 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         lm, why = _face_landmarks(frame, image)
         if lm is None:
             skipped.append((pos, why))
+            continue
+        if frame.landmarks is not None and not _centre_inside(lm, image.shape):
+            # shipped points of another image size (e.g. frames resized or cropped after the landmarks
+            # were made) would cut every ROI in the wrong place
+            skipped.append((pos, f"shipped landmarks outside the {image.shape[1]}x{image.shape[0]} image"))
             continue
         images.append(image)
         points.append(lm)

@@ -201,6 +201,24 @@ def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
         _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/b"})
 
 
+def test_shipped_landmarks_outside_the_image_are_skipped(tmp_path, astronaut_face):
+    """Landmarks made on other-sized frames (here: moved 600 px off a 512 px photo) are not used to cut."""
+    from augcn_pyg.data.prepare import prepare_frames
+    from augcn_pyg.data.readers import Frame
+
+    image, points = astronaut_face
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    labels = np.zeros(12, np.float32)
+    frames = [Frame("s", "v", 1, path, None, None, labels, points),
+              Frame("s", "v", 2, path, None, None, labels, points + 600)]
+    summary = prepare_frames(frames, tmp_path / "store", "bp4d", progress=False)
+    assert (summary.stored, summary.skipped) == (1, 1)
+    with open(tmp_path / "store" / "skipped.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["frame"], r["reason"]) for r in rows] == [("2", "shipped landmarks outside the 512x512 image")]
+
+
 def test_unreadable_checkpoints(tmp_path, openface_clip):
     """A checkpoint that does not read back ends the finished chunks (they are redone); an unreadable
     run.json is one clear error."""
