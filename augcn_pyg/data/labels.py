@@ -575,7 +575,13 @@ def read_npy(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> La
     n = len(labels)
     subject = np.asarray(meta["subject"]).astype(str) if "subject" in meta else _strings("unknown", n)
     video = np.asarray(meta["video"]).astype(str) if "video" in meta else subject.copy()
-    frame = np.asarray(meta["frame"]).astype(np.int64) if "frame" in meta else _row_numbers(n)
+    if "frame" in meta:
+        try:
+            frame = _frames(np.asarray(meta["frame"]).astype(np.float64), path)
+        except ValueError as exc:  # a text field that is not a number
+            raise InputError(f"frame numbers must be integers ({exc}): {path}") from None
+    else:
+        frame = _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, subject, video, frame, f"npy:{path}", tuple(sorted(ignored)))
 
 

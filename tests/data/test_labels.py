@@ -308,6 +308,12 @@ def test_npy_structured_array(tmp_path):
     ls = read_labels(f, "disfa")
     assert list(ls.subject) == ["SN001", "SN002"] and ls.frame.tolist() == [3, 4]
     assert ls.labels[0, DISFA.index(12)] == 1 and np.isnan(ls.labels[1, DISFA.index(12)])
+    arr = arr.astype([("frame", "f8") if n == "frame" else (n, arr.dtype[n]) for n in arr.dtype.names])
+    arr["frame"] = [3, 4.5]  # not truncated to 4 in silence
+    np.save(f, arr)
+    with pytest.raises(InputError, match="frame numbers must be integers") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
 
 
 # ------------------------------------------------------------------------------- entry-point errors
