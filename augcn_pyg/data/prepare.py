@@ -383,6 +383,9 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
         protocol = dataset.lower()
     protocol = get_protocol(protocol)
     frames = read_dataset(dataset, root, protocol, **reader_options)
+    if frames.ignored_aus:  # the store keeps the protocol's AUs only: say which labels were left out
+        frames.notes.append(f"label AUs {', '.join(f'AU{a}' for a in frames.ignored_aus)} are not scored by "
+                            f"protocol {protocol.name!r} and are not stored: {root}")
     return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
                           roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
                           dataset=dataset, root=root)

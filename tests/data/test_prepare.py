@@ -256,6 +256,7 @@ def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
     r = cli("--dataset", "bp4d", "--root", tmp_path / "BP4D", "--landmarks", "dlib", "-o", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "prepared 2 of 4 frames" in r.stdout and "2 skipped" in r.stdout
+    assert "note: label AUs AU5, AU9, AU11, AU13, AU16, AU18, AU19, AU20, AU22, AU27, AU28 are not scored" in r.stderr
     store = ROIStore(out)
     assert store.frame.tolist() == [2440, 2441] and store.video.tolist() == ["T1", "T1"]
     expect = np.array([[(f + a) % 2 for a in BP4D.aus] for f in (2440, 2441)], np.float32)
