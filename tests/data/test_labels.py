@@ -121,6 +121,18 @@ def test_bp4d_empty_cells_are_unknown_and_text_raises(tmp_path):
     assert str(f) in str(e.value)
 
 
+def test_bp4d_trailing_comma_on_every_row_is_tolerated(tmp_path):
+    f = tmp_path / "F001_T1.csv"
+    header = "0," + ",".join(map(str, BP4D))
+    f.write_text(header + "\n" + "".join(f"{k}," + ",".join(map(str, r)) + ",\n" for k, r in enumerate(ROWS_T1)))
+    expected = np.array(ROWS_T1, dtype=np.float32)
+    expected[expected == 9] = np.nan
+    np.testing.assert_array_equal(read_labels(f, "bp4d").labels, expected)
+    f.write_text(header + "\n" + "".join(f"{k}," + ",".join(map(str, r)) + ",0\n" for k, r in enumerate(ROWS_T1)))
+    with pytest.raises(InputError, match="rows have 14 fields but the header names 13"):
+        read_labels(f, "bp4d")
+
+
 # -------------------------------------------------------------------------------------------- DISFA
 
 def disfa_intensities(n: int, rng) -> dict[int, list[int]]:
