@@ -23,6 +23,9 @@ Formats (``LABEL_FORMATS``, chosen by name or by :func:`detect_label_format`):
               ``<stem>.aus.json`` (or the protocol's order when the width matches), or a structured
               array whose field names are AUs.
 
+A file without frame numbers (no ``frame`` column or field, a list file without its image list) numbers
+its rows 1, 2, ..., as OpenFace and the ``folder`` dataset reader number frames.
+
 Parsing is vectorised with numpy (``np.loadtxt`` per file), fast enough for BP4D's ~146k rows.
 """
 from __future__ import annotations
@@ -161,7 +164,7 @@ def _to_float(cells: np.ndarray, path: Path) -> np.ndarray:
                 float(cell)
             except ValueError:
                 r, c = np.unravel_index(i, cells.shape)
-                raise InputError(f"cell {cell!r} (data row {r + 1}, column {c + 1}) is not a number: {path}") from None
+                raise InputError(f"cell {str(cell)!r} (data row {r + 1}, column {c + 1}) is not a number: {path}") from None
         raise
 
 
@@ -207,6 +210,12 @@ def _check_unique(frames: np.ndarray, path: Path) -> None:
         raise InputError(f"frame {uniq[counts > 1][0]} appears {counts[counts > 1][0]} times: {path}")
 
 
+def _row_numbers(n: int) -> np.ndarray:
+    """(n,) int64 1, 2, ..., n: the frame numbers of a label file without a frame column. 1-based, as
+    OpenFace and the ``folder`` reader number frames, so row k labels the k-th image or video frame."""
+    return np.arange(1, n + 1, dtype=np.int64)
+
+
 def _strings(value: str, n: int) -> np.ndarray:
     return np.full(n, value, dtype=object).astype(str)
 
@@ -232,9 +241,14 @@ def _concat(parts: list[LabelSet], protocol: Protocol, source: str, ignored: set
 
 
 def bp4d_label_folder(path: Path) -> Path | None:
-    """The ``AU_OCC`` folder for a dataset root, ``AUCoding`` or ``AU_OCC`` path (None if not found)."""
+    """The ``AU_OCC`` folder for a dataset root, ``AUCoding`` or ``AU_OCC`` path (None if not found).
+
+    A folder named ``AU_OCC`` with ``*_*.csv`` files is taken as it is (its headers may name AUs ``AU1``
+    as well as ``1``); any other folder needs BP4D-shaped headers (:func:`_is_bp4d_csv`).
+    """
     for cand in (path / "AUCoding" / "AU_OCC", path / "AU_OCC", path):
-        if cand.is_dir() and any(_is_bp4d_csv(f) for f in sorted(cand.glob("*_*.csv"))[:3]):
+        files = sorted(cand.glob("*_*.csv"))[:3] if cand.is_dir() else []
+        if files and (cand.name == "AU_OCC" or any(_is_bp4d_csv(f) for f in files)):
             return cand
     return None
 
@@ -382,10 +396,10 @@ def read_image_list(path: Path) -> list[str]:
 
 def image_path_keys(paths: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relative image paths -> (subject, video, frame): ``F001/T1/2440.jpg`` -> F001, T1, 2440;
-    ``SN001/12.png`` -> SN001, SN001, 12. Frames that are not numbers get their row index."""
+    ``SN001/12.png`` -> SN001, SN001, 12. Frames that are not numbers get their 1-based row number."""
     n = len(paths)
     subject, video = np.empty(n, dtype=object), np.empty(n, dtype=object)
-    frame = np.arange(n, dtype=np.int64)
+    frame = _row_numbers(n)
     for i, p in enumerate(paths):
         parts = Path(p.replace("\\", "/")).parts
         subject[i] = parts[0] if len(parts) > 1 else "unknown"
@@ -415,7 +429,7 @@ def read_list(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> L
             raise InputError(f"{img_file.name} lists {len(paths)} images but the label file has {n} rows: {path}")
         subject, video, frame = image_path_keys(paths)
     else:
-        subject, video, frame = _strings("unknown", n), _strings("unknown", n), np.arange(n, dtype=np.int64)
+        subject, video, frame = _strings("unknown", n), _strings("unknown", n), _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, subject, video, frame, f"list:{path}")
 
 
@@ -451,7 +465,7 @@ def read_openface(path: Path, protocol: Protocol, intensity_threshold: int = 2) 
         if failed.any():
             notes.append(f"{int(failed.sum())} of {len(labels)} rows with success == 0 set to unknown: {path}")
     n = len(labels)
-    frame = _frames(data[:, lower.index("frame")], path) if "frame" in lower else np.arange(n, dtype=np.int64)
+    frame = _frames(data[:, lower.index("frame")], path) if "frame" in lower else _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, _strings(path.stem, n), _strings(path.stem, n), frame,
                     f"openface:{path}", tuple(sorted(ignored)), notes)
 
@@ -492,7 +506,7 @@ def read_csv(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> La
     if cols["frame"] is not None:
         frame = _frames(_to_float(cells[:, [cols["frame"]]], path)[:, 0], path)
     else:
-        frame = np.arange(n, dtype=np.int64)
+        frame = _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, subject.astype(str), video.astype(str), frame, f"csv:{path}",
                     tuple(sorted(ignored)))
 
@@ -561,7 +575,13 @@ def read_npy(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> La
     n = len(labels)
     subject = np.asarray(meta["subject"]).astype(str) if "subject" in meta else _strings("unknown", n)
     video = np.asarray(meta["video"]).astype(str) if "video" in meta else subject.copy()
-    frame = np.asarray(meta["frame"]).astype(np.int64) if "frame" in meta else np.arange(n, dtype=np.int64)
+    if "frame" in meta:
+        try:
+            frame = _frames(np.asarray(meta["frame"]).astype(np.float64), path)
+        except ValueError as exc:  # a text field that is not a number
+            raise InputError(f"frame numbers must be integers ({exc}): {path}") from None
+    else:
+        frame = _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, subject, video, frame, f"npy:{path}", tuple(sorted(ignored)))
 
 

@@ -100,6 +100,16 @@ def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
     return np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32), ""
 
 
+def _centre_inside(points: np.ndarray, shape: tuple) -> bool:
+    """The mean of the finite (68, 2) points lies inside an image of ``shape`` (H, W, ...); True when
+    no point is finite (the NaN check reports those)."""
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) == 0:
+        return True
+    x, y = finite.mean(axis=0)
+    return bool(0 <= x < shape[1] and 0 <= y < shape[0])
+
+
 def _unusable(points: np.ndarray, transforms: np.ndarray, protocol: Protocol) -> list[str]:
     """Per face of (B, 68, 2) ``points``: "" if it can be aligned and cut, else why not."""
     from ..landmarks.layout import STABLE_POINTS
@@ -136,6 +146,11 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         if lm is None:
             skipped.append((pos, why))
             continue
+        if frame.landmarks is not None and not _centre_inside(lm, image.shape):
+            # shipped points of another image size (e.g. frames resized or cropped after the landmarks
+            # were made) would cut every ROI in the wrong place
+            skipped.append((pos, f"shipped landmarks outside the {image.shape[1]}x{image.shape[0]} image"))
+            continue
         images.append(image)
         points.append(lm)
         kept.append(pos)
@@ -162,14 +177,19 @@ def _chunk_file(progress: Path, chunk: int) -> Path:
 
 
 def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi_size: int, batch_size: int,
-                 landmarks: str) -> dict:
+                 landmarks: str, backend_options: dict | None = None) -> dict:
     digest = hashlib.sha1()
+    detects = False
     for f in frames:
         digest.update(f"{f.subject}\0{f.video}\0{f.frame}\0{_source(f)}\n".encode())
         if f.landmarks is not None:  # a resume must not mix shipped landmarks from two sources
             digest.update(np.ascontiguousarray(f.landmarks, dtype=np.float32).tobytes())
+        detects = detects or f.landmarks is None
+    # ... nor landmarks of two detectors: where the backend finds its models matters when it is used
+    detector = ({"backend_options": {k: str(v) for k, v in sorted((backend_options or {}).items())},
+                 "INSIGHTFACE_HOME": os.environ.get("INSIGHTFACE_HOME")} if detects else None)
     return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
-            "batch_size": batch_size, "landmarks": landmarks, "frames": len(frames),
+            "batch_size": batch_size, "landmarks": landmarks, "detector": detector, "frames": len(frames),
             "frames_sha1": digest.hexdigest()}
 
 
@@ -180,13 +200,20 @@ def _source(frame) -> str:
 
 
 def _finished_chunks(progress: Path, num_chunks: int) -> list[dict]:
-    """The checkpoints of chunks 0..k-1 that exist (a gap ends the list: later ones are redone)."""
+    """The checkpoints of chunks 0..k-1 that exist (a gap ends the list: later ones are redone).
+
+    A checkpoint that does not read back (a power cut can leave a renamed file empty) is a gap too.
+    """
     done = []
     for chunk in range(num_chunks):
-        file = _chunk_file(progress, chunk)
-        if not file.exists():
+        try:
+            record = json.loads(_chunk_file(progress, chunk).read_text())
+        except (OSError, ValueError):
             break
-        done.append(json.loads(file.read_text()))
+        if not (isinstance(record, dict) and isinstance(record.get("stored"), list)
+                and isinstance(record.get("skipped"), list)):
+            break
+        done.append(record)
     return done
 
 
@@ -219,9 +246,14 @@ def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], read
 
 def _results(tasks: Iterable, workers: int, init_args: tuple):
     if workers <= 1:  # in this process: leave the caller's thread settings alone
+        from .readers import release_videos
+
         _init_worker(*init_args, limit_threads=False)
-        for task in tasks:
-            yield process_chunk(task)
+        try:
+            for task in tasks:
+                yield process_chunk(task)
+        finally:
+            release_videos()  # the last video stays open for in-order reads until here
         return
     # spawn: torch/OpenMP/dlib state is not fork-safe; each worker imports afresh and builds its backend once.
     # (A script that calls prepare with workers > 1 needs the usual `if __name__ == "__main__":` guard.)
@@ -251,6 +283,10 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{root or dataset}: no frames to prepare{why}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a parent that is a file, no permission
+        raise InputError(f"{out}: cannot create the output directory ({exc.strerror or exc})") from None
     progress_dir = out / PROGRESS_DIR
     if overwrite:
         _clear_store(out)
@@ -258,10 +294,16 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
 
     fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
-                               batch_size, landmarks)
+                               batch_size, landmarks, backend_options)
     run_file = progress_dir / "run.json"
     if run_file.exists():
-        previous = json.loads(run_file.read_text())
+        try:
+            previous = json.loads(run_file.read_text())
+        except (OSError, ValueError):
+            raise InputError(f"{out}: the unfinished prepare's {PROGRESS_DIR}/run.json is unreadable; pass "
+                             f"--overwrite to start again") from None
+        if not isinstance(previous, dict):
+            previous = {}
         if previous != fingerprint:
             changed = sorted(k for k in fingerprint if previous.get(k) != fingerprint[k])
             raise InputError(f"{out}: holds an unfinished prepare of different input (differs in "
@@ -341,6 +383,9 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
         protocol = dataset.lower()
     protocol = get_protocol(protocol)
     frames = read_dataset(dataset, root, protocol, **reader_options)
+    if frames.ignored_aus:  # the store keeps the protocol's AUs only: say which labels were left out
+        frames.notes.append(f"label AUs {', '.join(f'AU{a}' for a in frames.ignored_aus)} are not scored by "
+                            f"protocol {protocol.name!r} and are not stored: {root}")
     return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
                           roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
                           dataset=dataset, root=root)

@@ -180,7 +180,9 @@ def video_landmarks(folder: Path, video: str) -> tuple[Callable[[int], np.ndarra
     if not csv.is_file():
         reason = f"no OpenFace landmark CSV for the video: {csv}"
         return (lambda f: reason), None
-    frames, points = _openface_reader()(csv)  # (N,), (N, 68, 2); success == 0 rows are NaN
+    from ..landmarks.files import read_openface_csv
+
+    frames, points = read_openface_csv(csv)  # (N,), (N, 68, 2); success == 0 rows are NaN
     by_frame: dict[int, np.ndarray] = {}
     repeated = 0
     for f, p in zip(frames.tolist(), points):
@@ -202,15 +204,6 @@ def video_landmarks(folder: Path, video: str) -> tuple[Callable[[int], np.ndarra
     note = (f"{repeated} rows repeat a frame number (several faces?); the first successful row of each frame "
             f"is used: {csv}") if repeated else None
     return landmarks, note
-
-
-def _openface_reader():
-    """The landmarks helper's OpenFace 2 CSV reader: ``(frames (N,), landmarks (N, 68, 2))``."""
-    try:
-        from ..landmarks.files import read_openface_csv
-    except ImportError as exc:  # pragma: no cover - only before augcn_pyg.landmarks is installed
-        raise InputError(f"reading OpenFace landmarks needs augcn_pyg.landmarks ({exc})") from None
-    return read_openface_csv
 
 
 def _unused_landmarks_note(root: Path) -> list[str]:
@@ -319,12 +312,18 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     vid_root = Path(videos) if videos else _first_dir(*(root / n.replace("Left", camera.capitalize())
                                                           for n in _DISFA_VIDEO_ROOTS))
     lm_dir = _landmarks_folder(landmarks_dir)
+    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    if landmarks and lm_dir is None and camera != "left":
+        # Landmark_Points holds the left camera's points: on right-camera images they would cut wrong ROIs.
+        notes.append(f"Landmark_Points (left camera) not used for the {camera} camera; landmarks will be "
+                     f"detected: {root}")
+        landmarks = False
     landmarks = landmarks and lm_dir is None  # landmarks_dir replaces Landmark_Points
     lm_root = _first_dir(root / "Landmark_Points", root / "landmark_points") if landmarks else None
     frames, skipped = [], []
-    notes = list(ls.notes) + (_unused_landmarks_note(root) if lm_dir is None else [])
+    zero_based: list[str] = []
     no_landmarks = no_csv = 0
-    read_mat = _landmark_reader() if lm_root is not None else None
+    from ..landmarks.files import read_disfa_mat  # (1, 68, 2) float32, the 66 points lifted
     frame_of = ls.frame.tolist()
     for (subject, video_name), rows in _groups(ls).items():
         folder = _disfa_image_folder(img_root, subject, camera) if img_root is not None else None
@@ -332,6 +331,8 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
         if folder is not None:
             files, clashes = numbered_files(folder)
             base = image_base if image_base is not None else (0 if 0 in files else 1)
+            if image_base is None and base == 0:
+                zero_based.append(subject)
             clash = set(clashes)
 
             def media(f, files=files, folder=folder, base=base, clash=clash):
@@ -362,11 +363,14 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
 
             def lm_of(f, lm_files=lm_files):
                 path = lm_files.get(f)
-                return None if path is None else read_mat(path)[0]
+                return None if path is None else read_disfa_mat(path)[0]
 
         sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
         frames += sub_frames
+    if zero_based:  # said aloud: a guess that is wrong would shift every label by one frame
+        notes.append(f"image files numbered from 0 (file N = label frame N + 1; pass image_base=1 if not) "
+                     f"for {len(zero_based)} subjects, e.g. {zero_based[0]}: {img_root}")
     if no_csv:
         notes.append(f"{no_csv} videos have no OpenFace landmark CSV (their frames are skipped): {lm_dir}")
     if lm_root is None and landmarks:
@@ -374,15 +378,6 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     elif no_landmarks:
         notes.append(f"{no_landmarks} frames have no landmark file (landmarks will be detected): {lm_root}")
     return FrameList(frames, skipped, notes, ls.aus, ls.ignored_aus)
-
-
-def _landmark_reader():
-    """The landmarks helper's DISFA ``.mat`` reader ((1, 68, 2) float32, 66 points lifted)."""
-    try:
-        from ..landmarks.files import read_disfa_mat
-    except ImportError as exc:  # pragma: no cover - only before augcn_pyg.landmarks is installed
-        raise InputError(f"reading DISFA landmarks needs augcn_pyg.landmarks ({exc})") from None
-    return read_disfa_mat
 
 
 # --------------------------------------------------------------------------------------------------
@@ -472,6 +467,9 @@ def read_folder(root: Path, protocol: Protocol, *, openface: str | Path | None =
         ignored = ls.ignored_aus
         notes += ls.notes
         label_of = {int(f): ls.labels[i] for i, f in enumerate(ls.frame)}
+        if len(label_of) < len(ls):  # e.g. OpenFace's one row per face: the last row, like openface= landmarks
+            notes.append(f"{len(ls) - len(label_of)} label rows repeat a frame number (several faces?); the "
+                         f"last row of each frame is used: {labels}")
         unmatched = len(set(label_of) - set(numbers.tolist()))
         if unmatched:
             notes.append(f"{unmatched} labelled frames have no image or video frame: {labels}")
@@ -480,7 +478,9 @@ def read_folder(root: Path, protocol: Protocol, *, openface: str | Path | None =
             notes.append(f"{missing} of {len(numbers)} frames have no label (unknown): {labels}")
     lm_of: dict[int, np.ndarray] = {}
     if openface is not None:
-        of_frames, points = _openface_reader()(openface)
+        from ..landmarks.files import read_openface_csv
+
+        of_frames, points = read_openface_csv(openface)
         lm_of = {int(f): points[i] for i, f in enumerate(of_frames)}
         if len(set(numbers.tolist()) - set(lm_of)):
             notes.append(f"{len(set(numbers.tolist()) - set(lm_of))} frames have no OpenFace row "
@@ -554,8 +554,18 @@ class _VideoCache(threading.local):
         self.next_index = index + 1 if ok else -1
         return image if ok else None
 
+    def release(self) -> None:
+        if self.cap is not None and self.pid == os.getpid():
+            self.cap.release()
+        self.cap, self.path, self.next_index = None, None, -1
+
 
 _VIDEOS = _VideoCache()
+
+
+def release_videos() -> None:
+    """Close this thread's open video (kept open by :func:`load_image` for in-order reads)."""
+    _VIDEOS.release()
 
 
 def load_image(frame: Frame) -> np.ndarray:

@@ -331,4 +331,11 @@ def _read_store_json(path: Path) -> dict:
                          f"version reads {FORMAT_VERSION}); upgrade augcn-pyg")
     if meta.get("complete") is not True:
         raise InputError(f"{path}: the ROI store is not complete; re-run prepare")
+    missing = [k for k in ("protocol", "aus", "rois", "roi_size", "count") if k not in meta]
+    if missing:
+        raise InputError(f"{file}: the store description lacks {', '.join(missing)}; re-run prepare")
+    try:
+        get_protocol(meta["protocol"])
+    except ValueError as exc:
+        raise InputError(f"{file}: {exc}") from None
     return meta

@@ -79,6 +79,15 @@ def test_bp4d_au_prefixed_header_and_occlusion_column(tmp_path):
     assert ls.subject[0] == "F003" and ls.video[0] == "T2"
 
 
+def test_bp4d_au_prefixed_headers_found_from_the_dataset_root(tmp_path):
+    occ = tmp_path / "BP4D" / "AUCoding" / "AU_OCC"
+    native.bp4d_csv(occ / "F003_T2.csv", [5, 6, 7], bp4d_columns(ROWS_T1), header_style="AU")
+    for path in (tmp_path / "BP4D", tmp_path / "BP4D" / "AUCoding", occ):
+        assert detect_label_format(path) == "bp4d"
+        ls = read_labels(path, "bp4d")
+        assert ls.frame.tolist() == [5, 6, 7] and ls.subject[0] == "F003" and np.isnan(ls.labels[1, BP4D.index(10)])
+
+
 def test_bp4d_bad_value_missing_au_duplicate_frame(tmp_path):
     bad = [r[:] for r in ROWS_T1]
     bad[2][3] = 3
@@ -110,6 +119,18 @@ def test_bp4d_empty_cells_are_unknown_and_text_raises(tmp_path):
     with pytest.raises(InputError, match="not a number") as e:
         read_labels(f, "bp4d")
     assert str(f) in str(e.value)
+
+
+def test_bp4d_trailing_comma_on_every_row_is_tolerated(tmp_path):
+    f = tmp_path / "F001_T1.csv"
+    header = "0," + ",".join(map(str, BP4D))
+    f.write_text(header + "\n" + "".join(f"{k}," + ",".join(map(str, r)) + ",\n" for k, r in enumerate(ROWS_T1)))
+    expected = np.array(ROWS_T1, dtype=np.float32)
+    expected[expected == 9] = np.nan
+    np.testing.assert_array_equal(read_labels(f, "bp4d").labels, expected)
+    f.write_text(header + "\n" + "".join(f"{k}," + ",".join(map(str, r)) + ",0\n" for k, r in enumerate(ROWS_T1)))
+    with pytest.raises(InputError, match="rows have 14 fields but the header names 13"):
+        read_labels(f, "bp4d")
 
 
 # -------------------------------------------------------------------------------------------- DISFA
@@ -197,7 +218,7 @@ def test_list_without_image_paths_and_wrong_width(tmp_path):
     lab = tmp_path / "DISFA_train_label_fold2.txt"
     lab.write_text("1 0 0 0 0 1 1 0\n0 0 0 0 0 0 0 0\n")
     ls = read_labels(lab, "disfa")
-    assert ls.labels.shape == (2, 8) and list(ls.subject) == ["unknown", "unknown"] and ls.frame.tolist() == [0, 1]
+    assert ls.labels.shape == (2, 8) and list(ls.subject) == ["unknown", "unknown"] and ls.frame.tolist() == [1, 2]
     with pytest.raises(InputError, match="8 columns but protocol 'bp4d' scores 12") as e:
         read_labels(lab, "bp4d")
     assert str(lab) in str(e.value)
@@ -299,6 +320,12 @@ def test_npy_structured_array(tmp_path):
     ls = read_labels(f, "disfa")
     assert list(ls.subject) == ["SN001", "SN002"] and ls.frame.tolist() == [3, 4]
     assert ls.labels[0, DISFA.index(12)] == 1 and np.isnan(ls.labels[1, DISFA.index(12)])
+    arr = arr.astype([("frame", "f8") if n == "frame" else (n, arr.dtype[n]) for n in arr.dtype.names])
+    arr["frame"] = [3, 4.5]  # not truncated to 4 in silence
+    np.save(f, arr)
+    with pytest.raises(InputError, match="frame numbers must be integers") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
 
 
 # ------------------------------------------------------------------------------- entry-point errors

@@ -168,10 +168,73 @@ def test_refusals(openface_clip, clean_run, tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not empty and holds no ROI store"):
         prepare_clip(openface_clip, tmp_path / "other")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(InputError, match="cannot create the output directory") as err:
+        prepare_clip(openface_clip, tmp_path / "a-file" / "store")
+    assert str(tmp_path / "a-file" / "store") in str(err.value)
     with pytest.raises(InputError, match="--protocol is needed"):
         prepare("folder", openface_clip / "clip", tmp_path / "x")
     r = cli("--dataset", "bp4d", "--root", tmp_path / "nowhere", "-o", tmp_path / "y")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "nowhere" in r.stderr
+
+
+def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
+    """An unfinished run whose frames need a detector is not continued with the detector's models
+    elsewhere: the rows already written would come from other landmarks than the rest."""
+    from augcn_pyg.data.prepare import _fingerprint, prepare_frames
+    from augcn_pyg.data.readers import Frame
+    from augcn_pyg.io import write_json_atomic
+
+    frames = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32))]
+    out = tmp_path / "store"
+    monkeypatch.delenv("INSIGHTFACE_HOME", raising=False)
+    write_json_atomic(out / PROGRESS_DIR / "run.json",
+                      _fingerprint(frames, "frames", Path(""), BP4D, 25, 256, "auto", {"model_root": "/packs/a"}))
+    with pytest.raises(InputError, match="unfinished prepare of different input \\(differs in detector\\)"):
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/b"}, progress=False)
+    monkeypatch.setenv("INSIGHTFACE_HOME", "/elsewhere")
+    with pytest.raises(InputError, match="differs in detector"):
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/a"}, progress=False)
+    # shipped landmarks everywhere: the detector setup does not matter
+    shipped = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32), np.zeros((68, 2)))]
+    assert _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/a"}) == \
+        _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/b"})
+
+
+def test_shipped_landmarks_outside_the_image_are_skipped(tmp_path, astronaut_face):
+    """Landmarks made on other-sized frames (here: moved 600 px off a 512 px photo) are not used to cut."""
+    from augcn_pyg.data.prepare import prepare_frames
+    from augcn_pyg.data.readers import Frame
+
+    image, points = astronaut_face
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    labels = np.zeros(12, np.float32)
+    frames = [Frame("s", "v", 1, path, None, None, labels, points),
+              Frame("s", "v", 2, path, None, None, labels, points + 600)]
+    summary = prepare_frames(frames, tmp_path / "store", "bp4d", progress=False)
+    assert (summary.stored, summary.skipped) == (1, 1)
+    with open(tmp_path / "store" / "skipped.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["frame"], r["reason"]) for r in rows] == [("2", "shipped landmarks outside the 512x512 image")]
+
+
+def test_unreadable_checkpoints(tmp_path, openface_clip):
+    """A checkpoint that does not read back ends the finished chunks (they are redone); an unreadable
+    run.json is one clear error."""
+    from augcn_pyg.data.prepare import _chunk_file, _finished_chunks
+
+    progress = tmp_path / PROGRESS_DIR
+    progress.mkdir()
+    _chunk_file(progress, 0).write_text('{"stored": [0, 1], "skipped": [[2, "no face found"]]}')
+    _chunk_file(progress, 1).write_text("")  # renamed into place, data lost
+    _chunk_file(progress, 2).write_text('{"stored": [6], "skipped": []}')
+    assert _finished_chunks(progress, 3) == [{"stored": [0, 1], "skipped": [[2, "no face found"]]}]
+    _chunk_file(progress, 1).write_text("[]")
+    assert len(_finished_chunks(progress, 3)) == 1
+    (progress / "run.json").write_text("{trunc")
+    with pytest.raises(InputError, match="run.json is unreadable; pass --overwrite"):
+        prepare_clip(openface_clip, tmp_path)
 
 
 def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
@@ -193,6 +256,7 @@ def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
     r = cli("--dataset", "bp4d", "--root", tmp_path / "BP4D", "--landmarks", "dlib", "-o", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "prepared 2 of 4 frames" in r.stdout and "2 skipped" in r.stdout
+    assert "note: label AUs AU5, AU9, AU11, AU13, AU16, AU18, AU19, AU20, AU22, AU27, AU28 are not scored" in r.stderr
     store = ROIStore(out)
     assert store.frame.tolist() == [2440, 2441] and store.video.tolist() == ["T1", "T1"]
     expect = np.array([[(f + a) % 2 for a in BP4D.aus] for f in (2440, 2441)], np.float32)

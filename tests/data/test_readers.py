@@ -2,8 +2,6 @@
 (cv2.VideoWriter) and DISFA landmark .mat files (scipy.io.savemat)."""
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -16,8 +14,6 @@ import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
 
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA = (1, 2, 4, 6, 9, 12, 25, 26)
-HAS_LANDMARKS = importlib.util.find_spec("augcn_pyg.landmarks.files") is not None
-needs_landmarks = pytest.mark.skipif(not HAS_LANDMARKS, reason="augcn_pyg.landmarks not merged yet")
 
 
 @pytest.fixture
@@ -108,7 +104,7 @@ def test_bp4d_errors(tmp_path, bp4d):
 def disfa_labels(root, subject, n, rng, first_frame=1):
     intens = {au: rng.integers(0, 6, n).tolist() for au in native.DISFA_FILE_AUS}
     native.disfa_subject(root / "ActionUnit_Labels", subject, intens, first_frame)
-    return np.array([intens[au] for au in DISFA]).T >= 2
+    return np.array([intens[au] for au in DISFA]).T  # (n, 8) intensities 0-5
 
 
 def write_mat(path, k: int) -> np.ndarray:
@@ -148,11 +144,12 @@ def test_disfa_media_numbering_and_labels(disfa):
     assert keys == [("SN001", k) for k in range(1, 5)] + [("SN002", k) for k in range(1, 4)] + \
         [("SN003", k) for k in range(1, 5)]
     for f in frames:
-        np.testing.assert_array_equal(f.labels, truth[f.subject][f.frame - 1].astype(np.float32))
+        np.testing.assert_array_equal(f.labels, (truth[f.subject][f.frame - 1] >= 2).astype(np.float32))
         assert f.landmarks is None
     by = {(f.subject, f.frame): f for f in frames}
     assert by[("SN002", 1)].image.name == "LeftVideoSN002_comp_00000.jpg"  # 0-based files detected
     assert by[("SN003", 4)].image is None and by[("SN003", 4)].video_index == 3  # 1-based label -> 0-based
+    assert any(n.startswith("image files numbered from 0") and "1 subjects, e.g. SN002" in n for n in frames.notes)
     skipped = {(s.subject, s.frame): s.reason for s in frames.skipped}
     assert skipped[("SN003", 5)].startswith("frame 5 beyond the video's 4 frames")
     assert all(skipped[("SN004", k)].startswith("no frames or video for SN004") for k in (1, 2))
@@ -170,10 +167,13 @@ def test_disfa_explicit_image_base_and_threshold(disfa):
     # file k taken as label frame k: label frames 1, 2 -> files 1, 2 (file 0 unused, frame 3 has no file)
     assert [f.frame for f in sn002] == [1, 2]
     assert any(s.subject == "SN002" and s.frame == 3 for s in frames.skipped)
-    assert frames[0].labels.tolist() == [float(v) for v in frames[0].labels]  # float32 1/0
+    for f in frames:  # present = intensity >= 4, each frame its own label row
+        assert f.labels.dtype == np.float32
+        np.testing.assert_array_equal(f.labels, (truth[f.subject][f.frame - 1] >= 4).astype(np.float32))
+    row = lambda f: truth[f.subject][f.frame - 1]  # noqa: E731
+    assert any(((row(f) >= 2) != (row(f) >= 4)).any() for f in frames)  # so the threshold is really tested
 
 
-@needs_landmarks
 def test_disfa_landmarks_both_namings(disfa):
     from augcn_pyg.landmarks.layout import to_68
 
@@ -186,6 +186,15 @@ def test_disfa_landmarks_both_namings(disfa):
         assert by[key].landmarks.shape == (68, 2)
     assert by[("SN002", 2)].landmarks is None and by[("SN003", 1)].landmarks is None
     assert any("have no landmark file" in n for n in frames.notes)
+
+
+def test_disfa_right_camera_never_gets_left_camera_landmarks(disfa):
+    root, _ = disfa
+    (root / "Images" / "SN001").rename(root / "Images" / "RightVideoSN001_comp")
+    frames = read_dataset("disfa", root, "disfa", camera="right")
+    assert [f.frame for f in frames if f.subject == "SN001"] == [1, 2, 3, 4]
+    assert all(f.landmarks is None for f in frames)  # detected, not taken from Landmark_Points
+    assert any("Landmark_Points (left camera) not used for the right camera" in n for n in frames.notes)
 
 
 # ----------------------------------------------------------------------------------------------- lists
@@ -251,22 +260,49 @@ def test_folder_of_images_no_labels(tmp_path):
     assert_colour(load_image(frames[2]), 3)
 
 
+@pytest.mark.parametrize("kind", ["csv", "npy"])
+def test_folder_labels_without_frame_numbers_label_the_images_in_order(tmp_path, kind):
+    """Row k of a label file without a frame column labels the k-th image (frame k, 1-based), not the
+    (k+1)-th: rows and images must not be shifted by one."""
+    for k in (1, 2, 3):
+        write_jpeg(tmp_path / "clip" / f"{k:03d}.jpg", k)
+    rows = np.eye(3, 8, dtype=np.float32)  # row k: only the k-th DISFA AU present
+    if kind == "csv":
+        labels = tmp_path / "labels.csv"
+        labels.write_text(",".join(f"AU{a}" for a in DISFA) + "\n"
+                          + "".join(",".join(str(int(v)) for v in r) + "\n" for r in rows))
+    else:
+        labels = tmp_path / "labels.npy"
+        np.save(labels, rows)
+    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
+    assert [f.image.name for f in frames] == ["001.jpg", "002.jpg", "003.jpg"]
+    np.testing.assert_array_equal(np.stack([f.labels for f in frames]), rows)
+    assert frames.notes == []  # every image has its row, every row its image
+
+
+def test_folder_labels_repeating_a_frame_are_reported(tmp_path):
+    for k in (1, 2):
+        write_jpeg(tmp_path / "clip" / f"{k}.jpg", k)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("frame," + ",".join(f"AU{a}" for a in DISFA) + "\n"
+                      "1,1,1,1,1,1,1,1,1\n2,0,0,0,0,0,0,0,0\n2,1,0,0,0,0,0,0,0\n")
+    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
+    assert frames[1].labels.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert any(n.startswith("1 label rows repeat a frame number") for n in frames.notes)
+
+
 def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):
     write_avi(tmp_path / "talk.avi", [1, 2, 3])
     of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
     au_c = {au: rng.integers(0, 2, 3).tolist() for au in of_aus}
     csv = native.openface_csv(tmp_path / "talk.csv", au_c, [1, 0, 1])
-    options = {"labels": csv}
-    if HAS_LANDMARKS:
-        options["openface"] = csv
-    frames = read_dataset("folder", tmp_path / "talk.avi", "disfa", **options)
+    frames = read_dataset("folder", tmp_path / "talk.avi", "disfa", labels=csv, openface=csv)
     assert [(f.frame, f.video_index, f.image) for f in frames] == [(1, 0, None), (2, 1, None), (3, 2, None)]
     np.testing.assert_array_equal(frames[0].labels, [au_c[au][0] for au in DISFA])
     assert np.isnan(frames[1].labels).all()  # success == 0
     assert which_colour(load_image(frames[2]), (1, 2, 3)) == 3
-    if HAS_LANDMARKS:
-        assert frames[0].landmarks.shape == (68, 2) and frames[0].landmarks[0, 0] == pytest.approx(100.0)
-        assert np.isnan(frames[1].landmarks).all()
+    assert frames[0].landmarks.shape == (68, 2) and frames[0].landmarks[0, 0] == pytest.approx(100.0)
+    assert np.isnan(frames[1].landmarks).all()
 
 
 # ------------------------------------------------------------------------------------ load_image, errors
@@ -289,6 +325,18 @@ def test_load_image_errors_name_the_file(tmp_path):
     assert "v.avi" in str(e.value)
     with pytest.raises(InputError, match="neither an image nor a video"):
         load_image(Frame("s", "v", 1, None, None, None, np.zeros(12, np.float32)))
+
+
+def test_release_videos_closes_the_open_capture(tmp_path):
+    from augcn_pyg.data import readers
+
+    write_avi(tmp_path / "v.avi", [1, 2])
+    assert_colour(load_image(Frame("s", "v", 1, None, tmp_path / "v.avi", 0, np.zeros(12, np.float32))), 1)
+    assert readers._VIDEOS.cap is not None
+    readers.release_videos()
+    assert readers._VIDEOS.cap is None
+    # and reading again reopens it
+    assert_colour(load_image(Frame("s", "v", 2, None, tmp_path / "v.avi", 1, np.zeros(12, np.float32))), 2)
 
 
 def test_read_dataset_errors(tmp_path, bp4d):

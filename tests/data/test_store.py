@@ -117,6 +117,14 @@ def test_old_new_and_damaged_stores_are_refused(tmp_path):
         fh.truncate(100)
     with pytest.raises(InputError, match=r"rois.u8: 100 bytes .* damaged"):
         ROIStore(tmp_path / "s")
+    meta = json.loads(js.read_text())
+    _edit_json(js, protocol="ckplus")
+    with pytest.raises(InputError, match="unknown protocol") as err:
+        ROIStore(tmp_path / "s")
+    assert str(js) in str(err.value)
+    js.write_text(json.dumps({k: v for k, v in meta.items() if k != "count"}))
+    with pytest.raises(InputError, match="lacks count"):
+        ROIStore(tmp_path / "s")
     js.write_text("{not json")
     with pytest.raises(InputError, match="unreadable store description"):
         ROIStore(tmp_path / "s")
