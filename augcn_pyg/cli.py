@@ -199,11 +199,15 @@ def demo(output, workers):
                    "ROOT/Landmarks) used instead of detecting; frames they lack are skipped.")
 @click.option("--model-root", type=click.Path(path_type=Path), default=None,
               help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
+@click.option("--intensity-threshold", type=click.IntRange(1, 5), default=None,
+              help="disfa: an AU is present at or above this intensity (default 2).")
+@click.option("--camera", type=click.Choice(["left", "right"]), default=None,
+              help="disfa: which camera's video or frames (default left).")
 @click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
-                images, landmarks_dir, model_root, overwrite, quiet):
+                images, intensity_threshold, camera, landmarks_dir, model_root, overwrite, quiet):
     """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
 
     A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
@@ -217,8 +221,11 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     """
     from .data.prepare import prepare
 
+    disfa_only = {"intensity_threshold": intensity_threshold, "camera": camera}
+    if dataset != "disfa" and any(v is not None for v in disfa_only.values()):
+        raise InputError(f"{root}: --intensity-threshold and --camera apply to --dataset disfa only")
     options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images),
-                                 ("landmarks_dir", landmarks_dir)) if v}
+                                 ("landmarks_dir", landmarks_dir), *disfa_only.items()) if v is not None}
     backend_options = {"model_root": model_root} if model_root else None
     summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
                       batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet,

@@ -140,3 +140,31 @@ def test_cli_landmarks_dir_and_model_root(synthau, tmp_path):
     result = runner.invoke(main, ["prepare", "--dataset", name, "--root", str(root), "-o", str(tmp_path / "d"),
                                   "--landmarks", "insightface", "--model-root", str(empty), "--quiet"])
     assert result.exit_code == 1 and f"no InsightFace model pack found under {empty}" in result.output
+
+
+def test_cli_disfa_intensity_threshold(synthau, tmp_path):
+    name, root = synthau
+    runner = CliRunner()
+    base = ["prepare", "--dataset", name, "--root", str(root), "--landmarks", NO_DETECTOR,
+            "--landmarks-dir", str(root / "Landmarks"), "--quiet"]
+    if name != "disfa":
+        result = runner.invoke(main, base + ["-o", str(tmp_path / "x"), "--intensity-threshold", "3"])
+        assert result.exit_code == 1 and "apply to --dataset disfa only" in result.output
+        assert not (tmp_path / "x").exists()
+        return
+    stores = {}
+    for threshold in (2, 4):
+        out = tmp_path / f"t{threshold}"
+        result = runner.invoke(main, base + ["-o", str(out), "--intensity-threshold", str(threshold)])
+        assert result.exit_code == 0, result.output
+        stores[threshold] = ROIStore(out).labels
+    # the label files hold intensities: present at >= 4 is a subset of present at >= 2, computed here by hand
+    truth = {}
+    for path in (root / "ActionUnit_Labels").glob("*/*_au*.txt"):
+        au = int(path.stem.split("_au")[1])
+        truth[au] = np.loadtxt(path, delimiter=",", ndmin=2)[:, 1]
+    aus = [1, 2, 4, 6, 9, 12, 25, 26]
+    assert (stores[2] != stores[4]).any()  # the data has intensities 2-3, so the threshold matters
+    for threshold, labels in stores.items():
+        expected = np.stack([truth[a] >= threshold for a in aus], axis=1).astype(np.float32)
+        np.testing.assert_array_equal(labels, expected)
