@@ -111,10 +111,6 @@ def conditional(c: PairCounts) -> np.ndarray:
     return _div(c.n11, c.n1x)
 
 
-def _independent_conditional(rates_i: np.ndarray, rates_j: np.ndarray) -> np.ndarray:
-    return np.broadcast_to(rates_j[None, :], (len(rates_i), len(rates_j))).copy()
-
-
 def lift(c: PairCounts) -> np.ndarray:
     """P(i, j) / (P(i) P(j)) = n11 n / (n1. n.1); 1 under independence."""
     return _div(c.n11 * c.n, c.n1x * c.nx1)
@@ -150,7 +146,8 @@ class Measure:
 
 
 MEASURES: dict[str, Measure] = {
-    "conditional": Measure(conditional, lambda r: _independent_conditional(r, r), 0.0, 1.0, directed=True),
+    # independent AUs: P(j | i) = r_j in every row
+    "conditional": Measure(conditional, lambda r: np.tile(r, (len(r), 1)), 0.0, 1.0, directed=True),
     "lift": Measure(lift, lambda r: np.ones((len(r), len(r))), 0.0, np.inf),
     "phi": Measure(phi, lambda r: np.zeros((len(r), len(r))), -1.0, 1.0),
     "pmi": Measure(pmi, lambda r: np.zeros((len(r), len(r))), -10.0, np.inf),
