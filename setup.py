@@ -25,6 +25,10 @@ setup(
         "opencv-python-headless>=4.8",
         "pyyaml>=6",
         "tqdm>=4.60",
+        "safetensors>=0.4",  # checkpoints: weights without pickle
+        "scikit-learn>=1.3",  # per-AU F1 / AUC
+        "pandas>=2.0",  # CSV tables of runs and label files
+        "pyarrow>=14",  # pandas' fast CSV engine
     ],
     extras_require={
         "insightface": ["insightface>=0.7", "onnxruntime>=1.16"],
