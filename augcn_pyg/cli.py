@@ -246,21 +246,30 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
 @click.option("--model-root", type=click.Path(path_type=Path), default=None,
               help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
 @click.option("--size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
+@click.option("--face", type=click.IntRange(min=1), default=None,
+              help="Which face to draw when there are several: 1 = the best-scoring detection (default), "
+                   "2 = the next, ...; with --landmarks-file, the file's sets in row order.")
 @user_errors
-def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size):
+def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size, face):
     """Draw a photo's landmarks, AU centres and ROI boxes beside a montage of its ROI crops.
+
+    A per-video OpenFace CSV is matched to the image by the frame number in the image's name
+    (Sequences/F001/T1/850.jpg takes the row of frame 850). Detection runs on a copy at most
+    1280 px long (landmarks mapped back to the photo).
 
     \b
     Examples:
       augcn-pyg show-rois face.jpg -o rois.png
-      augcn-pyg show-rois face.jpg -o rois.png --protocol disfa --landmarks dlib
-      augcn-pyg show-rois frame.png -o rois.png --landmarks-file frame_landmarks.npy
+      augcn-pyg show-rois group.jpg -o rois.png --face 2 --protocol disfa --landmarks dlib
+      augcn-pyg show-rois Sequences/F001/T1/850.jpg -o rois.png --landmarks-file Landmarks/F001_T1.csv
     """
     from .roi_plots import show_rois
 
     options = {"model_root": model_root} if model_root is not None else {}
-    written = show_rois(image, output, protocol, backend, landmarks_file, size, **options)
-    click.echo(f"wrote {written}")
+    picture = show_rois(image, output, protocol, backend, landmarks_file, size, face=face, **options)
+    for note in picture.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {picture.path}")
 
 
 # --- SynthAU (issue 4) -------------------------------------------------------------------------

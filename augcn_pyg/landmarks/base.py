@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from ..errors import InputError
@@ -109,6 +111,68 @@ def _freeze(kwargs: dict) -> tuple:
 @functools.lru_cache(maxsize=8)
 def _cached_backend(name: str, frozen: tuple) -> LandmarkBackend:
     return LANDMARK_BACKENDS[name](**dict(frozen))
+
+
+def resolve_backend(name: str = "auto", **kwargs) -> str:
+    """The name of the backend that ``get_backend(name, **kwargs)`` would build, checked without loading
+    any model: an unknown name, a ``model_root`` that does not exist, or a backend that cannot run here
+    raises the same :class:`InputError` that building it would (so a long job can refuse before it starts).
+    """
+    model_root = kwargs.get("model_root")
+    if model_root is not None and not Path(model_root).expanduser().exists():
+        raise InputError(f"model root not found: {model_root}")
+    key = name.lower()
+    if key == "auto":
+        for candidate in AUTO_ORDER:
+            if LANDMARK_BACKENDS[candidate].is_available(**_availability_kwargs(kwargs)):
+                return candidate
+        get_backend("auto", **kwargs)  # raises the "no backend can run here" error
+    if key not in LANDMARK_BACKENDS:
+        get_backend(key, **kwargs)  # raises the "unknown backend" error listing the choices
+    cls = LANDMARK_BACKENDS[key]
+    if not cls.is_available(**_availability_kwargs(kwargs)):
+        get_backend(key, **kwargs)  # an unavailable backend fails in its constructor, before any model loads
+    return key
+
+
+#: detection runs on a copy whose longer side is at most this many pixels (see :func:`detect_downscaled`)
+DETECT_MAX_SIDE = 1280
+
+
+def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``(copy, scale)``: ``image`` (H, W, 3) shrunk by area averaging so that its longer side is at most
+    ``max_side``, and the factor used; the image itself and 1.0 when it is small enough."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def detect_downscaled(backend: LandmarkBackend, image: np.ndarray,
+                      max_side: int = DETECT_MAX_SIDE) -> tuple[list[Face], float]:
+    """``(faces, scale)``: ``backend.detect`` run on :func:`downscale`'s copy of ``image``, with boxes and
+    landmarks mapped back to ``image``'s pixels; ``scale`` < 1 says that a copy was used.
+
+    Detectors cost time and memory in proportion to the pixels (dlib's HOG upsamples them first), while
+    the landmarks only feed a 200 x 200 aligned face: a face that is 200 px wide in the copy loses nothing.
+    """
+    small, scale = downscale(check_image(image), max_side)
+    faces = backend.detect(small)
+    if scale == 1.0:
+        return faces, 1.0
+    # pixel centres sit at integer coordinates: the copy's pixel u covers the original's (u + 0.5) / s - 0.5
+    fx, fy = image.shape[1] / small.shape[1], image.shape[0] / small.shape[0]
+    factor = np.array([fx, fy], np.float32)  # (2,)
+
+    def back(points: np.ndarray) -> np.ndarray:  # (..., 2) copy pixels -> original pixels
+        return (points + 0.5) * factor - 0.5
+
+    return [Face(box=back(f.box.reshape(2, 2)).reshape(4), score=f.score, landmarks=back(f.landmarks))
+            for f in faces], scale
 
 
 def missing_extra(package: str, extra: str) -> InputError:
