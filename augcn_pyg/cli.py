@@ -16,6 +16,7 @@ from .aus import PROTOCOLS
 from .errors import InputError
 from .graph_report import describe
 from .relations import PAPER_RULES, RelationWarning
+from .rois import ROI_SIZE_RANGE
 
 
 def user_errors(fn):
@@ -187,7 +188,8 @@ def demo(output, workers):
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames per chunk (the unit of work and of resume checkpoints).")
-@click.option("--roi-size", type=click.IntRange(min=1), default=25, show_default=True, help="ROI side n.")
+@click.option("--roi-size", type=click.IntRange(*ROI_SIZE_RANGE), default=25, show_default=True,
+              help="ROI side n (pixels, on the 200-px aligned face).")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="Label file or folder (bp4d: instead of ROOT/AUCoding/AU_OCC; folder: any label format).")
 @click.option("--openface", type=click.Path(path_type=Path), default=None,
@@ -211,7 +213,8 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
 
     A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
-    run again; frames without a usable face are listed in OUTPUT/skipped.csv.
+    run again; frames without a usable face are listed in OUTPUT/skipped.csv. The reader's notes are
+    printed before the work starts; a run that stores no face leaves nothing behind.
 
     \b
     Examples:
@@ -219,7 +222,7 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
       augcn-pyg prepare --dataset folder --root clip.mp4 --openface clip.csv --protocol disfa -o stores/clip
       augcn-pyg prepare --dataset bp4d --root synthau -o stores/synthau --landmarks-dir synthau/Landmarks
     """
-    from .data.prepare import prepare
+    from .data.prepare import PrepareInterrupted, prepare
 
     disfa_only = {"intensity_threshold": intensity_threshold, "camera": camera}
     if dataset != "disfa" and any(v is not None for v in disfa_only.values()):
@@ -227,11 +230,14 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
     options = {k: v for k, v in (("labels", labels_path), ("openface", openface), ("images", images),
                                  ("landmarks_dir", landmarks_dir), *disfa_only.items()) if v is not None}
     backend_options = {"model_root": model_root} if model_root else None
-    summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
-                      batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet,
-                      backend_options=backend_options, **options)
-    for note in summary.notes:
-        click.echo(f"note: {note}", err=True)
+    try:
+        summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
+                          batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet,
+                          backend_options=backend_options, on_note=lambda n: click.echo(f"note: {n}", err=True),
+                          **options)
+    except PrepareInterrupted as stop:
+        click.echo(f"\n{stop.line()}", err=True)
+        raise click.exceptions.Exit(130) from None  # the shell's code for "stopped by SIGINT"
     click.echo(summary.line())
 
 
@@ -245,7 +251,8 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
               help="Use these landmarks instead of a detector: OpenFace 2 CSV, DISFA .mat (66 points) or .npy.")
 @click.option("--model-root", type=click.Path(path_type=Path), default=None,
               help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
-@click.option("--size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
+@click.option("--size", type=click.IntRange(*ROI_SIZE_RANGE), default=25, show_default=True,
+              help="ROI side n (pixels, on the 200-px aligned face).")
 @click.option("--face", type=click.IntRange(min=1), default=None,
               help="Which face to draw when there are several: 1 = the best-scoring detection (default), "
                    "2 = the next, ...; with --landmarks-file, the file's sets in row order.")

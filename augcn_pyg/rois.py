@@ -25,6 +25,21 @@ from .aus import Protocol, get_protocol
 from .landmarks.layout import FLIP_68
 
 RULER_POINTS = (39, 42)
+#: the ROI sides (pixels) that the commands accept, on the 200-px aligned face: from 5 (smaller crops hold
+#: hardly any texture) to 100, half the face (a larger "region" covers most of the face and is no longer
+#: local to its AU; the paper's is 25). One rule for `prepare --roi-size` and `show-rois --size`.
+ROI_SIZE_RANGE = (5, 100)
+
+
+def check_roi_size(size: int) -> int:
+    """``size`` if it lies in :data:`ROI_SIZE_RANGE`, else an :class:`InputError` naming the range."""
+    from .errors import InputError
+
+    low, high = ROI_SIZE_RANGE
+    if not (isinstance(size, (int, np.integer)) and low <= size <= high):
+        raise InputError(f"ROI size must be a whole number of pixels from {low} to {high} (the aligned face is "
+                         f"200 px), got {size!r}")
+    return int(size)
 
 
 @functools.lru_cache(maxsize=None)

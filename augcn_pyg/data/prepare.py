@@ -8,6 +8,11 @@ run killed at any moment therefore resumes from the first chunk without a checkp
 same bytes; ``store.json`` is written only at the very end, so an unfinished directory never opens as a
 store. Frames that fail (unreadable image, no face found, NaN or degenerate landmarks) are listed in
 ``skipped.csv`` with the reason.
+
+What can be checked before any work (options, the landmark backend, the output directory) is checked
+before anything is created, and a run that stores no face leaves nothing behind. Ctrl-C stops the
+workers quietly (they ignore SIGINT; the parent stops them) and raises :class:`PrepareInterrupted`,
+which says how far the run got: running it again resumes.
 """
 from __future__ import annotations
 
@@ -17,12 +22,15 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
+import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -33,7 +41,8 @@ from .store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
 
 SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
-#: K's rows are written but before its checkpoint. Used by tests/data/test_prepare.py to prove resume.
+#: K's rows are written but before its checkpoint, "K:interrupt" sends SIGINT to the process group after
+#: chunk K's checkpoint (what Ctrl-C in a terminal does). Used by tests/data/test_prepare.py to prove resume.
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
 #: side of the aligned face (the paper's 200 x 200)
 ALIGNED_SIZE = 200
@@ -59,6 +68,21 @@ class PrepareSummary:
         return text
 
 
+class PrepareInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a prepare; :meth:`line` says how far it got and how to go on."""
+
+    def __init__(self, out: Path, chunks_done: int, chunks: int):
+        super().__init__(out, chunks_done, chunks)
+        self.out, self.chunks_done, self.chunks = out, chunks_done, chunks
+
+    def line(self) -> str:
+        if not self.chunks_done:
+            return (f"interrupted before the first chunk was finished; nothing was kept in {self.out}. Run the "
+                    f"same command again to start it")
+        return (f"interrupted: {self.chunks_done} of {self.chunks} chunks are finished in {self.out}. Run the same "
+                f"command again to resume from there (the result is the same as one uninterrupted run)")
+
+
 # --- the per-chunk work (runs in the workers) -------------------------------------------------------
 
 _WORKER: dict = {}
@@ -70,6 +94,8 @@ def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: 
         import cv2
         import torch
 
+        # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
     _WORKER.update(protocol=protocol, roi_size=roi_size, landmarks=landmarks, backend_options=backend_options,
@@ -126,6 +152,12 @@ def _unusable(points: np.ndarray, transforms: np.ndarray, protocol: Protocol) ->
                     np.where(~solid, "degenerate landmarks (all on one spot)", "")).tolist()
 
 
+def _unreadable(exc: Exception) -> str:
+    text = str(exc)
+    # load_image's own messages already begin with the category; others get it
+    return text if text.startswith("unreadable image") else f"unreadable image: {text}"
+
+
 def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]]]:
     """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
     uint8, [(skipped position, reason)])``."""
@@ -140,7 +172,7 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         try:
             image = load_image(frame)
         except (InputError, OSError, ValueError) as exc:
-            skipped.append((pos, f"unreadable image: {exc}"))
+            skipped.append((pos, _unreadable(exc)))
             continue
         lm, why = _face_landmarks(frame, image)
         if lm is None:
@@ -194,9 +226,11 @@ def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi
 
 
 def _source(frame) -> str:
+    """The frame's media as an absolute path (``video#index`` for a video frame): the store may be read
+    from another working directory than the one prepare ran in."""
     if frame.image is not None:
-        return str(frame.image)
-    return f"{frame.video_path}#{frame.video_index}"
+        return os.path.abspath(frame.image)
+    return f"{os.path.abspath(frame.video_path)}#{frame.video_index}"
 
 
 def _finished_chunks(progress: Path, num_chunks: int) -> list[dict]:
@@ -228,8 +262,17 @@ def _kill_hook(chunk: int, moment: str) -> None:
     if not spec:
         return
     k, _, when = spec.partition(":")
-    if int(k) == chunk and (when or "after") == moment:
+    if int(k) != chunk:
+        return
+    if (when or "after") == moment:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif when == "interrupt" and moment == "after":
+        # Ctrl-C signals the whole process group. Hold it here for a second so that the workers surely
+        # meet it before this process stops them (a race a busy parent loses too), then take it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        os.killpg(os.getpgid(0), signal.SIGINT)
+        time.sleep(1.0)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], reader_skipped: Iterable = ()) -> None:
@@ -258,31 +301,86 @@ def _results(tasks: Iterable, workers: int, init_args: tuple):
     # spawn: torch/OpenMP/dlib state is not fork-safe; each worker imports afresh and builds its backend once.
     # (A script that calls prepare with workers > 1 needs the usual `if __name__ == "__main__":` guard.)
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+    # Children start with SIGINT ignored (inherited through exec, before their imports) and keep it
+    # ignored in _init_worker: a Ctrl-C then interrupts the parent only, which terminates the pool.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool = ctx.Pool(workers, initializer=_init_worker, initargs=init_args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with pool:
         yield from pool.imap(process_chunk, tasks)
+
+
+def _reason_kind(reason: str) -> str:
+    """A skip reason without its details (paths, sizes, frame numbers): what the summary counts."""
+    return re.sub(r"\d+", "N", re.split(r"[:(]", reason, maxsplit=1)[0].strip())
+
+
+def _nothing_prepared(where, total: int, skipped: list[tuple[int, str]], reader_skipped: list) -> str:
+    """The one line for a run that stored no face: what went wrong, counted, with one full example."""
+    reasons = [r for _, r in skipped] + [s.reason for s in reader_skipped]
+    kinds = Counter(_reason_kind(r) for r in reasons)
+    example = f"e.g. {reasons[0]}" if reasons else ""
+    if set(kinds) == {"unreadable image"}:
+        return f"{where}: nothing prepared: none of the {total} frames could be read as an image ({example})"
+    counted = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+    return f"{where}: nothing prepared: none of the {total} frames gave a usable face ({counted}; {example})"
+
+
+def _new_dirs(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first (what mkdir will create)."""
+    new = []
+    while not path.exists() and path != path.parent:
+        new.append(path)
+        path = path.parent
+    return new
+
+
+def _remove_new(out: Path, created: list[Path]) -> None:
+    """Undo a run that kept nothing: its files, and the directories it created if they are empty."""
+    _clear_store(out)
+    for folder in created:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (the user put something there meanwhile): leave it
+            break
 
 
 def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protocol, *, landmarks: str = "auto",
                    workers: int = 1, batch_size: int = 256, roi_size: int = 25, overwrite: bool = False,
                    progress: bool = True, backend_options: dict | None = None, dataset: str = "frames",
-                   root: str | os.PathLike = "") -> PrepareSummary:
+                   root: str | os.PathLike = "", on_note: Callable[[str], None] | None = None) -> PrepareSummary:
     """Write the ROI store of ``frames`` (readers' ``Frame`` objects) into ``out``; resumable (see module doc).
 
     When ``frames`` is a readers ``FrameList``, its ``skipped`` frames (labelled but without media) are
-    listed in ``skipped.csv`` too and its ``notes`` come back in the summary.
+    listed in ``skipped.csv`` too and its ``notes`` come back in the summary; ``on_note`` is called with
+    each note before the work starts (the command prints them there). ``landmarks="auto"`` is resolved to
+    the backend that will run, and that name is what ``store.json`` records. Ctrl-C raises
+    :class:`PrepareInterrupted`.
     """
+    from ..landmarks import resolve_backend
+    from ..rois import check_roi_size
+
     reader_skipped = list(getattr(frames, "skipped", ()))
     notes = tuple(getattr(frames, "notes", ()))
     protocol = get_protocol(protocol)
     out = Path(out)
-    if batch_size < 1 or workers < 1 or roi_size < 1:
-        raise InputError(f"batch size, workers and ROI size must be >= 1 (got {batch_size}, {workers}, {roi_size})")
+    if batch_size < 1 or workers < 1:
+        raise InputError(f"batch size and workers must be >= 1 (got {batch_size}, {workers})")
+    check_roi_size(roi_size)
     if not frames:
         why = (f" ({len(reader_skipped)} labelled frames without media, e.g. {reader_skipped[0].reason})"
                if reader_skipped else "")
         raise InputError(f"{root or dataset}: no frames to prepare{why}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
+    # the backend is checked (name, model root, installed) before anything is created; "auto" becomes a name
+    detects = any(f.landmarks is None for f in frames)
+    backend = resolve_backend(landmarks, **(backend_options or {})) if detects else None
+    for note in notes if on_note else ():
+        on_note(note)
+    created = _new_dirs(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # e.g. a parent that is a file, no permission
@@ -294,7 +392,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
 
     fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
-                               batch_size, landmarks, backend_options)
+                               batch_size, backend or landmarks, backend_options)
     run_file = progress_dir / "run.json"
     if run_file.exists():
         try:
@@ -313,44 +411,60 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         if not (out / ROIS_FILE).exists():
             raise InputError(f"{out}: the output directory is not empty and holds no ROI store")
         _clear_store(out)  # the remains of a run killed before its first checkpoint
-    progress_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_file, fingerprint)
-
     num_chunks = -(-len(frames) // batch_size)
-    done = _finished_chunks(progress_dir, num_chunks)
-    resumed = len(done)
-    row = sum(len(c["stored"]) for c in done)
-    num_skipped = sum(len(c["skipped"]) for c in done)
-    writer = ROIStoreWriter(out, protocol, roi_size, capacity=len(frames), resume=bool(done))
-    tasks = ((k, [(p, frames[p]) for p in range(k * batch_size, min((k + 1) * batch_size, len(frames)))])
-             for k in range(len(done), num_chunks))
-    from tqdm.auto import tqdm
+    done: list[dict] = []
+    row = 0
+    try:
+        progress_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_file, fingerprint)
+        done = _finished_chunks(progress_dir, num_chunks)
+        resumed = len(done)
+        row = sum(len(c["stored"]) for c in done)
+        num_skipped = sum(len(c["skipped"]) for c in done)
+        writer = ROIStoreWriter(out, protocol, roi_size, capacity=len(frames), resume=bool(done))
+        tasks = ((k, [(p, frames[p]) for p in range(k * batch_size, min((k + 1) * batch_size, len(frames)))])
+                 for k in range(len(done), num_chunks))
+        from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(frames), initial=min(len(done) * batch_size, len(frames)), unit="frame",
-               desc="prepare", disable=not progress)
-    with bar:
-        for chunk, stored, rois, skipped in _results(tasks, workers, (protocol.name, roi_size, landmarks,
-                                                                     backend_options or {})):
-            if stored:
-                writer.write(row, rois)
-            writer.flush()
-            _kill_hook(chunk, "before")
-            write_json_atomic(_chunk_file(progress_dir, chunk), {"stored": stored, "skipped": skipped},
-                              indent=None)
-            _kill_hook(chunk, "after")
-            row += len(stored)
-            num_skipped += len(skipped)
-            bar.update(len(stored) + len(skipped))
-            bar.set_postfix(skipped=num_skipped, refresh=False)
-            done.append({"stored": stored, "skipped": skipped})
+        bar = tqdm(total=len(frames), initial=min(len(done) * batch_size, len(frames)), unit="frame",
+                   desc="prepare", disable=not progress)
+        with bar:
+            for chunk, stored, rois, skipped in _results(tasks, workers, (protocol.name, roi_size, backend or landmarks,
+                                                                         backend_options or {})):
+                if stored:
+                    writer.write(row, rois)
+                writer.flush()
+                _kill_hook(chunk, "before")
+                write_json_atomic(_chunk_file(progress_dir, chunk), {"stored": stored, "skipped": skipped},
+                                  indent=None)
+                done.append({"stored": stored, "skipped": skipped})
+                row += len(stored)
+                num_skipped += len(skipped)
+                _kill_hook(chunk, "after")
+                bar.update(len(stored) + len(skipped))
+                bar.set_postfix(skipped=num_skipped, refresh=False)
+        if row == 0:
+            skipped = [(int(p), reason) for c in done for p, reason in c["skipped"]]
+            raise InputError(_nothing_prepared(root or dataset, len(frames) + len(reader_skipped), skipped,
+                                               reader_skipped))
+    except KeyboardInterrupt:
+        if not done:  # nothing to resume from: leave nothing
+            _remove_new(out, created)
+        raise PrepareInterrupted(out, len(done), num_chunks) from None
+    except BaseException:
+        if row == 0:  # no face stored (a failing backend, nothing decodable, ...): leave nothing
+            _remove_new(out, created)
+        raise
 
     stored = np.array([p for c in done for p in c["stored"]], dtype=np.int64)
     skipped = [(int(p), reason) for c in done for p, reason in c["skipped"]]
     _write_skipped(out, frames, skipped, reader_skipped)
-    if len(stored) == 0:
-        raise InputError(f"{root or dataset}: none of the {len(frames)} frames gave a face; "
-                         f"reasons in {out / SKIPPED_CSV}")
     kept = [frames[p] for p in stored]
+    created_info = {"dataset": dataset, "root": fingerprint["root"], "landmarks": backend,
+                    "shipped_landmarks": sum(f.landmarks is not None for f in kept),
+                    "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)}
+    if backend is not None and (backend_options or {}).get("model_root"):
+        created_info["model_root"] = os.path.abspath(Path(backend_options["model_root"]).expanduser())
     writer.finalize(
         len(kept),
         labels=np.stack([np.asarray(f.labels, dtype=np.float32) for f in kept]),
@@ -358,9 +472,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         video=[str(f.video) for f in kept],
         frame=[int(f.frame) for f in kept],
         source=[_source(f) for f in kept],
-        info={"dataset": dataset, "root": fingerprint["root"], "landmarks": landmarks,
-              "shipped_landmarks": sum(f.landmarks is not None for f in kept),
-              "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)},
+        info=created_info,
     )
     shutil.rmtree(progress_dir, ignore_errors=True)
     return PrepareSummary(out, len(frames) + len(reader_skipped), len(kept), len(skipped) + len(reader_skipped),
@@ -370,13 +482,15 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, protocol: str | None = None, *,
             landmarks: str = "auto", workers: int = 1, batch_size: int = 256, roi_size: int = 25,
             overwrite: bool = False, progress: bool = True, backend_options: dict | None = None,
-            **reader_options) -> PrepareSummary:
+            on_note: Callable[[str], None] | None = None, **reader_options) -> PrepareSummary:
     """Read ``dataset`` ("bp4d", "disfa", "lists", "folder") at ``root`` and write its ROI store to ``out``.
 
     ``protocol`` defaults to the dataset's own for BP4D and DISFA; it is required for the others.
     """
+    from ..rois import check_roi_size
     from .readers import read_dataset
 
+    check_roi_size(roi_size)  # before reading the dataset, which can take a while
     if protocol is None:
         if dataset.lower() not in ("bp4d", "disfa"):
             raise InputError(f"{root}: --protocol is needed for dataset {dataset!r} (bp4d or disfa AU order)")
@@ -388,4 +502,4 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
                             f"protocol {protocol.name!r} and are not stored: {root}")
     return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
                           roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
-                          dataset=dataset, root=root)
+                          dataset=dataset, root=root, on_note=on_note)

@@ -75,9 +75,21 @@ def store_files(path: Path) -> dict:
             ["rois.u8", "store.json", "skipped.csv", *(f"{c}.npy" for c in COLUMNS)]}
 
 
-def cli(*args, env=None):
+def cli(*args, env=None, new_session=False, timeout=None):
+    """``augcn-pyg prepare ARGS`` in a child process (own process group with ``new_session``: a test
+    hook's SIGINT to the group then reaches only it and its workers, as Ctrl-C would)."""
     return subprocess.run([sys.executable, "-m", "augcn_pyg.cli", "prepare", *map(str, args)], cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, capture_output=True, text=True)
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, capture_output=True, text=True,
+                          start_new_session=new_session, timeout=timeout)
+
+
+def invoke(*args):
+    """``augcn-pyg prepare ARGS`` through click's CliRunner (stderr apart in ``.stderr``)."""
+    from click.testing import CliRunner
+
+    from augcn_pyg.cli import main
+
+    return CliRunner().invoke(main, ["prepare", *map(str, args)])
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +126,9 @@ def test_clean_run_store_and_skip_report(openface_clip, clean_run):
     with open(out / "skipped.csv", newline="") as fh:
         skipped = list(csv.DictReader(fh))
     assert [(r["frame"], r["reason"].split(":")[0]) for r in skipped] == [
-        ("4", "landmarks with NaN or infinite values"), ("8", "unreadable image"),
+        ("4", "landmarks with NaN or infinite values"), ("8", "unreadable image (not a decodable image)"),
         ("11", "degenerate landmarks (all on one spot)")]
+    assert skipped[1]["reason"].count("unreadable image") == 1  # said once, not "unreadable image: unreadable image"
     assert not (out / PROGRESS_DIR).exists()
     # the ROIs are the components' own output for these landmarks
     from augcn_pyg.align import align_faces
@@ -185,16 +198,22 @@ def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
     from augcn_pyg.data.readers import Frame
     from augcn_pyg.io import write_json_atomic
 
+    from augcn_pyg.landmarks import resolve_backend
+
     frames = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32))]
     out = tmp_path / "store"
+    pack_a, pack_b = tmp_path / "packs" / "a", tmp_path / "packs" / "b"
+    pack_a.mkdir(parents=True)
+    pack_b.mkdir()
     monkeypatch.delenv("INSIGHTFACE_HOME", raising=False)
+    backend = resolve_backend("auto", model_root=pack_a)  # what "auto" runs (and records) here
     write_json_atomic(out / PROGRESS_DIR / "run.json",
-                      _fingerprint(frames, "frames", Path(""), BP4D, 25, 256, "auto", {"model_root": "/packs/a"}))
+                      _fingerprint(frames, "frames", Path(""), BP4D, 25, 256, backend, {"model_root": pack_a}))
     with pytest.raises(InputError, match="unfinished prepare of different input \\(differs in detector\\)"):
-        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/b"}, progress=False)
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": pack_b}, progress=False)
     monkeypatch.setenv("INSIGHTFACE_HOME", "/elsewhere")
     with pytest.raises(InputError, match="differs in detector"):
-        prepare_frames(frames, out, "bp4d", backend_options={"model_root": "/packs/a"}, progress=False)
+        prepare_frames(frames, out, "bp4d", backend_options={"model_root": pack_a}, progress=False)
     # shipped landmarks everywhere: the detector setup does not matter
     shipped = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32), np.zeros((68, 2)))]
     assert _fingerprint(shipped, "f", Path(""), BP4D, 25, 256, "auto", {"model_root": "/a"}) == \
@@ -265,3 +284,114 @@ def test_bp4d_layout_with_dlib(tmp_path, astronaut_face):
     with open(out / "skipped.csv", newline="") as fh:
         reasons = {r["frame"]: r["reason"] for r in csv.DictReader(fh)}
     assert reasons["2442"] == "no face found" and reasons["2443"].startswith("no image for frame 2443")
+
+
+def clip_args(root, out, *extra):
+    return ["--dataset", "folder", "--root", root / "clip", "--openface", root / "clip.csv", "--labels",
+            root / "labels.csv", "--protocol", "bp4d", "--batch-size", 3, "-o", out, "--quiet", *extra]
+
+
+def test_ctrl_c_stops_the_workers_quietly_and_the_run_resumes(openface_clip, clean_run, tmp_path):
+    out = tmp_path / "store"
+    args = clip_args(openface_clip, out, "--workers", 2)
+    try:  # Ctrl-C after chunk 1 (workers that die of it can leave the pool hanging: hence the timeout)
+        stopped = cli(*args, env={KILL_HOOK: "1:interrupt"}, new_session=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("prepare did not stop within 120 s of Ctrl-C")
+    assert stopped.returncode == 130, stopped.stderr
+    assert "Traceback" not in stopped.stderr and "KeyboardInterrupt" not in stopped.stderr, stopped.stderr
+    assert stopped.stderr.strip().splitlines()[-1] == (
+        f"interrupted: 2 of 4 chunks are finished in {out}. Run the same command again to resume from there "
+        "(the result is the same as one uninterrupted run)")
+    resumed = cli(*args)
+    assert resumed.returncode == 0 and "resumed after 2 finished chunks" in resumed.stdout, resumed.stderr
+    assert store_files(out) == store_files(clean_run[0])
+
+
+def test_notes_are_printed_before_the_work_starts(openface_clip, tmp_path):
+    """A note reaches the user even when the run never ends (here: killed after its first chunk)."""
+    labels = (openface_clip / "labels.csv").read_text().splitlines()
+    (tmp_path / "labels.csv").write_text("\n".join(labels[:-2]) + "\n")  # frames 11 and 12 unlabelled
+    args = clip_args(openface_clip, tmp_path / "store")
+    args[args.index(openface_clip / "labels.csv")] = tmp_path / "labels.csv"
+    killed = cli(*args, env={KILL_HOOK: "0"})
+    assert killed.returncode == -signal.SIGKILL
+    assert f"note: 2 of 12 frames have no label (unknown): {tmp_path / 'labels.csv'}" in killed.stderr
+
+
+@pytest.fixture()
+def undecodable_folder(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k in (1, 2, 3):
+        (folder / f"{k:04d}.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    return folder
+
+
+@pytest.mark.parametrize("case, extra, message", [
+    ("undecodable", [], "nothing prepared: none of the 3 frames could be read as an image (e.g. unreadable image "
+                        "(not a decodable image): "),
+    ("backend", ["--landmarks", "magic"], "unknown landmark backend 'magic'; choose from"),
+    ("model-root", ["--model-root", "MISSING"], "model root not found: "),
+    ("roi-size", ["--roi-size", 300], "Invalid value for '--roi-size': 300 is not in the range 5<=x<=100"),
+    ("no-face", ["--landmarks", "dlib"], "nothing prepared: none of the 3 frames gave a usable face "
+                                         "(3 no face found; e.g. no face found)"),
+])
+@pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "empty-dir"])
+def test_a_run_that_prepares_nothing_leaves_nothing(undecodable_folder, tmp_path, case, extra, message, existing):
+    if case == "no-face":
+        pytest.importorskip("dlib")
+        for k in (1, 2, 3):  # decodable, but grey cards
+            cv2.imwrite(str(undecodable_folder / f"{k:04d}.png"), np.full((120, 120, 3), 90, np.uint8))
+    out = tmp_path / "out" / "store"
+    if existing:
+        out.mkdir(parents=True)
+    extra = [tmp_path / "nowhere" if a == "MISSING" else a for a in extra]
+    result = invoke("--dataset", "folder", "--root", undecodable_folder, "--protocol", "bp4d", "-o", out,
+                    "--quiet", *extra)
+    assert result.exit_code == (2 if case == "roi-size" else 1), result.output
+    assert message in result.output and "Traceback" not in result.output, result.output
+    assert len(result.stderr.strip().splitlines()) == (1 if case != "roi-size" else 4)  # usage + hint + error
+    if existing:
+        assert out.is_dir() and list(out.iterdir()) == []
+    else:
+        assert not (tmp_path / "out").exists()
+    # so a later look at the folder does not call it "an unfinished prepare: re-run the same command"
+    with pytest.raises(InputError, match="no such ROI store directory" if not existing else "store.json is missing$"):
+        ROIStore(out)
+
+
+def test_the_roi_size_rule_is_checked_before_reading(tmp_path):
+    """One rule for prepare's --roi-size, show-rois' --size and the library, checked before any work."""
+    from augcn_pyg.rois import ROI_SIZE_RANGE, check_roi_size
+
+    assert ROI_SIZE_RANGE == (5, 100) and check_roi_size(25) == 25
+    for bad in (4, 101, 300, 2.5):
+        with pytest.raises(InputError, match="ROI size must be a whole number of pixels from 5 to 100"):
+            prepare("bp4d", tmp_path / "no-such-dataset", tmp_path / "out", roi_size=bad)
+    assert not (tmp_path / "out").exists()
+    from click.testing import CliRunner
+
+    from augcn_pyg.cli import main
+
+    result = CliRunner().invoke(main, ["show-rois", "x.png", "-o", "y.png", "--size", "101"])
+    assert result.exit_code == 2 and "101 is not in the range 5<=x<=100" in result.output
+
+
+def test_store_records_the_backend_that_ran_and_paths_that_resolve_anywhere(tmp_path, monkeypatch, astronaut_face):
+    import json
+
+    from augcn_pyg.landmarks import resolve_backend
+
+    image, _ = astronaut_face
+    (tmp_path / "work" / "faces").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "work" / "faces" / "0001.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    monkeypatch.chdir(tmp_path / "work")
+    prepare("folder", "faces", "store", "bp4d", landmarks="auto", progress=False)  # paths as a user types them
+    monkeypatch.chdir(tmp_path)  # ... and the store used from elsewhere
+    store = ROIStore(tmp_path / "work" / "store")
+    created = json.loads((tmp_path / "work" / "store" / "store.json").read_text())["created"]
+    assert created["landmarks"] == resolve_backend("auto") != "auto"
+    assert created["root"] == str(tmp_path / "work" / "faces")
+    assert store.source.tolist() == [str(tmp_path / "work" / "faces" / "0001.png")]
+    assert Path(store.source[0]).is_file()

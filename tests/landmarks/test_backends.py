@@ -140,3 +140,28 @@ def test_find_pack_looks_where_the_docs_say(tmp_path, monkeypatch):
     assert find_pack(a) == a  # the pack folder itself
     monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path / "home"))
     assert find_pack() == a  # no model_root: $INSIGHTFACE_HOME
+
+
+@pytest.mark.parametrize("name", sorted(LANDMARK_BACKENDS))
+def test_resolve_backend_names_what_would_run_without_loading_it(name, tmp_path):
+    from augcn_pyg.landmarks import resolve_backend
+
+    cls = LANDMARK_BACKENDS[name]
+    if cls.is_available(model_root=tmp_path):
+        assert resolve_backend(name, model_root=tmp_path) == name
+    else:  # the constructor's own message, raised before any model loads
+        with pytest.raises(InputError):
+            resolve_backend(name, model_root=tmp_path)
+
+
+def test_resolve_backend_refuses_before_any_work(vectron_root, tmp_path):
+    from augcn_pyg.landmarks import resolve_backend
+
+    assert resolve_backend("auto", model_root=vectron_root) == "insightface"
+    assert resolve_backend("AUTO", model_root=tmp_path) == resolve_backend("auto", model_root=tmp_path) != "auto"
+    with pytest.raises(InputError, match="unknown landmark backend 'nope'; choose from"):
+        resolve_backend("nope")
+    with pytest.raises(InputError, match=f"model root not found: {tmp_path / 'nowhere'}"):
+        resolve_backend("auto", model_root=tmp_path / "nowhere")
+    with pytest.raises(InputError, match="no InsightFace model pack found under"):
+        resolve_backend("insightface", model_root=tmp_path)
