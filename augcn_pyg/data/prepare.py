@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 import time
 import warnings
 from collections import Counter
@@ -303,11 +304,14 @@ def _results(tasks: Iterable, workers: int, init_args: tuple):
     ctx = multiprocessing.get_context("spawn")
     # Children start with SIGINT ignored (inherited through exec, before their imports) and keep it
     # ignored in _init_worker: a Ctrl-C then interrupts the parent only, which terminates the pool.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # (signal handlers can only be set from the main thread; elsewhere _init_worker's alone must do)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
         pool = ctx.Pool(workers, initializer=_init_worker, initargs=init_args)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     with pool:
         yield from pool.imap(process_chunk, tasks)
 
