@@ -170,6 +170,21 @@ def test_attention_equals_pyg_attention_weights(name, heads):
     torch.testing.assert_close(layer(x), out.view(B, R, OUT), atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("graph", ["directed-weighted-loops", "no-loops-isolated-node"])
+def test_pyg_dense_gat_agrees_given_the_edge_mask(graph):
+    """DenseGATConv equals GATConv when given the 0/1 adjacency (it sets the diagonal like GATConv's loops)."""
+    from torch_geometric.nn.dense import DenseGATConv
+
+    from augcn_pyg.nn.layers import _Twin
+
+    topo = TOPOLOGIES[graph]()
+    layer = randomise(make("gat", topo, heads=3)).eval()
+    twin = _Twin(DenseGATConv(IN, OUT, heads=3, concat=False))
+    x = features()
+    with torch.no_grad():
+        torch.testing.assert_close(twin(layer.conv, x, topo.adjacency(weighted=False)), layer(x), atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("name", ATTENTION)
 def test_attention_dropout_only_in_training(name):
     layer = make(name, dropout=0.5)
