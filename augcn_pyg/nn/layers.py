@@ -108,6 +108,8 @@ def build_layer(name: str, in_channels: int, out_channels: int, topology, **opti
     in_channels = _positive_int("in_channels", in_channels)
     out_channels = _positive_int("out_channels", out_channels)
     if not isinstance(topology, GraphTopology):
+        if not all(hasattr(topology, f) for f in ("edge_index", "edge_type", "edge_weight", "num_nodes")):
+            raise InputError(f"a relation layer needs a GraphTopology or a RelationGraph, got {type(topology).__name__}")
         topology = GraphTopology.from_graph(topology)
     return entry.build(in_channels, out_channels, topology, **options)
 

@@ -324,6 +324,8 @@ def test_bad_widths_are_refused(channels):
 def test_a_relation_graph_is_accepted_as_topology():
     layer = build_layer("gcn", IN, OUT, paper_graph("bp4d"))
     assert isinstance(layer.topology, GraphTopology) and layer.topology.num_nodes == R
+    with pytest.raises(InputError, match="needs a GraphTopology or a RelationGraph, got dict"):
+        build_layer("gcn", IN, OUT, {"edge_index": []})
 
 
 def test_register_layer_refuses_duplicates_and_bad_builders():
