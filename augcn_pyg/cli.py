@@ -329,3 +329,7 @@ def synth_gallery_command(out_path, seed):
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# The model commands (layers, model-info, train, evaluate, cv) live in their own module.
+from . import cli_model  # noqa: E402,F401
