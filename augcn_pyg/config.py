@@ -63,7 +63,7 @@ class TrainConfig:
     epochs_ae: int = 12  #: stage 1: auto-encoders and ROI heads with L_ROI
     epochs: int = 40  #: stage 2: everything with L_au + L_ROI
     batch_size: int = 256
-    lr: float = 0.01  #: the paper states no learning rate
+    lr: float = 0.05  #: the paper states none; 0.05 measured on SynthAU (docs/model-and-training.md)
     momentum: float = 0.9
     weight_decay: float = 5e-4
     lr_step: int = 10  #: epochs between learning-rate decays

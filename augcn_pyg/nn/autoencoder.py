@@ -17,8 +17,9 @@ and as many per decoder, 2.2 M for the 19 BP4D auto-encoders (the paper reports 
 
 Inputs stay uint8 until here; the 1/255 scaling is folded into the first product (``alpha``) and the
 decoder predicts 0..255 values through ``alpha``/``beta`` of the last one, so no extra pass over the
-largest tensors is spent on scaling. The reconstruction loss is eq. 1 (mean absolute error on [0, 1]
-intensities), computed by :class:`_MeanAbsError`, which keeps one difference tensor for its backward.
+largest tensors is spent on scaling. The reconstruction loss is eq. 1 ((1/n^2) times the sum of absolute
+errors over a crop's 3 x n x n values on [0, 1] intensities) summed over the R ROIs and averaged over the
+faces, computed by :class:`_MeanAbsError`, which keeps one difference tensor for its backward.
 """
 from __future__ import annotations
 
@@ -115,10 +116,13 @@ class ROIAutoEncoders(nn.Module):
         return torch.baddbmm(self.dec_strip_bias, strips, self.dec_strip_weight, beta=255, alpha=255)
 
     def forward(self, crops: torch.Tensor, reconstruct: bool = True):
-        """crops (B, R, 3, n, n) uint8 -> (latents (B, R, d0), L1 reconstruction loss or None)."""
+        """crops (B, R, 3, n, n) uint8 -> (latents (B, R, d0), eq. 1 summed over ROIs, or None)."""
         pixels = self.pixels(crops)
         latents = self.encode_pixels(pixels)  # (R, B, d0)
-        loss = mean_abs_error(self.decode_pixels(latents), pixels, 1 / 255) if reconstruct else None
+        # eq. 1 per ROI, (1/n^2) sum_{c,i,j} |I - I'| on [0, 1] intensities, summed over the R ROIs and
+        # averaged over faces: 3R times the mean over every element (the mean alone left SGD too slow)
+        scale = 3 * self.num_rois / 255
+        loss = mean_abs_error(self.decode_pixels(latents), pixels, scale) if reconstruct else None
         return latents.transpose(0, 1), loss
 
     def encode(self, crops: torch.Tensor) -> torch.Tensor:

@@ -10,8 +10,12 @@ Notation: B faces, C AUs, R ROIs; ``known`` (B, C) bool is False where a label i
 - Weighted Dice (eq. 8): per AU over the batch, as JAA-Net's implementation does:
   ``1 - (2 sum_b y p + eps) / (sum_b y^2 + sum_b p^2 + eps)`` over known frames, weighted by w_i, averaged
   over AUs (eps = 1).
-- ROI loss (eq. 2): BCE of each ROI's AU logits against the face's labels, counting only the AUs that
-  belong to the ROI (the global ROI belongs to all) and that are known: the mean over those entries.
+- ROI loss (eq. 2): per ROI, ``(1/C) sum_c bce`` of its AU logits against the face's labels, counting only
+  the AUs that belong to the ROI (the global ROI belongs to all) and that are known; summed over the R ROIs
+  (each ROI has its own auto-encoder and loss) and averaged over the faces.
+- L1 reconstruction (eq. 1): likewise per ROI, summed over ROIs (:mod:`augcn_pyg.nn.autoencoder`). Summing
+  over ROIs rather than averaging matters with SGD: with a mean over every pixel of every ROI the
+  auto-encoders barely moved in 200 steps at lr 0.01 (docs/model-and-training.md).
 - L_au = BCE + lambda2 * Dice (lambda2 = 4); L_ROI = ROI BCE + lambda1 * L1 reconstruction (lambda1 = 3).
 """
 from __future__ import annotations
@@ -68,4 +72,4 @@ def roi_bce(roi_logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, memb
     target = y.unsqueeze(1).expand_as(roi_logits)  # (B, R, C)
     mask = (known.unsqueeze(1) & membership.unsqueeze(0)).to(roi_logits.dtype)  # (B, R, C)
     bce = F.binary_cross_entropy_with_logits(roi_logits, target, reduction="none")
-    return (bce * mask).sum() / mask.sum().clamp_min(1)
+    return (bce * mask).sum() / (roi_logits.shape[0] * roi_logits.shape[2])
