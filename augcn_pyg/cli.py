@@ -15,7 +15,8 @@ from ._version import __version__
 from .aus import PROTOCOLS
 from .errors import InputError
 from .graph_report import describe
-from .relations import PAPER_RULES, RelationWarning
+from .data.labels import FORMAT_PROTOCOLS, LABEL_FORMATS
+from .relations import DEFAULT_THRESHOLDS, MEASURES, PAPER_RULES, SYMMETRIZE, RelationWarning
 
 
 def user_errors(fn):
@@ -42,10 +43,7 @@ def main() -> None:
     """
 
 
-# --- relation graphs (issue 2) -----------------------------------------------------------------
-
-#: our default thresholds when --threshold is not given with --labels (the paper states none)
-DEFAULT_THRESHOLDS = {"conditional": 0.5, "lift": 1.5, "phi": 0.1, "pmi": 0.4}
+# --- relation graphs ---------------------------------------------------------------------------
 
 
 def _echo_warnings(caught) -> None:
@@ -53,25 +51,40 @@ def _echo_warnings(caught) -> None:
         click.echo(f"note: {w.message}", err=True)
 
 
+def _label_protocol(labels_path: Path, label_format: str, protocol: str | None) -> str:
+    """The protocol to read labels in: the one given, else the one a native format (bp4d, disfa) implies."""
+    if protocol is not None:
+        return protocol
+    if label_format in FORMAT_PROTOCOLS:
+        return FORMAT_PROTOCOLS[label_format]
+    raise InputError(f"{labels_path}: --protocol is needed for {label_format!r} labels "
+                     f"(choose the AU order: {', '.join(sorted(PROTOCOLS))})")
+
+
 @main.command("build-graph")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path),
               help="Training labels: a BP4D AU_OCC folder, a DISFA ActionUnit_Labels folder, a ME-GraphAU "
                    "label list, an OpenFace 2 CSV, or a CSV/NPY with an AU header. Without it: the paper's Table 1.")
-@click.option("--format", "label_format", default=None,
-              help="Label format (bp4d, disfa, list, openface, csv, npy); detected from the path if omitted.")
-@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
+@click.option("--format", "label_format", type=click.Choice(sorted(LABEL_FORMATS)), default=None,
+              help="Label format; detected from the path if omitted.")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
+              help="AU order and ROI table; default: the labels' own for BP4D and DISFA labels (needed for "
+                   "the other formats), bp4d for Table 1.")
 @click.option("--threshold", type=float, default=None,
-              help=f"Keep AU pairs whose score is >= this (default per measure: {DEFAULT_THRESHOLDS}).")
-@click.option("--symmetrize", type=click.Choice(["sum", "mean", "max", "min"]), default="sum", show_default=True,
+              help="Keep AU pairs whose score is >= this. Default per measure (the paper states none): "
+                   + ", ".join(f"{m} {t:g}" for m, t in DEFAULT_THRESHOLDS.items())
+                   + " (conditional with --symmetrize sum: the middle of [0, 2], where SynthAU-BP4D gives "
+                     "Table 1 back; mean/max/min: 0.5). The same defaults as training and fold_datasets.")
+@click.option("--symmetrize", type=click.Choice(list(SYMMETRIZE)), default="sum", show_default=True,
               help="How P(j|i) becomes symmetric (sum = the paper's M + M^T, range [0, 2]).")
-@click.option("--measure", type=click.Choice(["conditional", "lift", "phi", "pmi"]), default="conditional",
+@click.option("--measure", type=click.Choice(list(MEASURES)), default="conditional",
               show_default=True, help="conditional = the paper's P(j|i); lift/phi/pmi correct for base rates.")
 @click.option("--rules", default=",".join(PAPER_RULES), show_default=True,
               help="ROI-graph rules to apply, from self,symmetric,cooccurrence,global,negative.")
 @click.option("--negative-threshold", type=float, default=0.05, show_default=True,
               help="The negative rule joins AUs with max(P(j|i), P(i|j)) <= this.")
-@click.option("--intensity-threshold", type=int, default=2, show_default=True,
-              help="Intensity labels (DISFA): an AU is present at or above this intensity.")
+@click.option("--intensity-threshold", type=click.IntRange(1, 5), default=None,
+              help="DISFA labels only: an AU is present at or above this intensity (default 2).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Graph JSON file to write.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Also draw the ROI graph (.png, .svg or .pdf).")
@@ -83,8 +96,8 @@ def build_graph(labels_path, label_format, protocol, threshold, symmetrize, meas
     \b
     Examples:
       augcn-pyg build-graph --protocol bp4d -o bp4d_table1.json          # the paper's Table 1
-      augcn-pyg build-graph --labels BP4D/AUCoding/AU_OCC --threshold 0.6 -o bp4d.json --plot bp4d.png
-      augcn-pyg build-graph --labels DISFA/ActionUnit_Labels --protocol disfa --measure phi --threshold 0.1 -o d.json
+      augcn-pyg build-graph --labels BP4D/AUCoding/AU_OCC -o bp4d.json --plot bp4d.png
+      augcn-pyg build-graph --labels DISFA/ActionUnit_Labels --measure phi --threshold 0.1 -o d.json
     """
     from .relations import RelationBuilder, paper_graph, parse_rules
     from .viz import check_output, plot_roi_graph
@@ -92,18 +105,26 @@ def build_graph(labels_path, label_format, protocol, threshold, symmetrize, meas
     if plot_path is not None:
         check_output(plot_path)
     if labels_path is None:
-        if threshold is not None or measure != "conditional":
-            raise InputError("--threshold and --measure need --labels: the paper's Table 1 carries no statistics")
-        graph = paper_graph(protocol, parse_rules(rules))
+        if threshold is not None or measure != "conditional" or intensity_threshold is not None:
+            raise InputError("--threshold, --measure and --intensity-threshold need --labels: the paper's "
+                             "Table 1 carries no statistics")
+        graph = paper_graph(protocol or "bp4d", parse_rules(rules))
     else:
-        from .data.labels import read_labels
+        from .data.labels import detect_label_format, read_labels
 
-        label_set = read_labels(labels_path, protocol, format=label_format, intensity_threshold=intensity_threshold)
+        label_format = label_format or detect_label_format(labels_path)
+        protocol = _label_protocol(labels_path, label_format, protocol)
+        if intensity_threshold is not None and label_format != "disfa":
+            raise InputError(f"{labels_path}: --intensity-threshold applies to DISFA intensity labels only "
+                             f"(these are {label_format!r} labels)")
+        label_set = read_labels(labels_path, protocol, format=label_format,
+                                intensity_threshold=2 if intensity_threshold is None else intensity_threshold)
+        for note in label_set.notes:
+            click.echo(f"note: {note}", err=True)
         if label_set.ignored_aus:
             ignored = ", ".join(f"AU{a}" for a in label_set.ignored_aus)
             click.echo(f"note: {labels_path}: ignoring AUs not scored by {protocol}: {ignored}", err=True)
-        builder = RelationBuilder(protocol, DEFAULT_THRESHOLDS[measure] if threshold is None else threshold,
-                                  measure, symmetrize, rules, negative_threshold)
+        builder = RelationBuilder(protocol, threshold, measure, symmetrize, rules, negative_threshold)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RelationWarning)
             graph = builder.fit(label_set.labels, source=f"labels:{label_set.source}").graph_

@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..aus import Protocol, get_protocol
+from ..aus import PROTOCOLS, Protocol, get_protocol
 from ..errors import InputError
 
 #: codes that mean "not coded / unknown" in 0/1 label files (besides NaN and empty cells)
@@ -191,8 +191,10 @@ def _to_protocol(file_aus: list[int], labels: np.ndarray, protocol: Protocol, pa
         index[au] = k
     missing = [au for au in protocol.aus if au not in index]
     if missing:
+        fits = [name for name, other in PROTOCOLS.items() if other is not protocol and set(other.aus) <= set(index)]
+        hint = f"; the columns fit protocol {fits[0]!r}" if fits else ""
         raise InputError(f"no label column for AU {', '.join(map(str, missing))} "
-                         f"(protocol {protocol.name!r} scores AUs {list(protocol.aus)}): {path}")
+                         f"(protocol {protocol.name!r} scores AUs {list(protocol.aus)}{hint}): {path}")
     cols = [index[au] for au in protocol.aus]
     return labels[:, cols], set(file_aus) - set(protocol.aus)
 
@@ -597,6 +599,9 @@ LABEL_FORMATS: dict[str, Callable[[Path, Protocol, int], LabelSet]] = {
     "csv": read_csv,
     "npy": read_npy,
 }
+
+#: the protocol a native label format implies (the other formats need one named)
+FORMAT_PROTOCOLS: dict[str, str] = {"bp4d": "bp4d", "disfa": "disfa"}
 
 
 def detect_label_format(path: str | Path) -> str:
