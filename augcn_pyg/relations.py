@@ -93,7 +93,7 @@ def pair_counts(labels) -> PairCounts:
     arr = normalise_labels(labels)
     dtype = np.float32 if arr.shape[0] < 2**24 else np.float64
     known = (~np.isnan(arr)).astype(dtype)  # (N, C)
-    present = np.nan_to_num(arr, nan=0.0).astype(dtype, copy=False)  # (N, C) 1 where present
+    present = (arr == 1).astype(dtype)  # (N, C) 1 where present (NaN compares unequal)
     return PairCounts(n11=(present.T @ present).astype(np.float64), n1x=(present.T @ known).astype(np.float64),
                       n=(known.T @ known).astype(np.float64))
 
@@ -540,10 +540,12 @@ class RelationBuilder:
         counts = pair_counts(labels)
         rates = counts.rates
         never = np.diag(counts.n11) == 0
-        if never.any():
-            names = ", ".join(f"AU{protocol.aus[c]}" for c in np.nonzero(never)[0])
-            warnings.warn(f"{names} never occur in the labels: no co-occurrence edges for them",
-                          RelationWarning, stacklevel=2)
+        unknown = np.diag(counts.n) == 0  # never labelled at all: not the same as "absent everywhere"
+        for mask, what in ((unknown, "have no known label (all unknown)"), (never & ~unknown, "never occur")):
+            if mask.any():
+                names = ", ".join(f"AU{protocol.aus[c]}" for c in np.nonzero(mask)[0])
+                warnings.warn(f"{names} {what} in the labels: no co-occurrence edges for them",
+                              RelationWarning, stacklevel=2)
         cond = conditional(counts)  # rows of never-occurring AUs are 0
         score = symmetric_score(self.measure, self.symmetrize, counts)
         adjacency = (score >= threshold) & (counts.n > 0)

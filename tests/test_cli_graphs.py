@@ -226,3 +226,36 @@ def test_intensity_threshold_is_used_on_disfa_and_refused_elsewhere(tmp_path):
 def test_label_format_is_a_choice(tmp_path):
     result = run("build-graph", "--help")
     assert "[bp4d|csv|disfa|list|npy|openface]" in result.output
+
+
+# --- plain CSV labels: as docs/datasets.md says, and like the BP4D reader -------------------------
+
+BP4D_CSV_HEADER = "frame," + ",".join(f"AU{a}" for a in BP4D.aus)
+
+
+def test_plain_csv_with_a_trailing_comma_on_every_row(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "".join(f"{k},1,1" + ",0" * 10 + ",\n" for k in range(4)))
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert RelationGraph.load(tmp_path / "g.json").au_adjacency[0][1] == 1
+
+
+def test_plain_csv_repeated_frame_is_refused(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "1,1" + ",0" * 11 + "\n" + "1,0" + ",0" * 11 + "\n")
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert_user_error(result, "frame 1 appears 2 times", str(f))
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_all_unknown_au_is_reported_unknown_not_absent(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "".join(f"{k},1" + ",0" * 10 + ",9\n" for k in range(3)))
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert "AU24 have no known label (all unknown)" in result.output
+    assert "AU24 unknown" in result.output and "AU24 0%" not in result.output
+    assert "AU2, AU4, AU6, AU7, AU10, AU12, AU14, AU15, AU17, AU23 never occur" in result.output
+    info = run("graph-info", tmp_path / "g.json")  # the saved graph says the same
+    assert "AU24 unknown" in info.output
