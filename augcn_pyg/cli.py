@@ -14,9 +14,14 @@ import click
 from ._version import __version__
 from .aus import PROTOCOLS
 from .errors import InputError
+from .landmarks import LANDMARK_BACKENDS
 from .graph_report import describe
 from .data.labels import FORMAT_PROTOCOLS, LABEL_FORMATS
 from .relations import DEFAULT_THRESHOLDS, MEASURES, PAPER_RULES, SYMMETRIZE, RelationWarning
+
+
+#: --landmarks values: "auto" and the registered backends
+LANDMARK_CHOICES = ["auto", *sorted(LANDMARK_BACKENDS)]
 
 
 def user_errors(fn):
@@ -202,9 +207,9 @@ def demo(output, workers):
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The ROI store directory.")
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
               help="AU order and ROI table; default: the dataset's own (needed for lists/folder).")
-@click.option("--landmarks", default="auto", show_default=True,
-              help="Landmark backend for frames without shipped landmarks: auto, insightface (model pack in "
-                   "$INSIGHTFACE_HOME), dlib.")
+@click.option("--landmarks", type=click.Choice(LANDMARK_CHOICES), default="auto", show_default=True,
+              help="Landmark backend for frames without shipped landmarks (auto: insightface if a model pack "
+                   "is in $INSIGHTFACE_HOME, else dlib).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames per chunk (the unit of work and of resume checkpoints).")
@@ -260,15 +265,15 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
-@click.option("--landmarks", "backend", default="auto", show_default=True,
-              help="Landmark backend: auto (insightface if a model pack is on disk, else dlib), insightface, dlib.")
+@click.option("--landmarks", "backend", type=click.Choice(LANDMARK_CHOICES), default="auto", show_default=True,
+              help="Landmark backend (auto: insightface if a model pack is on disk, else dlib).")
 @click.option("--landmarks-file", type=click.Path(path_type=Path), default=None,
               help="Use these landmarks instead of a detector: OpenFace 2 CSV, DISFA .mat (66 points) or .npy.")
 @click.option("--model-root", type=click.Path(path_type=Path), default=None,
               help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
-@click.option("--size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
+@click.option("--roi-size", type=click.IntRange(5, 100), default=25, show_default=True, help="ROI side n (pixels).")
 @user_errors
-def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size):
+def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, roi_size):
     """Draw a photo's landmarks, AU centres and ROI boxes beside a montage of its ROI crops.
 
     \b
@@ -280,7 +285,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
     from .roi_plots import show_rois
 
     options = {"model_root": model_root} if model_root is not None else {}
-    written = show_rois(image, output, protocol, backend, landmarks_file, size, **options)
+    written = show_rois(image, output, protocol, backend, landmarks_file, roi_size, **options)
     click.echo(f"wrote {written}")
 
 
@@ -288,7 +293,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 
 
 @main.command("synth")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(),
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(),
               help="Output folder (created; a finished video is skipped when re-run).")
 @click.option("--protocol", type=click.Choice(["bp4d", "disfa"]), default="bp4d", show_default=True,
               help="Native layout and AU preset.")
@@ -310,9 +315,10 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--noise", type=float, default=None, help="Override: noise std (grey levels).")
 @click.option("--jpeg-quality", type=click.IntRange(1, 100), default=None, help="Override: JPEG quality.")
 @click.option("--no-resume", is_flag=True, help="Re-render videos that are already complete.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed, difficulty, workers,
-                  image_size, no_resume, **knobs):
+                  image_size, no_resume, quiet, **knobs):
     """Render a SynthAU dataset (faces with known AU relations) in a native dataset layout.
 
     \b
@@ -325,15 +331,16 @@ def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed
 
     manifest = generate_synthau(out_dir, protocol=protocol, relations=relations, subjects=subjects,
                                 frames_per_video=frames_per_video, seed=seed, difficulty=difficulty,
-                                workers=workers, image_size=image_size, resume=not no_resume, **knobs)
+                                workers=workers, image_size=image_size, resume=not no_resume, progress=not quiet,
+                                **knobs)
     rates = ", ".join(f"AU{a} {100 * r:.0f}%" for a, r in manifest["rates"].items())
     click.echo(f"wrote {manifest['frames_written']} faces ({manifest['videos_skipped']} videos already "
                f"complete) to {out_dir}\noccurrence: {rates}")
 
 
 @main.command("synth-gallery")
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="PNG to write.")
+@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="PNG to write (.png).")
 @click.option("--seed", type=click.IntRange(min=0), default=3, show_default=True, help="Which identity to show.")
 @user_errors
 def synth_gallery_command(out_path, seed):
