@@ -79,7 +79,8 @@ def _label_protocol(labels_path: Path, label_format: str, protocol: str | None) 
               help="Keep AU pairs whose score is >= this. Default per measure (the paper states none): "
                    + ", ".join(f"{m} {t:g}" for m, t in DEFAULT_THRESHOLDS.items())
                    + " (conditional with --symmetrize sum: the middle of [0, 2], where SynthAU-BP4D gives "
-                     "Table 1 back; mean/max/min: 0.5). The same defaults as training and fold_datasets.")
+                     "Table 1 back; mean/max/min: 0.5). The same defaults as training and fold_datasets; "
+                     "docs/relation-graphs.md says how they were chosen.")
 @click.option("--symmetrize", type=click.Choice(list(SYMMETRIZE)), default="sum", show_default=True,
               help="How P(j|i) becomes symmetric (sum = the paper's M + M^T, range [0, 2]).")
 @click.option("--measure", type=click.Choice(list(MEASURES)), default="conditional",
