@@ -356,9 +356,13 @@ def synth_gallery_command(out_path, seed):
     click.echo(f"wrote {render_gallery(out_path, seed=seed)}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # The model commands (layers, model-info, train, evaluate, cv) live in their own module.
 from . import cli_model  # noqa: E402,F401
+
+
+if __name__ == "__main__":  # pragma: no cover
+    # `python -m augcn_pyg.cli` runs this file as __main__: use the package's module, whose group holds
+    # the model commands registered by cli_model.
+    from augcn_pyg.cli import main as package_main
+
+    package_main()

@@ -89,7 +89,7 @@ def read_run_json(run: Path) -> dict | None:
 
 
 def prepare_run_folder(run: Path, resume: bool, overwrite: bool) -> dict | None:
-    """Check ``run`` may be written; returns its run.json when resuming an existing run."""
+    """Check ``run`` may be written (nothing is created yet); returns its run.json when resuming a run."""
     if resume and overwrite:
         raise InputError("--resume and --overwrite exclude each other")
     if run.exists() and not run.is_dir():
@@ -106,8 +106,12 @@ def prepare_run_folder(run: Path, resume: bool, overwrite: bool) -> dict | None:
             (run / name).unlink(missing_ok=True)
         shutil.rmtree(run / "latents", ignore_errors=True)
         existing = None
+    return existing
+
+
+def make_run_folder(run: Path) -> None:
+    """Create the folder (once the inputs have been checked, so bad input leaves nothing behind)."""
     try:
         run.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot make the run folder {run}: {exc.strerror or exc}") from None
-    return existing

@@ -207,6 +207,7 @@ class Trainer:
 
     def _start(self) -> None:
         cfg = self.cfg
+        runs.make_run_folder(self.run_dir)
         write_text_atomic(self.run_dir / runs.CONFIG, cfg.to_yaml())
         self.graph.save(self.run_dir / runs.GRAPH)
         self.run_json = {
