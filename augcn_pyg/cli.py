@@ -46,6 +46,9 @@ def main() -> None:
     Example:
       augcn-pyg build-graph --protocol bp4d -o bp4d.json --plot bp4d.png
     """
+    from ._allocator import keep_freed_memory
+
+    keep_freed_memory()  # batches of large tensors reuse freed memory (see augcn_pyg/_allocator.py)
 
 
 # --- relation graphs ---------------------------------------------------------------------------

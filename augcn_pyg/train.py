@@ -305,7 +305,7 @@ class Trainer:
     # --- the loop ----------------------------------------------------------------------------------
     def run(self) -> dict:
         if self.resuming and self.run_json.get("status") == "done":
-            self.echo_line(f"{self.run_dir}: finished already")
+            self.echo(f"{self.run_dir}: finished already")
             return json.loads((self.run_dir / runs.TEST_METRICS).read_text())
         self._setup()
         plan = stages(self.cfg)

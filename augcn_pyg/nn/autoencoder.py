@@ -96,10 +96,20 @@ class ROIAutoEncoders(nn.Module):
         if crops.shape[1:] != (self.num_rois, 3, self.roi_size, self.roi_size):
             raise ValueError(f"crops of shape {tuple(crops.shape)}; expected (B, {self.num_rois}, 3, "
                              f"{self.roi_size}, {self.roi_size})")
-        out = torch.empty((self.num_rois, b, 3 * self.roi_size * self.roi_size), dtype=torch.float32,
-                          device=crops.device)
+        shape = (self.num_rois, b, 3 * self.roi_size * self.roi_size)
+        if torch.is_grad_enabled():  # autograd may keep this tensor: a new one per call
+            out = torch.empty(shape, dtype=torch.float32, device=crops.device)
+        else:  # inference: reuse one buffer (a fresh 36 MB tensor per batch cost more than the copy)
+            out = self._inference_buffer(shape, crops.device)
         out.copy_(crops.reshape(b, self.num_rois, -1).transpose(0, 1))
         return out.view(self.num_rois, b * self.num_strips, self.strip_width)
+
+    def _inference_buffer(self, shape, device) -> torch.Tensor:
+        buf = getattr(self, "_buffer", None)
+        if buf is None or buf.device != device or buf.numel() < int(torch.Size(shape).numel()):
+            buf = torch.empty(int(torch.Size(shape).numel()), dtype=torch.float32, device=device)
+            self._buffer = buf
+        return buf[:torch.Size(shape).numel()].view(shape)
 
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """(R, B*T, s*n) 0..255 -> (R, B, d0) latents."""

@@ -15,13 +15,26 @@ def test_shapes_and_reconstruction_range():
     x = crops()
     z, loss = ae(x)
     assert z.shape == (4, 5, 7)
-    assert loss.ndim == 0 and 0 <= loss.item() <= 1
+    assert loss.ndim == 0 and 0 <= loss.item() <= 3 * 5
     rec = ae.reconstruct(x)
     assert rec.shape == x.shape and float(rec.min()) >= 0 and float(rec.max()) <= 1
-    # the loss is eq. 1 on [0, 1] intensities: the mean absolute error of the unclamped reconstruction
+    # eq. 1 per ROI, (1/n^2) sum over its 3 x n x n values on [0, 1], summed over ROIs, mean over faces
     pixels = ae.pixels(x)
-    expected = (ae.decode_pixels(ae.encode_pixels(pixels)) / 255 - x.reshape(4, 5, -1).transpose(0, 1).reshape_as(pixels) / 255).abs().mean()
-    assert torch.allclose(loss, expected, atol=1e-6)
+    target = x.float().reshape(4, 5, -1).transpose(0, 1).reshape_as(pixels) / 255
+    errors = (ae.decode_pixels(ae.encode_pixels(pixels)) / 255 - target).abs()  # (R, B*T, s*n)
+    expected = errors.reshape(5, 4, -1).sum(2).div(10 * 10).sum(0).mean()
+    assert torch.allclose(loss, expected, atol=1e-5)
+
+
+def test_inference_reuses_its_buffer_and_gives_the_same_latents():
+    ae = ROIAutoEncoders(5, roi_size=10, latent=7, strip_rows=5, strip_channels=3)
+    x = crops()
+    with_grad = ae.encode(x)
+    with torch.no_grad():
+        first = ae.encode(x)
+        second = ae.encode(crops(seed=1))
+        third = ae.encode(x)
+    assert torch.allclose(with_grad, first) and torch.equal(first, third) and not torch.equal(first, second)
 
 
 def test_each_roi_has_its_own_autoencoder():
