@@ -532,7 +532,7 @@ class SAGELayer(RelationLayer):
 class RGCNLayer(RelationLayer):
     r"""PyG's ``RGCNConv``, one relation per edge rule: :math:`x'_t = W_0 x_t + b + \sum_r
     \mathrm{mean}_{s \in N_r(t)} W_r x_s` (edge weights not used). Fast path: the per-relation mean
-    adjacencies (num_relations, R, R) in one einsum."""
+    adjacencies (num_relations, R, R) side by side as one (R, num_relations * R) matrix."""
 
     def __init__(self, in_channels, out_channels, topology, num_bases):
         super().__init__(in_channels, out_channels, topology)
@@ -548,9 +548,15 @@ class RGCNLayer(RelationLayer):
     def _fast(self, x):
         def compute():
             A = self.topology.relation_adjacency(weighted=False)          # (K, R, R)
-            return mean_adjacency(A, A)
+            A = mean_adjacency(A, A)
+            return A.transpose(0, 1).reshape(A.shape[1], -1)              # (R, K*R): [t, k*R + s]
         A = self._matrix("relations", compute)
-        messages = torch.einsum("krs,bsi,kio->bro", A, x, self._relation_weights())
+        B, R, _ = x.shape
+        W = self._relation_weights()                                      # (K, in, out)
+        K = W.shape[0]
+        # every relation's x W_k in one product, then all relations' messages in one (R, K*R) product
+        xw = (x @ W.transpose(0, 1).reshape(self.in_channels, K * self.out_channels)).view(B, R, K, -1)
+        messages = A @ xw.transpose(1, 2).reshape(B, K * R, self.out_channels)  # (B, R, out)
         return messages + x @ self.conv.root + self.conv.bias
 
     def _sparse(self, x, batch_size):
