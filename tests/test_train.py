@@ -168,12 +168,18 @@ def test_bad_inputs_of_train(store, tmp_path):
     _bad(invoke("train", "--data", store, "--epochs", "3", "-o", tmp_path / "r6"), "S1,S2")
     (tmp_path / "list.yaml").write_text("- 1\n")
     _bad(invoke("train", "--data", store, "--config", tmp_path / "list.yaml", "-o", tmp_path / "r7"), "mapping")
+    not_a_store = tmp_path / "not_a_store"
+    not_a_store.mkdir()
+    (not_a_store / "x.txt").write_text("x")
+    _bad(invoke("train", "--data", not_a_store, "-o", tmp_path / "r8", *small), "not_a_store")
+    seed = invoke("train", "--data", store, "--seed", -1, "-o", tmp_path / "r9")
+    assert seed.exit_code == 2 and "-1 is not in the range" in seed.output
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     _bad(invoke("train", "--data", store, "-o", foreign), "holds no augcn-pyg run")
     assert (foreign / "notes.txt").read_text() == "mine"
-    for what in ("r1", "r2", "r3", "r4", "r5", "r6", "r7"):
+    for what in ("r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"):
         assert not (tmp_path / what).exists(), what
 
 
