@@ -33,7 +33,7 @@ def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None
 
     flags = list(sets)
     if data is not None:
-        flags.append(f"data.store={Path(data)}")
+        flags.append(f"data.store={Path(data).resolve()}")  # the run must find its store from anywhere
     if layer is not None:
         flags.append(f"model.layer={layer}")
     if fold is not None:

@@ -161,6 +161,8 @@ class Trainer:
             cfg = saved
         if cfg is None:
             raise InputError("no config given")
+        if cfg.data.store and not Path(cfg.data.store).is_absolute():
+            cfg.data.store = str(Path(cfg.data.store).resolve())  # the run must find its store from anywhere
         self.cfg = cfg
         self.run_json = existing or {}
 
