@@ -152,6 +152,8 @@ class Trainer:
         self.quiet, self.echo = quiet, echo
         existing = runs.prepare_run_folder(self.run_dir, resume, overwrite)
         self.resuming = existing is not None
+        if cfg is not None and cfg.data.store and not Path(cfg.data.store).is_absolute():
+            cfg.data.store = str(Path(cfg.data.store).resolve())  # the run must find its store from anywhere
         if self.resuming:
             saved = load_config(self.run_dir / runs.CONFIG)
             if cfg is not None and cfg.to_dict() != saved.to_dict():
@@ -161,8 +163,6 @@ class Trainer:
             cfg = saved
         if cfg is None:
             raise InputError("no config given")
-        if cfg.data.store and not Path(cfg.data.store).is_absolute():
-            cfg.data.store = str(Path(cfg.data.store).resolve())  # the run must find its store from anywhere
         self.cfg = cfg
         self.run_json = existing or {}
 
@@ -237,7 +237,7 @@ class Trainer:
         return opt, sched
 
     def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
-        from .nn.losses import roi_bce, weighted_bce, weighted_dice
+        from .nn.losses import roi_bce
 
         m, lc = self.model, self.cfg.loss
         latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
