@@ -14,9 +14,15 @@ import click
 from ._version import __version__
 from .aus import PROTOCOLS
 from .errors import InputError
+from .landmarks import LANDMARK_BACKENDS
 from .graph_report import describe
-from .relations import PAPER_RULES, RelationWarning
+from .data.labels import FORMAT_PROTOCOLS, LABEL_FORMATS
+from .relations import DEFAULT_THRESHOLDS, MEASURES, PAPER_RULES, SYMMETRIZE, RelationWarning
 from .rois import ROI_SIZE_RANGE
+
+
+#: --landmarks values: "auto" and the registered backends
+LANDMARK_CHOICES = ["auto", *sorted(LANDMARK_BACKENDS)]
 
 
 def user_errors(fn):
@@ -41,12 +47,12 @@ def main() -> None:
     Example:
       augcn-pyg build-graph --protocol bp4d -o bp4d.json --plot bp4d.png
     """
+    from ._allocator import keep_freed_memory
+
+    keep_freed_memory()  # batches of large tensors reuse freed memory (see augcn_pyg/_allocator.py)
 
 
-# --- relation graphs (issue 2) -----------------------------------------------------------------
-
-#: our default thresholds when --threshold is not given with --labels (the paper states none)
-DEFAULT_THRESHOLDS = {"conditional": 0.5, "lift": 1.5, "phi": 0.1, "pmi": 0.4}
+# --- relation graphs ---------------------------------------------------------------------------
 
 
 def _echo_warnings(caught) -> None:
@@ -54,25 +60,41 @@ def _echo_warnings(caught) -> None:
         click.echo(f"note: {w.message}", err=True)
 
 
+def _label_protocol(labels_path: Path, label_format: str, protocol: str | None) -> str:
+    """The protocol to read labels in: the one given, else the one a native format (bp4d, disfa) implies."""
+    if protocol is not None:
+        return protocol
+    if label_format in FORMAT_PROTOCOLS:
+        return FORMAT_PROTOCOLS[label_format]
+    raise InputError(f"{labels_path}: --protocol is needed for {label_format!r} labels "
+                     f"(choose the AU order: {', '.join(sorted(PROTOCOLS))})")
+
+
 @main.command("build-graph")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path),
               help="Training labels: a BP4D AU_OCC folder, a DISFA ActionUnit_Labels folder, a ME-GraphAU "
                    "label list, an OpenFace 2 CSV, or a CSV/NPY with an AU header. Without it: the paper's Table 1.")
-@click.option("--format", "label_format", default=None,
-              help="Label format (bp4d, disfa, list, openface, csv, npy); detected from the path if omitted.")
-@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
+@click.option("--format", "label_format", type=click.Choice(sorted(LABEL_FORMATS)), default=None,
+              help="Label format; detected from the path if omitted.")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
+              help="AU order and ROI table; default: the labels' own for BP4D and DISFA labels (needed for "
+                   "the other formats), bp4d for Table 1.")
 @click.option("--threshold", type=float, default=None,
-              help=f"Keep AU pairs whose score is >= this (default per measure: {DEFAULT_THRESHOLDS}).")
-@click.option("--symmetrize", type=click.Choice(["sum", "mean", "max", "min"]), default="sum", show_default=True,
+              help="Keep AU pairs whose score is >= this. Default per measure (the paper states none): "
+                   + ", ".join(f"{m} {t:g}" for m, t in DEFAULT_THRESHOLDS.items())
+                   + " (conditional with --symmetrize sum: the middle of [0, 2], where SynthAU-BP4D gives "
+                     "Table 1 back; mean/max/min: 0.5). The same defaults as training and fold_datasets; "
+                     "docs/relation-graphs.md says how they were chosen.")
+@click.option("--symmetrize", type=click.Choice(list(SYMMETRIZE)), default="sum", show_default=True,
               help="How P(j|i) becomes symmetric (sum = the paper's M + M^T, range [0, 2]).")
-@click.option("--measure", type=click.Choice(["conditional", "lift", "phi", "pmi"]), default="conditional",
+@click.option("--measure", type=click.Choice(list(MEASURES)), default="conditional",
               show_default=True, help="conditional = the paper's P(j|i); lift/phi/pmi correct for base rates.")
 @click.option("--rules", default=",".join(PAPER_RULES), show_default=True,
               help="ROI-graph rules to apply, from self,symmetric,cooccurrence,global,negative.")
 @click.option("--negative-threshold", type=float, default=0.05, show_default=True,
               help="The negative rule joins AUs with max(P(j|i), P(i|j)) <= this.")
-@click.option("--intensity-threshold", type=int, default=2, show_default=True,
-              help="Intensity labels (DISFA): an AU is present at or above this intensity.")
+@click.option("--intensity-threshold", type=click.IntRange(1, 5), default=None,
+              help="DISFA labels only: an AU is present at or above this intensity (default 2).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Graph JSON file to write.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Also draw the ROI graph (.png, .svg or .pdf).")
@@ -84,8 +106,8 @@ def build_graph(labels_path, label_format, protocol, threshold, symmetrize, meas
     \b
     Examples:
       augcn-pyg build-graph --protocol bp4d -o bp4d_table1.json          # the paper's Table 1
-      augcn-pyg build-graph --labels BP4D/AUCoding/AU_OCC --threshold 0.6 -o bp4d.json --plot bp4d.png
-      augcn-pyg build-graph --labels DISFA/ActionUnit_Labels --protocol disfa --measure phi --threshold 0.1 -o d.json
+      augcn-pyg build-graph --labels BP4D/AUCoding/AU_OCC -o bp4d.json --plot bp4d.png
+      augcn-pyg build-graph --labels DISFA/ActionUnit_Labels --measure phi --threshold 0.1 -o d.json
     """
     from .relations import RelationBuilder, paper_graph, parse_rules
     from .viz import check_output, plot_roi_graph
@@ -93,18 +115,26 @@ def build_graph(labels_path, label_format, protocol, threshold, symmetrize, meas
     if plot_path is not None:
         check_output(plot_path)
     if labels_path is None:
-        if threshold is not None or measure != "conditional":
-            raise InputError("--threshold and --measure need --labels: the paper's Table 1 carries no statistics")
-        graph = paper_graph(protocol, parse_rules(rules))
+        if threshold is not None or measure != "conditional" or intensity_threshold is not None:
+            raise InputError("--threshold, --measure and --intensity-threshold need --labels: the paper's "
+                             "Table 1 carries no statistics")
+        graph = paper_graph(protocol or "bp4d", parse_rules(rules))
     else:
-        from .data.labels import read_labels
+        from .data.labels import detect_label_format, read_labels
 
-        label_set = read_labels(labels_path, protocol, format=label_format, intensity_threshold=intensity_threshold)
+        label_format = label_format or detect_label_format(labels_path)
+        protocol = _label_protocol(labels_path, label_format, protocol)
+        if intensity_threshold is not None and label_format != "disfa":
+            raise InputError(f"{labels_path}: --intensity-threshold applies to DISFA intensity labels only "
+                             f"(these are {label_format!r} labels)")
+        label_set = read_labels(labels_path, protocol, format=label_format,
+                                intensity_threshold=2 if intensity_threshold is None else intensity_threshold)
+        for note in label_set.notes:
+            click.echo(f"note: {note}", err=True)
         if label_set.ignored_aus:
             ignored = ", ".join(f"AU{a}" for a in label_set.ignored_aus)
             click.echo(f"note: {labels_path}: ignoring AUs not scored by {protocol}: {ignored}", err=True)
-        builder = RelationBuilder(protocol, DEFAULT_THRESHOLDS[measure] if threshold is None else threshold,
-                                  measure, symmetrize, rules, negative_threshold)
+        builder = RelationBuilder(protocol, threshold, measure, symmetrize, rules, negative_threshold)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RelationWarning)
             graph = builder.fit(label_set.labels, source=f"labels:{label_set.source}").graph_
@@ -182,9 +212,9 @@ def demo(output, workers):
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The ROI store directory.")
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
               help="AU order and ROI table; default: the dataset's own (needed for lists/folder).")
-@click.option("--landmarks", default="auto", show_default=True,
-              help="Landmark backend for frames without shipped landmarks: auto, insightface (model pack in "
-                   "$INSIGHTFACE_HOME), dlib.")
+@click.option("--landmarks", type=click.Choice(LANDMARK_CHOICES), default="auto", show_default=True,
+              help="Landmark backend for frames without shipped landmarks (auto: insightface if a model pack "
+                   "is in $INSIGHTFACE_HOME, else dlib).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Frames per chunk (the unit of work and of resume checkpoints).")
@@ -245,19 +275,19 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help=".png, .svg or .pdf")
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
-@click.option("--landmarks", "backend", default="auto", show_default=True,
-              help="Landmark backend: auto (insightface if a model pack is on disk, else dlib), insightface, dlib.")
+@click.option("--landmarks", "backend", type=click.Choice(LANDMARK_CHOICES), default="auto", show_default=True,
+              help="Landmark backend (auto: insightface if a model pack is on disk, else dlib).")
 @click.option("--landmarks-file", type=click.Path(path_type=Path), default=None,
               help="Use these landmarks instead of a detector: OpenFace 2 CSV, DISFA .mat (66 points) or .npy.")
 @click.option("--model-root", type=click.Path(path_type=Path), default=None,
               help="InsightFace model root or pack folder (default: $INSIGHTFACE_HOME, then ~/.insightface).")
-@click.option("--size", type=click.IntRange(*ROI_SIZE_RANGE), default=25, show_default=True,
+@click.option("--roi-size", type=click.IntRange(*ROI_SIZE_RANGE), default=25, show_default=True,
               help="ROI side n (pixels, on the 200-px aligned face).")
 @click.option("--face", type=click.IntRange(min=1), default=None,
               help="Which face to draw when there are several: 1 = the best-scoring detection (default), "
                    "2 = the next, ...; with --landmarks-file, the file's sets in row order.")
 @user_errors
-def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, size, face):
+def show_rois_command(image, output, protocol, backend, landmarks_file, model_root, roi_size, face):
     """Draw a photo's landmarks, AU centres and ROI boxes beside a montage of its ROI crops.
 
     A per-video OpenFace CSV is matched to the image by the frame number in the image's name
@@ -273,7 +303,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
     from .roi_plots import show_rois
 
     options = {"model_root": model_root} if model_root is not None else {}
-    picture = show_rois(image, output, protocol, backend, landmarks_file, size, face=face, **options)
+    picture = show_rois(image, output, protocol, backend, landmarks_file, roi_size, face=face, **options)
     for note in picture.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {picture.path}")
@@ -283,7 +313,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 
 
 @main.command("synth")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(),
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(),
               help="Output folder (created; a finished video is skipped when re-run).")
 @click.option("--protocol", type=click.Choice(["bp4d", "disfa"]), default="bp4d", show_default=True,
               help="Native layout and AU preset.")
@@ -305,9 +335,10 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--noise", type=float, default=None, help="Override: noise std (grey levels).")
 @click.option("--jpeg-quality", type=click.IntRange(1, 100), default=None, help="Override: JPEG quality.")
 @click.option("--no-resume", is_flag=True, help="Re-render videos that are already complete.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed, difficulty, workers,
-                  image_size, no_resume, **knobs):
+                  image_size, no_resume, quiet, **knobs):
     """Render a SynthAU dataset (faces with known AU relations) in a native dataset layout.
 
     \b
@@ -320,15 +351,16 @@ def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed
 
     manifest = generate_synthau(out_dir, protocol=protocol, relations=relations, subjects=subjects,
                                 frames_per_video=frames_per_video, seed=seed, difficulty=difficulty,
-                                workers=workers, image_size=image_size, resume=not no_resume, **knobs)
+                                workers=workers, image_size=image_size, resume=not no_resume, progress=not quiet,
+                                **knobs)
     rates = ", ".join(f"AU{a} {100 * r:.0f}%" for a, r in manifest["rates"].items())
     click.echo(f"wrote {manifest['frames_written']} faces ({manifest['videos_skipped']} videos already "
                f"complete) to {out_dir}\noccurrence: {rates}")
 
 
 @main.command("synth-gallery")
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="PNG to write.")
+@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="PNG to write (.png).")
 @click.option("--seed", type=click.IntRange(min=0), default=3, show_default=True, help="Which identity to show.")
 @user_errors
 def synth_gallery_command(out_path, seed):
@@ -343,5 +375,13 @@ def synth_gallery_command(out_path, seed):
     click.echo(f"wrote {render_gallery(out_path, seed=seed)}")
 
 
+# The model commands (layers, model-info, train, evaluate, cv) live in their own module.
+from . import cli_model  # noqa: E402,F401
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m augcn_pyg.cli` runs this file as __main__: use the package's module, whose group holds
+    # the model commands registered by cli_model.
+    from augcn_pyg.cli import main as package_main
+
+    package_main()

@@ -47,7 +47,9 @@ def describe(graph: RelationGraph) -> str:
         + f"; threshold {thr}; rules {','.join(graph.rules)}",
     ]
     if "num_frames" in graph.stats:
-        rates = ", ".join(f"AU{a} {100 * r:.0f}%" for a, r in zip(graph.aus, graph.stats["rates"]))
+        known = np.diag(np.asarray(graph.stats.get("pair_frames", np.ones((len(graph.aus),) * 2)))) > 0
+        rates = ", ".join(f"AU{a} {100 * r:.0f}%" if k else f"AU{a} unknown"
+                          for a, r, k in zip(graph.aus, graph.stats["rates"], known))
         lines.append(f"fitted on {int(graph.stats['num_frames'])} frames; occurrence rates: {rates}")
     lines += ["", "AU matrix (Mbool):"] + au_matrix_lines(graph)
     n_pairs = int(np.count_nonzero(np.triu(np.asarray(graph.au_adjacency, dtype=bool), 1)))

@@ -93,7 +93,7 @@ def pair_counts(labels) -> PairCounts:
     arr = normalise_labels(labels)
     dtype = np.float32 if arr.shape[0] < 2**24 else np.float64
     known = (~np.isnan(arr)).astype(dtype)  # (N, C)
-    present = np.nan_to_num(arr, nan=0.0).astype(dtype, copy=False)  # (N, C) 1 where present
+    present = (arr == 1).astype(dtype)  # (N, C) 1 where present (NaN compares unequal)
     return PairCounts(n11=(present.T @ present).astype(np.float64), n1x=(present.T @ known).astype(np.float64),
                       n=(known.T @ known).astype(np.float64))
 
@@ -162,6 +162,14 @@ SYMMETRIZE: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], floa
 }
 
 
+#: The default threshold of each measure (the paper states none; docs/relation-graphs.md says how these
+#: were chosen). ``conditional`` is given for the paper's ``symmetrize="sum"`` (Msym in [0, 2]) and scaled
+#: to the other modes by :func:`default_threshold`: 1.0 is the middle of Msym's range (the mean of P(j | i)
+#: and P(i | j) is at least one half), and SynthAU-BP4D, whose relations were fitted to Table 1 at 1.0,
+#: gives Table 1 back there. lift 1.5, phi 0.1, pmi 0.4: co-occurrence clearly above independence (1, 0, 0).
+DEFAULT_THRESHOLDS: dict[str, float] = {"conditional": 1.0, "lift": 1.5, "phi": 0.1, "pmi": 0.4}
+
+
 def _choice(registry: dict, name: str, what: str):
     try:
         return registry[name]
@@ -176,6 +184,16 @@ def score_range(measure: str, symmetrize: str = "sum") -> tuple[float, float]:
         _, scale = _choice(SYMMETRIZE, symmetrize, "symmetrize mode")
         return m.low * scale, m.high * scale
     return m.low, m.high
+
+
+def default_threshold(measure: str = "conditional", symmetrize: str = "sum") -> float:
+    """The threshold used when none is given: :data:`DEFAULT_THRESHOLDS`, for a directed measure scaled
+    from ``sum``'s range to ``symmetrize``'s (conditional: sum 1.0, mean / max / min 0.5)."""
+    m = _choice(MEASURES, measure, "measure")
+    t = DEFAULT_THRESHOLDS[measure]
+    if m.directed:
+        t *= _choice(SYMMETRIZE, symmetrize, "symmetrize mode")[1] / SYMMETRIZE["sum"][1]
+    return t
 
 
 def symmetric_score(measure: str, symmetrize: str, counts: PairCounts) -> np.ndarray:
@@ -475,19 +493,22 @@ class RelationBuilder:
 
     Args:
         protocol: ``"bp4d"``, ``"disfa"`` or a :class:`~augcn_pyg.aus.Protocol`.
-        threshold: keep AU pairs whose symmetrised score is ``>= threshold``.
+        threshold: keep AU pairs whose symmetrised score is ``>= threshold``; None (the default): the
+            measure's :func:`default_threshold` (the paper's measure: P(j|i) + P(i|j) >= 1.0).
         measure: ``"conditional"`` (the paper's P(j | i)), ``"lift"``, ``"phi"`` or ``"pmi"``.
         symmetrize: how P(j | i) is made symmetric: ``"sum"`` (the paper), ``"mean"``, ``"max"``, ``"min"``;
             ignored by the other, already symmetric, measures.
         rules: ROI-graph rules to apply (see :data:`RULES`).
         negative_threshold: the ``negative`` rule joins AUs with ``max(P(j|i), P(i|j)) <= this``.
 
-    Fitted attributes: ``counts_`` (:class:`PairCounts`), ``rates_`` (C,), ``conditional_`` (C, C),
+    Fitted attributes: ``threshold_`` (the threshold used), ``counts_`` (:class:`PairCounts`), ``rates_`` (C,),
+    ``conditional_`` (C, C),
     ``score_`` (C, C), ``independence_score_`` (C, C), ``au_adjacency_`` (C, C) bool,
     ``au_negative_`` (C, C) bool, ``graph_`` (:class:`RelationGraph`).
     """
 
-    def __init__(self, protocol: str | Protocol = "bp4d", threshold: float = 0.5, measure: str = "conditional",
+    def __init__(self, protocol: str | Protocol = "bp4d", threshold: float | None = None,
+                 measure: str = "conditional",
                  symmetrize: str = "sum", rules: str | Sequence[str] = PAPER_RULES,
                  negative_threshold: float = 0.05):
         self.protocol = protocol
@@ -497,20 +518,21 @@ class RelationBuilder:
         self.rules = rules
         self.negative_threshold = negative_threshold
 
-    def _validate(self) -> tuple[Protocol, tuple[str, ...]]:
+    def _validate(self) -> tuple[Protocol, tuple[str, ...], float]:
         protocol = get_protocol(self.protocol)
         low, high = score_range(self.measure, self.symmetrize)
-        if not (low <= self.threshold <= high):
-            raise InputError(f"threshold {self.threshold} is outside the range of measure {self.measure!r} "
+        threshold = default_threshold(self.measure, self.symmetrize) if self.threshold is None else self.threshold
+        if not (low <= threshold <= high):
+            raise InputError(f"threshold {threshold} is outside the range of measure {self.measure!r} "
                              f"({'symmetrize=' + self.symmetrize + ', ' if MEASURES[self.measure].directed else ''}"
                              f"[{low:g}, {high:g}])")
         if not (0.0 <= self.negative_threshold <= 1.0):
             raise InputError(f"negative_threshold {self.negative_threshold} is outside [0, 1]")
-        return protocol, parse_rules(self.rules)
+        return protocol, parse_rules(self.rules), float(threshold)
 
     def fit(self, labels, source: str = "labels") -> "RelationBuilder":
         """Fit on (N, C) training labels (1, 0, unknown as NaN/-1/9)."""
-        protocol, rules = self._validate()
+        protocol, rules, threshold = self._validate()
         labels = np.asarray(labels)
         if labels.ndim != 2 or labels.shape[1] != protocol.num_aus:
             raise InputError(f"labels have shape {labels.shape}; protocol {protocol.name!r} needs "
@@ -518,13 +540,15 @@ class RelationBuilder:
         counts = pair_counts(labels)
         rates = counts.rates
         never = np.diag(counts.n11) == 0
-        if never.any():
-            names = ", ".join(f"AU{protocol.aus[c]}" for c in np.nonzero(never)[0])
-            warnings.warn(f"{names} never occur in the labels: no co-occurrence edges for them",
-                          RelationWarning, stacklevel=2)
+        unknown = np.diag(counts.n) == 0  # never labelled at all: not the same as "absent everywhere"
+        for mask, what in ((unknown, "have no known label (all unknown)"), (never & ~unknown, "never occur")):
+            if mask.any():
+                names = ", ".join(f"AU{protocol.aus[c]}" for c in np.nonzero(mask)[0])
+                warnings.warn(f"{names} {what} in the labels: no co-occurrence edges for them",
+                              RelationWarning, stacklevel=2)
         cond = conditional(counts)  # rows of never-occurring AUs are 0
         score = symmetric_score(self.measure, self.symmetrize, counts)
-        adjacency = (score >= self.threshold) & (counts.n > 0)
+        adjacency = (score >= threshold) & (counts.n > 0)
         adjacency[never, :] = False
         adjacency[:, never] = False
         np.fill_diagonal(adjacency, ~never)  # an AU is related to itself once it occurs at all
@@ -533,6 +557,7 @@ class RelationBuilder:
                     & ~never[:, None] & ~never[None, :])
         np.fill_diagonal(negative, False)
 
+        self.threshold_ = threshold
         self.counts_ = counts
         self.rates_ = rates
         self.conditional_ = cond
@@ -544,7 +569,7 @@ class RelationBuilder:
         self.graph_ = RelationGraph(
             protocol=protocol.name, aus=list(protocol.aus), au_adjacency=adjacency.astype(np.int8),
             edge_index=edge_index, edge_type=edge_type, edge_weight=edge_weight,
-            threshold=float(self.threshold), source=source, measure=self.measure, symmetrize=self.symmetrize,
+            threshold=threshold, source=source, measure=self.measure, symmetrize=self.symmetrize,
             rules=rules, au_negative=negative.astype(np.int8) if "negative" in rules else None,
             stats={"num_frames": int(labels.shape[0]), "rates": rates, "conditional": cond, "score": score,
                    "independence_score": self.independence_score_, "pair_frames": counts.n},

@@ -27,7 +27,7 @@ from .landmarks.layout import FLIP_68
 RULER_POINTS = (39, 42)
 #: the ROI sides (pixels) that the commands accept, on the 200-px aligned face: from 5 (smaller crops hold
 #: hardly any texture) to 100, half the face (a larger "region" covers most of the face and is no longer
-#: local to its AU; the paper's is 25). One rule for `prepare --roi-size` and `show-rois --size`.
+#: local to its AU; the paper's is 25). One rule for `--roi-size` of `prepare` and `show-rois`.
 ROI_SIZE_RANGE = (5, 100)
 
 

@@ -8,7 +8,14 @@ creates one (empty) image file per labelled frame and, for DISFA, one 66-point `
 times ``read_dataset`` (which lists folders and pairs frames with images; it decodes nothing, but it
 loads every DISFA landmark file).
 
+``--csv`` times the plain-CSV reader instead: it writes one CSV of ``--csv-rows`` (1,000,000) frames x 12
+BP4D AUs (a frame column, 0/1 with 1% 9 = unknown) to disk, times ``read_labels`` on it, and times the
+whole command ``augcn-pyg build-graph --labels big.csv`` (a fresh process each run, median of
+``--runs``) against ``build-graph`` without labels (the start-up and the rest, without the CSV). These
+cases replace their own rows in the results and keep the others.
+
     PYTHONPATH=. python benchmarks/dataset_readers.py [--work DIR] [--repeats 3] [--datasets]
+    PYTHONPATH=. python benchmarks/dataset_readers.py --csv [--csv-rows 1000000] [--runs 5]
 
 Results: ``benchmarks/results/dataset_readers.json`` and ``.md``.
 """
@@ -110,12 +117,92 @@ def best_of(fn, repeats: int) -> tuple[float, object]:
     return min(times), result
 
 
+def write_plain_csv(path: Path, rows: int, rng: np.random.Generator) -> int:
+    values = (rng.random((rows, len(BP4D_CODED))) < 0.3).astype(np.int64)
+    values[rng.random(values.shape) < 0.01] = 9
+    header = "frame," + ",".join(f"AU{a}" for a in BP4D_CODED)
+    np.savetxt(path, np.column_stack([np.arange(1, rows + 1), values]), fmt="%d", delimiter=",", header=header,
+               comments="")
+    return rows
+
+
+def median_wall(cmd: list[str], runs: int) -> float:
+    """Median wall seconds of ``cmd`` as a fresh process (one warm-up run first, not counted)."""
+    import subprocess
+
+    times = []
+    for k in range(runs + 1):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if k:
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def csv_cases(tmp: Path, rows: int, repeats: int, runs: int) -> list[dict]:
+    big = tmp / "big.csv"
+    write_plain_csv(big, rows, np.random.default_rng(0))
+    t_read, ls = best_of(lambda: read_labels(big, "bp4d"), repeats)
+    assert ls.labels.shape == (rows, len(BP4D_CODED))
+    cli = [sys.executable, "-m", "augcn_pyg.cli", "build-graph", "--protocol", "bp4d", "-o", str(tmp / "g.json")]
+    t_cmd = median_wall(cli + ["--labels", str(big)], runs)
+    t_base = median_wall(cli, runs)  # start-up, Table 1 graph, report, file: everything but the labels
+    stamp = {"measured": machine_info()["date"], "git": machine_info()["git"],
+             "load_average_1min": round(os.getloadavg()[0], 2)}
+    return [
+        {"case": "plain CSV read_labels (1 file, frame + 12 AUs)", "files": 1, "rows": rows,
+         "bytes": big.stat().st_size, "seconds": round(t_read, 3), "rows_per_s": round(rows / t_read), **stamp},
+        {"case": "build-graph --labels big.csv, whole command beyond start-up", "files": 1, "rows": rows,
+         "seconds": round(t_cmd - t_base, 3), "rows_per_s": round(rows / (t_cmd - t_base)),
+         "command_median_s": round(t_cmd, 3), "without_labels_median_s": round(t_base, 3), "runs": runs, **stamp},
+    ]
+
+
+def write_results(cases: list[dict], repeats: int, keep_others: bool) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "dataset_readers.json"
+    if keep_others and path.is_file():  # replace only the cases measured now
+        old = json.loads(path.read_text())
+        names = {c["case"] for c in cases}
+        out = old | {"cases": [c for c in old["cases"] if c["case"] not in names] + cases}
+    else:
+        out = {"benchmark": "dataset_readers", "repeats": repeats, "cases": cases, "machine": machine_info(),
+               "load_average_1min_at_end": os.getloadavg()[0]}
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    lines = ["# Label and dataset readers at dataset scale", "",
+             f"`PYTHONPATH=. python benchmarks/dataset_readers.py [--datasets]` (best of {out['repeats']} after "
+             f"a warm-up; {out['machine'].get('cpu', '?')}, git {out['machine'].get('git')}, load average "
+             f"{out['load_average_1min_at_end']}).", "",
+             "| case | files | rows | seconds | rows/s |", "|---|---|---|---|---|"]
+    lines += [f"| {c['case']} | {c['files']} | {c['rows']:,} | {c['seconds']:.2f} | {c['rows_per_s']:,} |"
+              for c in out["cases"]]
+    later = [c for c in out["cases"] if "measured" in c]
+    if later:
+        lines += ["", "Measured later with `--csv` (`PYTHONPATH=. python benchmarks/dataset_readers.py --csv`), "
+                  "on the same kind of machine:", ""]
+        for c in later:
+            extra = (f"; the command {c['command_median_s']:.2f} s, without labels {c['without_labels_median_s']:.2f} s "
+                     f"(medians of {c['runs']} fresh processes)") if "command_median_s" in c else ""
+            lines.append(f"- {c['case']}: {c['seconds']:.2f} s ({c['bytes'] / 1e6:.0f} MB; " if "bytes" in c
+                         else f"- {c['case']}: {c['seconds']:.2f} s (")
+            lines[-1] += f"{c['measured'][:10]}, git {c['git']}, load average {c['load_average_1min']}{extra})"
+    (RESULTS / "dataset_readers.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=None, help="folder for the generated files (default: a temp dir)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--datasets", action="store_true", help="also time read_dataset (writes ~280k small files)")
+    ap.add_argument("--csv", action="store_true", help="time the plain-CSV reader and build-graph on one big CSV")
+    ap.add_argument("--csv-rows", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=5, help="--csv: fresh processes per command")
     args = ap.parse_args()
+    if args.csv:
+        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+            write_results(csv_cases(Path(tmp), args.csv_rows, args.repeats, args.runs), args.repeats, True)
+        return
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         tmp = Path(tmp)
@@ -136,17 +223,7 @@ def main() -> None:
          "seconds": round(t_disfa, 3), "rows_per_s": round(n_disfa / t_disfa)},
     ]
     cases += dataset_cases
-    RESULTS.mkdir(exist_ok=True)
-    out = {"benchmark": "dataset_readers", "repeats": args.repeats, "cases": cases, "machine": machine_info(),
-           "load_average_1min_at_end": os.getloadavg()[0]}
-    (RESULTS / "dataset_readers.json").write_text(json.dumps(out, indent=2) + "\n")
-    lines = ["# Label and dataset readers at dataset scale", "",
-             f"`PYTHONPATH=. python benchmarks/dataset_readers.py` (best of {args.repeats} after a warm-up; "
-             f"{out['machine'].get('cpu', '?')}).", "",
-             "| case | files | rows | seconds | rows/s |", "|---|---|---|---|---|"]
-    lines += [f"| {c['case']} | {c['files']} | {c['rows']:,} | {c['seconds']:.2f} | {c['rows_per_s']:,} |" for c in cases]
-    (RESULTS / "dataset_readers.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(cases, args.repeats, keep_others=False)
 
 
 if __name__ == "__main__":

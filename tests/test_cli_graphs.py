@@ -153,3 +153,109 @@ def test_graph_file_that_is_not_ours(tmp_path, content):
 
 def test_missing_graph_file(tmp_path):
     assert_user_error(run("graph-info", tmp_path / "none.json"), "no such graph file")
+
+
+# --- defaults shared with the library, the protocol from the labels, DISFA-only options --------------
+
+def write_disfa_labels(root: Path, intensities_by_au: dict[int, list[int]], subject: str = "SN001") -> Path:
+    """``ActionUnit_Labels/SNxxx/SNxxx_au{N}.txt``: ``frame,intensity`` lines, frames from 1."""
+    folder = root / "ActionUnit_Labels" / subject
+    folder.mkdir(parents=True, exist_ok=True)
+    for au, values in intensities_by_au.items():
+        (folder / f"{subject}_au{au}.txt").write_text("".join(f"{k + 1},{v}\n" for k, v in enumerate(values)))
+    return root / "ActionUnit_Labels"
+
+
+DISFA_FILE_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
+
+
+def test_build_graph_default_threshold_is_the_builders_default(tmp_path):
+    from augcn_pyg.relations import DEFAULT_THRESHOLDS
+
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 2, (40, 12)).tolist()
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": rows})
+    result = run("build-graph", "--labels", folder, "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    graph = RelationGraph.load(tmp_path / "g.json")
+    builder = RelationBuilder("bp4d").fit(np.array(rows, dtype=float))  # what training and fold_datasets fit
+    assert graph.threshold == builder.threshold_ == DEFAULT_THRESHOLDS["conditional"] == 1.0
+    np.testing.assert_array_equal(graph.edge_index, builder.graph_.edge_index)
+    help_text = run("build-graph", "--help").output
+    assert "conditional 1" in help_text and "SynthAU-BP4D" in help_text
+
+
+def test_build_graph_takes_the_protocol_from_disfa_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = write_disfa_labels(tmp_path, {au: rng.integers(0, 6, 20).tolist() for au in DISFA_FILE_AUS})
+    result = run("build-graph", "--labels", labels, "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert RelationGraph.load(tmp_path / "g.json").protocol == "disfa"
+    assert "protocol disfa: 8 AUs, 14 ROI nodes" in result.output
+    # asked for the wrong protocol: the message says which one the columns fit
+    result = run("build-graph", "--labels", labels, "--protocol", "bp4d", "-o", tmp_path / "h.json")
+    assert_user_error(result, "no label column for AU 7, 10", "fit protocol 'disfa'")
+
+
+def test_build_graph_needs_a_protocol_for_labels_without_one(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text("AU1,AU2,AU4,AU6,AU9,AU12,AU25,AU26\n1,0,0,1,0,0,1,0\n")
+    result = run("build-graph", "--labels", f, "-o", tmp_path / "g.json")
+    assert_user_error(result, "--protocol is needed", "'csv'")
+    assert not (tmp_path / "g.json").exists()
+    assert run("build-graph", "--labels", f, "--protocol", "disfa", "-o", tmp_path / "g.json").exit_code == 0
+
+
+def test_intensity_threshold_is_used_on_disfa_and_refused_elsewhere(tmp_path):
+    values = {au: [0] * 6 for au in DISFA_FILE_AUS}
+    values[1] = values[2] = [3, 3, 3, 1, 1, 0]  # AU1 and AU2 at intensity 3 together
+    labels = write_disfa_labels(tmp_path / "DISFA", values)
+    for threshold, related in (("3", True), ("4", False)):
+        out = tmp_path / f"d{threshold}.json"
+        result = run("build-graph", "--labels", labels, "--intensity-threshold", threshold, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert bool(RelationGraph.load(out).au_adjacency[0][1]) is related
+    folder = write_bp4d_occ(tmp_path / "AU_OCC", {"F001_T1": [[1] * 12, [0] * 12]})
+    result = run("build-graph", "--labels", folder, "--intensity-threshold", "3", "-o", tmp_path / "g.json")
+    assert_user_error(result, "--intensity-threshold applies to DISFA", "'bp4d'")
+    assert not (tmp_path / "g.json").exists()
+    result = run("build-graph", "--intensity-threshold", "3", "-o", tmp_path / "g.json")
+    assert_user_error(result, "need --labels")
+
+
+def test_label_format_is_a_choice(tmp_path):
+    result = run("build-graph", "--help")
+    assert "[bp4d|csv|disfa|list|npy|openface]" in result.output
+
+
+# --- plain CSV labels: as docs/datasets.md says, and like the BP4D reader -------------------------
+
+BP4D_CSV_HEADER = "frame," + ",".join(f"AU{a}" for a in BP4D.aus)
+
+
+def test_plain_csv_with_a_trailing_comma_on_every_row(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "".join(f"{k},1,1" + ",0" * 10 + ",\n" for k in range(4)))
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert RelationGraph.load(tmp_path / "g.json").au_adjacency[0][1] == 1
+
+
+def test_plain_csv_repeated_frame_is_refused(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "1,1" + ",0" * 11 + "\n" + "1,0" + ",0" * 11 + "\n")
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert_user_error(result, "frame 1 appears 2 times", str(f))
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_all_unknown_au_is_reported_unknown_not_absent(tmp_path):
+    f = tmp_path / "y.csv"
+    f.write_text(BP4D_CSV_HEADER + "\n" + "".join(f"{k},1" + ",0" * 10 + ",9\n" for k in range(3)))
+    result = run("build-graph", "--labels", f, "--protocol", "bp4d", "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert "AU24 have no known label (all unknown)" in result.output
+    assert "AU24 unknown" in result.output and "AU24 0%" not in result.output
+    assert "AU2, AU4, AU6, AU7, AU10, AU12, AU14, AU15, AU17, AU23 never occur" in result.output
+    info = run("graph-info", tmp_path / "g.json")  # the saved graph says the same
+    assert "AU24 unknown" in info.output

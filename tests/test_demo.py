@@ -23,9 +23,16 @@ def test_demo_runs_every_stage(tmp_path):
     stored = int(result.output.split("prepared ")[1].split(" of ")[0])
     assert stored >= 0.8 * frames
     assert "one batch: 64 face graphs, x (1216, 3, 25, 25)" in result.output
+    # the model half: AU-GCN and AU-Net trained on fold 1 and scored on its test subjects, side by side
+    assert "AU-GCN F1" in result.output and "AU-Net F1" in result.output
+    for layer in ("gcn", "none"):
+        metrics = json.loads((out / "runs" / layer / "test_metrics.json").read_text())
+        assert metrics["selected"] == "last" and metrics["epoch"] == 12
+        assert metrics["test"]["mean_auc"] > 0.65  # both learn the rendered AUs (chance is 0.5)
     # a second run reuses the rendered faces and the store
     again = CliRunner().invoke(main, ["demo", "-o", str(out), "--workers", "1"], catch_exceptions=False)
     assert again.exit_code == 0 and "reusing the ROI store" in again.output
+    assert again.output.count("finished already") == 2
 
 
 def test_demo_output_that_is_a_file_is_one_line(tmp_path):

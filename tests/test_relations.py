@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from augcn_pyg.aus import BP4D, DISFA
 from augcn_pyg.errors import InputError
 from augcn_pyg.relations import (
-    MEASURES, PAPER_RULES, RULES, RelationBuilder, RelationGraph, RelationWarning, graph_from_adjacency,
-    independence_score, pair_counts, paper_graph, roi_edges, rule_edges, symmetric_score,
+    DEFAULT_THRESHOLDS, MEASURES, PAPER_RULES, RULES, SYMMETRIZE, RelationBuilder, RelationGraph, RelationWarning, graph_from_adjacency,
+    default_threshold, independence_score, pair_counts, paper_graph, roi_edges, rule_edges, score_range,
+    symmetric_score,
 )
 
 GRAPHS = Path(__file__).resolve().parents[1] / "graphs"
@@ -342,3 +343,36 @@ def test_cooccurrence_weight_is_the_largest_score_over_the_au_pairs_behind_the_e
     assert lookup[(u, v)] == pytest.approx(1.5) and lookup[(v, u)] == pytest.approx(1.5)
     # same-AU edges (diagonal of Mbool) carry the AU's own score
     assert lookup[(names.index("lid_left"), names.index("lid_right"))] == pytest.approx(0.3)
+
+
+# --- the default threshold -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("measure", list(MEASURES))
+@pytest.mark.parametrize("symmetrize", list(SYMMETRIZE))
+def test_default_threshold_is_used_and_lies_in_the_measure_range(measure, symmetrize):
+    low, high = score_range(measure, symmetrize)
+    t = default_threshold(measure, symmetrize)
+    assert low < t < high and t == pytest.approx(DEFAULT_THRESHOLDS[measure] * (
+        SYMMETRIZE[symmetrize][1] / 2 if MEASURES[measure].directed else 1))
+    labels = np.random.default_rng(0).integers(0, 2, (50, DISFA.num_aus))
+    fitted = RelationBuilder("disfa", measure=measure, symmetrize=symmetrize).fit(labels)
+    explicit = RelationBuilder("disfa", threshold=t, measure=measure, symmetrize=symmetrize).fit(labels)
+    assert fitted.threshold_ == fitted.graph_.threshold == t
+    np.testing.assert_array_equal(fitted.graph_.edge_index, explicit.graph_.edge_index)
+
+
+def test_default_graph_on_synthau_bp4d_is_table1():
+    """SynthAU-BP4D's relations follow Table 1: the default builder (the one training uses) gives it back."""
+    from augcn_pyg.data.synthau import sample_labels
+
+    labels = sample_labels("bp4d", "realistic", 24, 60, seed=0)[0]
+    graph = RelationBuilder("bp4d").fit(labels).graph_
+    table1 = paper_graph("bp4d")
+    np.testing.assert_array_equal(graph.au_adjacency, table1.au_adjacency)
+    np.testing.assert_array_equal(graph.edge_index, table1.edge_index)
+    assert graph.num_edges == 225
+
+
+def test_default_threshold_of_an_unknown_measure_is_an_input_error():
+    with pytest.raises(InputError, match="unknown measure"):
+        default_threshold("mutual-info")

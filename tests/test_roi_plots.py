@@ -90,7 +90,6 @@ def test_unusable_landmarks_files_are_one_line(tmp_path, points, message):
     ("missing", "image not found"),
     ("corrupt", "cannot decode the image"),
     ("blank", "no face found in"),
-    ("backend", "unknown landmark backend 'magic'"),
     ("format", "unsupported picture format '.txt'"),
 ])
 def test_bad_input_is_one_line(tmp_path, case, message):
@@ -289,3 +288,15 @@ def test_a_large_photo_is_detected_on_a_copy_and_says_so(tmp_path, astronaut_png
             "mapped back; the face is cut from the full photo)") in result.stderr
     assert _png_shape(out)[1] > 1000
     assert f"{DETECT_MAX_SIDE} px" in CliRunner().invoke(main, ["show-rois", "--help"]).output
+
+def test_landmarks_is_a_choice_of_the_registered_backends(tmp_path):
+    from augcn_pyg.landmarks import LANDMARK_BACKENDS
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"")
+    out = tmp_path / "out.png"
+    result = CliRunner().invoke(main, ["show-rois", str(photo), "-o", str(out), "--landmarks", "magic"])
+    assert result.exit_code == 2 and "Traceback" not in result.output and not out.exists()
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'magic' is not one of 'auto'" in errors[0]
+    assert all(f"'{name}'" in errors[0] for name in LANDMARK_BACKENDS)

@@ -168,7 +168,9 @@ class AUROIDataset(torch.utils.data.Dataset):
 
 def fold_datasets(store, fold: int, builder=None) -> tuple[AUROIDataset, AUROIDataset]:
     """(train, test) datasets of the standard 3-fold protocol, sharing one relation graph fitted on the
-    training subjects' labels only (``builder``: a ``RelationBuilder``; default: the paper's settings)."""
+    training subjects' labels only. ``builder``: a ``RelationBuilder``; default ``RelationBuilder(protocol)``:
+    the paper's measure and rules at the toolkit's default threshold (``relations.DEFAULT_THRESHOLDS``:
+    P(j|i) + P(i|j) >= 1.0; the paper states none), the same graph ``build-graph`` fits without --threshold."""
     from ..relations import RelationBuilder
 
     store = open_store(store)

@@ -26,11 +26,13 @@ Formats (``LABEL_FORMATS``, chosen by name or by :func:`detect_label_format`):
 A file without frame numbers (no ``frame`` column or field, a list file without its image list) numbers
 its rows 1, 2, ..., as OpenFace and the ``folder`` dataset reader number frames.
 
-Parsing is vectorised with numpy (``np.loadtxt`` per file), fast enough for BP4D's ~146k rows.
+Parsing is vectorised: ``np.loadtxt`` per file for the numeric formats (fast enough for BP4D's ~146k rows),
+pyarrow's CSV reader for plain CSVs (which may be one file of millions of rows).
 """
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 import warnings
@@ -40,7 +42,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..aus import Protocol, get_protocol
+from ..aus import PROTOCOLS, Protocol, get_protocol
 from ..errors import InputError
 
 #: codes that mean "not coded / unknown" in 0/1 label files (besides NaN and empty cells)
@@ -170,16 +172,16 @@ def _to_float(cells: np.ndarray, path: Path) -> np.ndarray:
 
 def _binary_labels(values: np.ndarray, path: Path, names: list[str] | None = None) -> np.ndarray:
     """0/1 with unknown codes (NaN, 9, -1) -> float32 1/0/NaN; any other value raises naming the file."""
-    unknown = np.isnan(values) | np.isin(values, UNKNOWN_CODES)
-    bad = ~unknown & (values != 0) & (values != 1)
+    unknown = np.isnan(values)
+    for code in UNKNOWN_CODES:  # one comparison per code: np.isin sorts, several times slower here
+        unknown |= values == code
+    bad = ~(unknown | (values == 0) | (values == 1))
     if bad.any():
         r, c = np.argwhere(bad)[0]
         col = names[c] if names else f"column {c + 1}"
         raise InputError(f"label {values[r, c]:g} in data row {r + 1}, {col} is not 0/1 "
                          f"(unknown may be written 9, -1, NaN or empty): {path}")
-    out = values.astype(np.float32)
-    out[unknown] = np.nan
-    return out
+    return np.where(unknown, np.float32(np.nan), values.astype(np.float32, copy=False))
 
 
 def _to_protocol(file_aus: list[int], labels: np.ndarray, protocol: Protocol, path: Path) -> tuple[np.ndarray, set[int]]:
@@ -191,8 +193,10 @@ def _to_protocol(file_aus: list[int], labels: np.ndarray, protocol: Protocol, pa
         index[au] = k
     missing = [au for au in protocol.aus if au not in index]
     if missing:
+        fits = [name for name, other in PROTOCOLS.items() if other is not protocol and set(other.aus) <= set(index)]
+        hint = f"; the columns fit protocol {fits[0]!r}" if fits else ""
         raise InputError(f"no label column for AU {', '.join(map(str, missing))} "
-                         f"(protocol {protocol.name!r} scores AUs {list(protocol.aus)}): {path}")
+                         f"(protocol {protocol.name!r} scores AUs {list(protocol.aus)}{hint}): {path}")
     cols = [index[au] for au in protocol.aus]
     return labels[:, cols], set(file_aus) - set(protocol.aus)
 
@@ -217,7 +221,7 @@ def _row_numbers(n: int) -> np.ndarray:
 
 
 def _strings(value: str, n: int) -> np.ndarray:
-    return np.full(n, value, dtype=object).astype(str)
+    return np.full(n, value, dtype=f"<U{max(len(value), 1)}")
 
 
 def _concat(parts: list[LabelSet], protocol: Protocol, source: str, ignored: set[int], path: Path) -> LabelSet:
@@ -481,30 +485,166 @@ def _meta_column(lower: list[str], key: str) -> int | None:
     return None
 
 
-def read_csv(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> LabelSet:
-    """Plain CSV: AU columns (``AU1``/``AU01``/``1``), optional ``subject``/``video``/``frame`` columns."""
-    header = _read_header(path)
+#: cells a plain CSV may use for an unknown label (besides the codes 9 and -1); any case, spaces around
+_NA_CELLS = ("", "na", "nan", "none", "null")
+
+
+def _first_rows(path: Path) -> tuple[list[str], list[str] | None, int]:
+    """(header cells stripped, first data row or None, physical lines up to and including the header)."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)][1:]
-    if not rows:
-        raise InputError(f"no labelled frames found: {path}")
-    for i, r in enumerate(rows):
-        if len(r) != len(header):
-            raise InputError(f"data row {i + 1} has {len(r)} fields but the header names {len(header)}: {path}")
-    cells = np.asarray(rows, dtype=str)  # (N, K)
+        reader = csv.reader(fh)
+        header, skip = None, 0
+        for row in reader:
+            if any(c.strip() for c in row):
+                if header is None:
+                    header, skip = [c.strip() for c in row], reader.line_num
+                else:
+                    return header, row, skip
+    if header is None:
+        raise InputError(f"label file is empty (no header row): {path}")
+    return header, None, skip
+
+
+def _bad_width_row(path: Path, skip: int, width: int, header_width: int) -> InputError:
+    """The error for the first data row whose width differs (a slow scan, run only once parsing failed)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = (r for r in itertools.islice(csv.reader(fh), skip, None) if any(c.strip() for c in r))
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                return InputError(f"data row {i + 1} has {len(r)} fields but the header names {header_width}: {path}")
+    return InputError(f"rows do not all have {width} fields: {path}")
+
+
+def _read_columns(path: Path, header: list[str], columns: dict[int, bool]) -> dict[int, np.ndarray]:
+    """{column index: (N,) values} of a plain CSV, parsed by pyarrow's multi-threaded C++ reader.
+
+    ``columns`` maps a column to True when it is text (kept as str, e.g. subject ``01``), False when it
+    should be a number: float64 with NaN for empty / NA cells; when some cell is not a number, the number
+    columns come back as str cells for :func:`_numbers` to check one by one. Every data row must have the header's width; one more,
+    empty, field on every row (a trailing comma) is allowed.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header_width = len(header)
+    _, first, skip = _first_rows(path)
+    if first is None:
+        return {}
+    width = len(first)
+    trailing = width == header_width + 1 and not first[-1].strip()
+    if width != header_width and not trailing:
+        raise InputError(f"data row 1 has {width} fields but the header names {header_width}: {path}")
+    names = [f"c{k}" for k in range(width)]
+    wanted = {**columns, **({header_width: True} if trailing else {})}
+    null_cells = sorted({v for na in _NA_CELLS for v in (na, na.upper(), na.capitalize())})
+
+    def read(number_type):
+        # numbers typed up front (float64: 0/1/9/-1 and frame numbers exactly): ~30% faster than inferred
+        return pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[names[k] for k in wanted], null_values=null_cells, strings_can_be_null=False,
+                column_types={names[k]: pa.string() if text else number_type for k, text in wanted.items()}))
+
+    try:
+        try:
+            table = read(pa.float64())
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc):
+                raise
+            table = read(pa.string())  # a cell that is not a number: _numbers names it
+    except pa.ArrowInvalid as exc:  # a row of another width, or text pyarrow cannot split
+        if "columns" in str(exc):
+            raise _bad_width_row(path, skip, width, header_width) from None
+        raise InputError(f"cannot parse the CSV ({exc}): {path}") from None
+    out = {}
+    for k, text in wanted.items():
+        col = table.column(names[k])
+        out[k] = _arrow_floats(col) if pa.types.is_floating(col.type) else np.asarray(col.to_pylist(), dtype=str)
+    if trailing:
+        extra = out.pop(header_width)
+        if (np.char.str_len(np.char.strip(extra)) > 0).any():
+            raise InputError(f"rows have {width} fields but the header names {header_width}: {path}")
+    return out
+
+
+def _arrow_floats(column) -> np.ndarray:
+    """(N,) float64 of a pyarrow float64 column, nulls -> NaN, read from its buffers: pyarrow's own
+    ``to_numpy`` of a column with nulls imports pandas, which alone costs more than the parse."""
+    parts = []
+    for chunk in column.chunks:
+        validity, data = chunk.buffers()
+        values = np.frombuffer(data, dtype=np.float64, count=chunk.offset + len(chunk))[chunk.offset:]
+        if validity is not None and chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            values = np.where(bits[chunk.offset:chunk.offset + len(chunk)].view(bool), values, np.nan)
+        parts.append(values)  # read-only when it is a view of the buffer: callers copy
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _numbers(values: np.ndarray, path: Path, name: str) -> np.ndarray:
+    """(N,) float64 of a column from :func:`_read_columns`; text cells are checked one by one."""
+    if values.dtype.kind == "f":
+        return values
+    cells = np.char.lower(np.char.strip(values))
+    cells = np.where(np.isin(cells, _NA_CELLS), "nan", cells)
+    try:
+        return cells.astype(np.float64)
+    except ValueError:
+        for i, cell in enumerate(values.tolist()):
+            try:
+                float("nan" if cell.strip().lower() in _NA_CELLS else cell)
+            except ValueError:
+                raise InputError(f"cell {cell!r} (data row {i + 1}, column {name}) is not a number: {path}") from None
+        raise
+
+
+def _check_unique_keys(subject: np.ndarray, video: np.ndarray, frame: np.ndarray, path: Path) -> None:
+    """Each (subject, video, frame) once: a repeated row would be counted twice by every statistic."""
+    key = frame.astype(np.int64)
+    for ids in (subject, video):  # fold each id column into one int64 key (codes x range of the rest)
+        if len(ids) and not (ids == ids[0]).all():
+            _, codes = np.unique(ids, return_inverse=True)
+            key = codes.astype(np.int64) * (int(key.max()) - int(key.min()) + 1) + (key - key.min())
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    if same.any():
+        first = order[int(np.argmax(same))]  # a row whose key repeats
+        times = int((key == key[first]).sum())
+        s, v = str(subject[first]), str(video[first])
+        where = f" of subject {s!r}, video {v!r}" if (s, v) != ("unknown", "unknown") else ""
+        raise InputError(f"frame {frame[first]}{where} appears {times} times: {path}")
+
+
+def read_csv(path: Path, protocol: Protocol, intensity_threshold: int = 2) -> LabelSet:
+    """Plain CSV: AU columns (``AU1``/``AU01``/``1``), optional ``subject``/``video``/``frame`` columns.
+
+    Parsed by pyarrow (1,000,000 rows x 12 AUs in about a second here; benchmarks/dataset_readers.py).
+    A (subject, video, frame) that repeats is an error; a trailing comma on every row is allowed.
+    """
+    header = _read_header(path)
     lower = [h.lower() for h in header]
     au_cols = [(k, au) for k, h in enumerate(header) if (au := parse_au_name(h)) is not None]
     if not au_cols:
         raise InputError(f"no AU columns (AU1, AU01, 1, ...) in the CSV header: {path}")
-    values = _to_float(cells[:, [k for k, _ in au_cols]], path)
+    meta = {key: _meta_column(lower, key) for key in _META_ALIASES}
+    wanted = {k: False for k, _ in au_cols}
+    wanted |= {k: key != "frame" for key, k in meta.items() if k is not None}
+    cols = _read_columns(path, header, wanted)
+    if not cols or len(cols[au_cols[0][0]]) == 0:
+        raise InputError(f"no labelled frames found: {path}")
+    # (N, K) float32 (0/1/9/-1 exactly, half float64's memory traffic), filled column by column
+    values = np.empty((len(au_cols), len(cols[au_cols[0][0]])), dtype=np.float32).T
+    for j, (k, _) in enumerate(au_cols):
+        values[:, j] = _numbers(cols[k], path, header[k])
     labels = _binary_labels(values, path, [header[k] for k, _ in au_cols])
     labels, ignored = _to_protocol([au for _, au in au_cols], labels, protocol, path)
     n = len(labels)
-    cols = {key: _meta_column(lower, key) for key in _META_ALIASES}
-    subject = np.char.strip(cells[:, cols["subject"]]) if cols["subject"] is not None else _strings("unknown", n)
-    video = np.char.strip(cells[:, cols["video"]]) if cols["video"] is not None else subject.copy()
-    if cols["frame"] is not None:
-        frame = _frames(_to_float(cells[:, [cols["frame"]]], path)[:, 0], path)
+    subject = np.char.strip(cols[meta["subject"]]) if meta["subject"] is not None else _strings("unknown", n)
+    video = np.char.strip(cols[meta["video"]]) if meta["video"] is not None else subject.copy()
+    if meta["frame"] is not None:
+        frame = _frames(_numbers(cols[meta["frame"]], path, header[meta["frame"]]), path)
+        _check_unique_keys(subject, video, frame, path)
     else:
         frame = _row_numbers(n)
     return LabelSet(tuple(protocol.aus), labels, subject.astype(str), video.astype(str), frame, f"csv:{path}",
@@ -597,6 +737,9 @@ LABEL_FORMATS: dict[str, Callable[[Path, Protocol, int], LabelSet]] = {
     "csv": read_csv,
     "npy": read_npy,
 }
+
+#: the protocol a native label format implies (the other formats need one named)
+FORMAT_PROTOCOLS: dict[str, str] = {"bp4d": "bp4d", "disfa": "disfa"}
 
 
 def detect_label_format(path: str | Path) -> str:

@@ -266,9 +266,29 @@ _DISFA_VIDEO_ROOTS = ("Videos_LeftCamera", "Video_LeftCamera", "Videos", "videos
 _LM_INDEX = re.compile(r"(?:^l|_)(\d+)_lm\.mat$", re.IGNORECASE)
 
 
-def _disfa_image_folder(images: Path, subject: str, camera: str) -> Path | None:
+#: extracted-frame roots that name their camera: an ``SNxxx/`` folder inside holds that camera's frames
+_DISFA_CAMERA_IMAGE_ROOTS = {"left": "Images_LeftCamera", "right": "Images_RightCamera"}
+
+
+def _disfa_image_roots(root: Path, camera: str) -> tuple[Path | None, bool]:
+    """(the extracted-frame root, whether its ``SNxxx/`` folders are known to be ``camera``'s).
+
+    ``Images/SNxxx/`` does not say which camera it holds: it is read as the left camera's (the default),
+    never as the right camera's. The right camera is read from ``Images_RightCamera/SNxxx/`` or from
+    ``RightVideoSNxxx_comp/`` folders (or the right video)."""
+    if camera == "left":
+        return _first_dir(*(root / n for n in _DISFA_IMAGE_ROOTS)), True
+    own = _first_dir(root / _DISFA_CAMERA_IMAGE_ROOTS[camera])
+    if own is not None:
+        return own, True
+    return _first_dir(*(root / n for n in _DISFA_IMAGE_ROOTS if n != _DISFA_CAMERA_IMAGE_ROOTS["left"])), False
+
+
+def _disfa_image_folder(images: Path, subject: str, camera: str, neutral_ok: bool = True) -> Path | None:
+    """``SNxxx/`` (when ``neutral_ok``: the root is known to hold ``camera``'s frames), else the folders
+    named by the camera's video: ``{Left,Right}VideoSNxxx_comp/`` or ``...comp.avi/``."""
     prefix = f"{camera.capitalize()}Video{subject}_comp"
-    return _first_dir(images / subject, images / prefix, images / f"{prefix}.avi")
+    return _first_dir(*([images / subject] if neutral_ok else []), images / prefix, images / f"{prefix}.avi")
 
 
 def disfa_landmark_files(folder: Path, subject: str) -> dict[int, Path]:
@@ -299,7 +319,10 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     ``root/Images``, ``Frames``, ``img``, ... that exists) under ``SNxxx/``, ``LeftVideoSNxxx_comp/`` or
     ``LeftVideoSNxxx_comp.avi/``, numbered by the last number in the file name; else the video
     ``videos/LeftVideoSNxxx_comp.avi`` (default folder ``root/Videos_LeftCamera``) at 0-based index
-    frame - 1. Image numbering: ``image_base=1`` means file N holds label frame N, ``0`` means file N
+    frame - 1. ``camera="right"``: ``RightVideo...`` folders and videos, and ``SNxxx/`` only inside
+    ``root/Images_RightCamera`` (or ``images=``): a found ``Images/SNxxx/`` does not say its camera and is
+    read as the left camera's, so its frames are skipped, and when no subject has right-camera media at
+    all this is an :class:`InputError`. Image numbering: ``image_base=1`` means file N holds label frame N, ``0`` means file N
     holds label frame N + 1; by default it is 0 when a subject's folder has a file numbered 0, else 1.
 
     ``landmarks_dir``: a folder of OpenFace 2 CSVs ``SNxxx.csv`` (see :func:`video_landmarks`) used
@@ -308,7 +331,8 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     if camera not in ("left", "right"):
         raise InputError(f"camera must be 'left' or 'right' (got {camera!r}): {root}")
     ls = read_labels(root, protocol, format="disfa", intensity_threshold=intensity_threshold)
-    img_root = Path(images) if images else _first_dir(*(root / n for n in _DISFA_IMAGE_ROOTS))
+    # an images= folder is the user's word for the chosen camera's frames; a found one may not say which
+    img_root, neutral_ok = (Path(images), True) if images else _disfa_image_roots(root, camera)
     vid_root = Path(videos) if videos else _first_dir(*(root / n.replace("Left", camera.capitalize())
                                                           for n in _DISFA_VIDEO_ROOTS))
     lm_dir = _landmarks_folder(landmarks_dir)
@@ -325,8 +349,9 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
     no_landmarks = no_csv = 0
     from ..landmarks.files import read_disfa_mat  # (1, 68, 2) float32, the 66 points lifted
     frame_of = ls.frame.tolist()
+    other_camera: list[str] = []  # subjects with only camera-neutral (left) frames, for the right camera
     for (subject, video_name), rows in _groups(ls).items():
-        folder = _disfa_image_folder(img_root, subject, camera) if img_root is not None else None
+        folder = _disfa_image_folder(img_root, subject, camera, neutral_ok) if img_root is not None else None
         video = vid_root / f"{camera.capitalize()}Video{subject}_comp.avi" if vid_root is not None else None
         if folder is not None:
             files, clashes = numbered_files(folder)
@@ -348,6 +373,12 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
                 if not 1 <= f <= count:
                     return f"frame {f} beyond the video's {count} frames: {video}"
                 return None, video, f - 1
+        elif img_root is not None and not neutral_ok and (img_root / subject).is_dir():
+            other_camera.append(subject)
+            reason = (f"no {camera}-camera frames or video for {subject} ({img_root / subject} is read as the "
+                      f"left camera's): {img_root}")
+            skipped += [Skipped(subject, video_name, frame_of[i], reason) for i in rows]
+            continue
         else:
             where = [str(p) for p in (img_root, video) if p is not None] or [str(root)]
             skipped += [Skipped(subject, video_name, frame_of[i], f"no frames or video for {subject}: "
@@ -368,6 +399,18 @@ def read_disfa(root: Path, protocol: Protocol, *, intensity_threshold: int = 2, 
         sub_frames = _group_frames(subject, video_name, rows, frame_of, ls.labels, media, skipped, lm_of)
         no_landmarks += sum(fr.landmarks is None for fr in sub_frames) if lm_root is not None else 0
         frames += sub_frames
+    if other_camera and not frames:  # nothing of the asked camera at all: refuse rather than list every frame
+        prefix = f"{camera.capitalize()}Video{other_camera[0]}_comp"
+        raise InputError(f"camera {camera!r}: only one camera's frames were found ({img_root / other_camera[0]}/ "
+                         f"... for {len(other_camera)} subjects, read as the left camera's); put the {camera} "
+                         f"camera's frames in {root / _DISFA_CAMERA_IMAGE_ROOTS[camera] / other_camera[0]}/ or "
+                         f"{img_root / prefix}/, or its video in "
+                         f"{root / _DISFA_VIDEO_ROOTS[0].replace('Left', camera.capitalize()) / (prefix + '.avi')}: "
+                         f"{root}")
+    if other_camera:
+        notes.append(f"{len(other_camera)} subjects have no {camera}-camera frames or video, only frames in "
+                     f"{img_root}/SNxxx/ (read as the left camera's); their frames are skipped, e.g. "
+                     f"{other_camera[0]}: {img_root}")
     if zero_based:  # said aloud: a guess that is wrong would shift every label by one frame
         notes.append(f"image files numbered from 0 (file N = label frame N + 1; pass image_base=1 if not) "
                      f"for {len(zero_based)} subjects, e.g. {zero_based[0]}: {img_root}")

@@ -7,7 +7,7 @@ from augcn_pyg.aus import BP4D
 from augcn_pyg.data.dataset import AUROIDataset, fold_rows
 from augcn_pyg.data.store import write_store
 from augcn_pyg.errors import InputError
-from augcn_pyg.relations import RelationBuilder, paper_graph
+from augcn_pyg.relations import RelationBuilder, default_threshold, paper_graph
 
 
 @pytest.fixture
@@ -105,6 +105,7 @@ def test_fold_split_and_graph_fitted_on_training_subjects_only(tmp_path):
     train, test = fold_datasets(store, 1)
     assert train.subjects() == ["F001", "M011"] and test.subjects() == ["F007"]
     assert len(train) == 60 and len(test) == 30 and train.graph is test.graph
+    assert train.graph.threshold == default_threshold() == 1.0  # the one default, as build-graph's
     own = RelationBuilder("bp4d").fit(labels[:60]).graph_
     peeking = RelationBuilder("bp4d").fit(labels).graph_
     np.testing.assert_array_equal(train.graph.au_adjacency, own.au_adjacency)

@@ -283,6 +283,62 @@ def test_plain_csv_bad_inputs_name_the_path(tmp_path):
     assert str(f) in str(e.value)
 
 
+DISFA_HEADER = "AU1,AU2,AU4,AU6,AU9,AU12,AU25,AU26"
+
+
+@pytest.mark.parametrize("header_comma", [False, True])
+def test_plain_csv_trailing_comma_on_every_row_is_tolerated(tmp_path, header_comma):
+    f = tmp_path / "labels.csv"
+    f.write_text("frame," + DISFA_HEADER + ("," if header_comma else "") + "\n"
+                 "1,1,0,0,0,0,0,1,0,\n2,0,1,9,0,0,0,0,1,\n")
+    ls = read_labels(f, "disfa")
+    np.testing.assert_array_equal(ls.labels, np.array([[1, 0, 0, 0, 0, 0, 1, 0], [0, 1, NAN, 0, 0, 0, 0, 1]],
+                                                      dtype=np.float32))
+    assert ls.frame.tolist() == [1, 2]
+    f.write_text("frame," + DISFA_HEADER + "\n1,1,0,0,0,0,0,1,0,1\n")  # an extra field that is not empty
+    with pytest.raises(InputError, match="10 fields but the header names 9") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
+
+
+def test_plain_csv_rows_of_another_width_name_the_row(tmp_path):
+    f = tmp_path / "labels.csv"
+    f.write_text(DISFA_HEADER + "\n1,0,0,0,0,0,1,0\n1,0,0,0,0,0,1\n")
+    with pytest.raises(InputError, match="data row 2 has 7 fields but the header names 8") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
+    f.write_text(DISFA_HEADER + "\n1,0,0,0,0,0,1,0\n1,0,0,0,0,0,1,0,0,0\n")
+    with pytest.raises(InputError, match="data row 2 has 10 fields"):
+        read_labels(f, "disfa")
+
+
+def test_plain_csv_repeated_frame_is_refused(tmp_path):
+    f = tmp_path / "labels.csv"
+    f.write_text("subject,frame," + DISFA_HEADER + "\ns1,7,1,0,0,0,0,0,1,0\ns2,7,1,0,0,0,0,0,1,0\n")
+    assert read_labels(f, "disfa").frame.tolist() == [7, 7]  # frame 7 of two subjects: two frames
+    f.write_text("subject,frame," + DISFA_HEADER + "\ns1,7,1,0,0,0,0,0,1,0\ns1,7,0,0,0,0,0,0,1,0\n")
+    with pytest.raises(InputError, match="frame 7 of subject 's1', video 's1' appears 2 times") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
+    f.write_text("frame," + DISFA_HEADER + "\n3,1,0,0,0,0,0,1,0\n3,1,0,0,0,0,0,1,0\n3,1,0,0,0,0,0,1,0\n")
+    with pytest.raises(InputError, match="frame 3 appears 3 times"):
+        read_labels(f, "disfa")
+
+
+def test_plain_csv_keeps_text_ids_bom_crlf_blank_lines_and_spaces(tmp_path):
+    f = tmp_path / "labels.csv"
+    body = ["", "subject,video,frame," + DISFA_HEADER, "01,007,1, 1,0,0,0,0,0,1,0", "", "02,T1,2,0,NA,null,0,0,0,0,1"]
+    f.write_bytes(("\ufeff" + "\r\n".join(body) + "\r\n").encode())
+    ls = read_labels(f, "disfa")
+    assert list(ls.subject) == ["01", "02"] and list(ls.video) == ["007", "T1"] and ls.frame.tolist() == [1, 2]
+    np.testing.assert_array_equal(ls.labels, np.array([[1, 0, 0, 0, 0, 0, 1, 0], [0, NAN, NAN, 0, 0, 0, 0, 1]],
+                                                      dtype=np.float32))
+    f.write_text("frame," + DISFA_HEADER + "\n1,1,0,0,0,0,0,1,0\n2,1,0,yes,0,0,0,1,0\n")
+    with pytest.raises(InputError, match="cell 'yes' \\(data row 2, column AU4\\) is not a number") as e:
+        read_labels(f, "disfa")
+    assert str(f) in str(e.value)
+
+
 # -------------------------------------------------------------------------------------------- NPY
 
 def test_npy_sidecars_default_order_and_errors(tmp_path):

@@ -126,17 +126,25 @@ def test_landmarks_dir_must_be_a_folder(synthau, tmp_path):
         read_dataset(name, root, name, landmarks_dir=tmp_path / "nowhere")
 
 
+def no_detector_options(tmp_path) -> list[str]:
+    """CLI options under which any detection fails: --landmarks takes only real backends, so InsightFace
+    pointed at an empty model root (the library tests use a backend name that does not exist)."""
+    empty = tmp_path / "no-models"
+    empty.mkdir(exist_ok=True)
+    return ["--landmarks", "insightface", "--model-root", str(empty)]
+
+
 def test_cli_landmarks_dir_and_model_root(synthau, tmp_path):
     name, root = synthau
     runner = CliRunner()
     result = runner.invoke(main, ["prepare", "--dataset", name, "--root", str(root), "-o", str(tmp_path / "s"),
-                                  "--landmarks", NO_DETECTOR, "--landmarks-dir", str(root / "Landmarks"),
+                                  *no_detector_options(tmp_path), "--landmarks-dir", str(root / "Landmarks"),
                                   "--quiet"])
     assert result.exit_code == 0, result.output
     assert f"prepared 16 of 16 frames into {tmp_path / 's'}" in result.output
     # --model-root reaches the backend: InsightFace looks for its pack there (and finds none)
     empty = tmp_path / "no-models"
-    empty.mkdir()
+    empty.mkdir(exist_ok=True)
     result = runner.invoke(main, ["prepare", "--dataset", name, "--root", str(root), "-o", str(tmp_path / "d"),
                                   "--landmarks", "insightface", "--model-root", str(empty), "--quiet"])
     assert result.exit_code == 1 and f"no InsightFace model pack found under {empty}" in result.output
@@ -145,7 +153,7 @@ def test_cli_landmarks_dir_and_model_root(synthau, tmp_path):
 def test_cli_disfa_intensity_threshold(synthau, tmp_path):
     name, root = synthau
     runner = CliRunner()
-    base = ["prepare", "--dataset", name, "--root", str(root), "--landmarks", NO_DETECTOR,
+    base = ["prepare", "--dataset", name, "--root", str(root), *no_detector_options(tmp_path),
             "--landmarks-dir", str(root / "Landmarks"), "--quiet"]
     if name != "disfa":
         result = runner.invoke(main, base + ["-o", str(tmp_path / "x"), "--intensity-threshold", "3"])

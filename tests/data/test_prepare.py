@@ -331,7 +331,7 @@ def undecodable_folder(tmp_path):
 @pytest.mark.parametrize("case, extra, message", [
     ("undecodable", [], "nothing prepared: none of the 3 frames could be read as an image (e.g. unreadable image "
                         "(not a decodable image): "),
-    ("backend", ["--landmarks", "magic"], "unknown landmark backend 'magic'; choose from"),
+    ("backend", ["--landmarks", "magic"], "Invalid value for '--landmarks': 'magic' is not one of 'auto'"),
     ("model-root", ["--model-root", "MISSING"], "model root not found: "),
     ("roi-size", ["--roi-size", 300], "Invalid value for '--roi-size': 300 is not in the range 5<=x<=100"),
     ("no-face", ["--landmarks", "dlib"], "nothing prepared: none of the 3 frames gave a usable face "
@@ -349,9 +349,10 @@ def test_a_run_that_prepares_nothing_leaves_nothing(undecodable_folder, tmp_path
     extra = [tmp_path / "nowhere" if a == "MISSING" else a for a in extra]
     result = invoke("--dataset", "folder", "--root", undecodable_folder, "--protocol", "bp4d", "-o", out,
                     "--quiet", *extra)
-    assert result.exit_code == (2 if case == "roi-size" else 1), result.output
+    usage = case in ("roi-size", "backend")  # refused by the option itself
+    assert result.exit_code == (2 if usage else 1), result.output
     assert message in result.output and "Traceback" not in result.output, result.output
-    assert len(result.stderr.strip().splitlines()) == (1 if case != "roi-size" else 4)  # usage + hint + error
+    assert len(result.stderr.strip().splitlines()) == (4 if usage else 1)  # usage + hint + blank + error
     if existing:
         assert out.is_dir() and list(out.iterdir()) == []
     else:
@@ -362,7 +363,7 @@ def test_a_run_that_prepares_nothing_leaves_nothing(undecodable_folder, tmp_path
 
 
 def test_the_roi_size_rule_is_checked_before_reading(tmp_path):
-    """One rule for prepare's --roi-size, show-rois' --size and the library, checked before any work."""
+    """One rule for prepare's and show-rois' --roi-size and the library, checked before any work."""
     from augcn_pyg.rois import ROI_SIZE_RANGE, check_roi_size
 
     assert ROI_SIZE_RANGE == (5, 100) and check_roi_size(25) == 25
@@ -374,7 +375,7 @@ def test_the_roi_size_rule_is_checked_before_reading(tmp_path):
 
     from augcn_pyg.cli import main
 
-    result = CliRunner().invoke(main, ["show-rois", "x.png", "-o", "y.png", "--size", "101"])
+    result = CliRunner().invoke(main, ["show-rois", "x.png", "-o", "y.png", "--roi-size", "101"])
     assert result.exit_code == 2 and "101 is not in the range 5<=x<=100" in result.output
 
 

@@ -197,6 +197,48 @@ def test_disfa_right_camera_never_gets_left_camera_landmarks(disfa):
     assert any("Landmark_Points (left camera) not used for the right camera" in n for n in frames.notes)
 
 
+def test_disfa_right_camera_never_reads_camera_neutral_frames(disfa):
+    """Images/SNxxx/ does not say its camera: read as the left camera's, never as the right camera's."""
+    root, _ = disfa
+    # SN001's frames are in Images/SN001 only; SN002 has right-camera frames beside the left ones
+    for f in range(1, 4):
+        write_jpeg(root / "Images" / "RightVideoSN002_comp" / f"RightVideoSN002_comp_{f:05d}.jpg", 4 + f % 2)
+    frames = read_dataset("disfa", root, "disfa", camera="right")
+    assert {f.subject for f in frames} == {"SN002"}
+    assert all("RightVideoSN002_comp" in str(f.image) for f in frames)
+    reasons = {s.reason for s in frames.skipped if s.subject == "SN001"}
+    assert len(reasons) == 1 and reasons.pop().startswith("no right-camera frames or video for SN001")
+    assert any("1 subjects have no right-camera frames" in n for n in frames.notes)
+    # an Images_RightCamera root says its camera: its SNxxx/ folders are the right camera's
+    for f in range(1, 5):
+        write_jpeg(root / "Images_RightCamera" / "SN001" / f"{f}.jpg", f)
+    frames = read_dataset("disfa", root, "disfa", camera="right")
+    assert [f.frame for f in frames if f.subject == "SN001"] == [1, 2, 3, 4]
+    assert all("Images_RightCamera" in str(f.image) for f in frames if f.subject == "SN001")
+    assert all(f.landmarks is None for f in frames)
+
+
+def test_disfa_right_camera_with_only_one_cameras_frames_is_refused(tmp_path, rng):
+    from click.testing import CliRunner
+
+    from augcn_pyg.cli import main
+
+    root = tmp_path / "DISFA"
+    disfa_labels(root, "SN001", 3, rng)
+    for f in range(1, 4):
+        write_jpeg(root / "Images" / "SN001" / f"{f}.jpg", f)
+    with pytest.raises(InputError, match="camera 'right': only one camera's frames were found"):
+        read_dataset("disfa", root, "disfa", camera="right")
+    assert len(read_dataset("disfa", root, "disfa", camera="left")) == 3
+    out = tmp_path / "store"
+    result = CliRunner().invoke(main, ["prepare", "--dataset", "disfa", "--root", str(root), "-o", str(out),
+                                       "--camera", "right", "--quiet"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "only one camera's frames" in errors[0] and "Images_RightCamera" in errors[0]
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------------------------- lists
 
 @pytest.fixture
@@ -283,12 +325,22 @@ def test_folder_labels_without_frame_numbers_label_the_images_in_order(tmp_path,
 def test_folder_labels_repeating_a_frame_are_reported(tmp_path):
     for k in (1, 2):
         write_jpeg(tmp_path / "clip" / f"{k}.jpg", k)
+    # OpenFace writes one row per face: a repeated frame is expected there, and the last row is used
+    of_aus = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)
+    au_c = {au: [1, 0, 1 if au == 1 else 0] for au in of_aus}
+    csv = native.openface_csv(tmp_path / "clip.csv", au_c, [1, 1, 1], spaces=False)
+    lines = csv.read_text().splitlines()
+    lines[3] = "2" + lines[3][lines[3].index(","):]  # the third row is a second face in frame 2
+    csv.write_text("\n".join(lines) + "\n")
+    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=csv)
+    assert frames[1].labels.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert any(n.startswith("1 label rows repeat a frame number") for n in frames.notes)
+    # a plain CSV has one row per frame: a repeat is an error, as in BP4D's files
     labels = tmp_path / "labels.csv"
     labels.write_text("frame," + ",".join(f"AU{a}" for a in DISFA) + "\n"
                       "1,1,1,1,1,1,1,1,1\n2,0,0,0,0,0,0,0,0\n2,1,0,0,0,0,0,0,0\n")
-    frames = read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
-    assert frames[1].labels.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
-    assert any(n.startswith("1 label rows repeat a frame number") for n in frames.notes)
+    with pytest.raises(InputError, match="frame 2 appears 2 times"):
+        read_dataset("folder", tmp_path / "clip", "disfa", labels=labels)
 
 
 def test_folder_video_with_openface_labels_and_landmarks(tmp_path, rng):

@@ -14,10 +14,18 @@ from .prototypes import RENDERED_AUS
 from .render import FaceRenderer
 
 LEVELS = (0, 2, 4)
+#: what the gallery can be written as: a raster sheet, so PNG only (no vector format would hold more)
+GALLERY_FORMATS = (".png",)
 
 
 def render_gallery(out_path, seed: int = 3, size: int = 200, columns: int = 3, aus=RENDERED_AUS) -> Path:
-    """Write a PNG grid (``columns`` AUs per row, each AU as neutral | 2 | 4, labelled); returns the path."""
+    """Write a PNG grid (``columns`` AUs per row, each AU as neutral | 2 | 4, labelled); returns the path.
+
+    Any suffix but ``.png`` is refused before anything is drawn, as the other plotting commands do."""
+    out_path = Path(out_path)
+    if out_path.suffix.lower() not in GALLERY_FORMATS:
+        raise InputError(f"{out_path}: unsupported picture format {out_path.suffix or '(none)'!r} for the gallery; "
+                         f"use {', '.join(GALLERY_FORMATS)}")
     renderer = FaceRenderer(sample_identity(np.random.default_rng(seed)), size)
     crop = (int(0.12 * size), int(0.06 * size), int(0.88 * size), int(0.96 * size))  # the face
     cw, ch = crop[2] - crop[0], crop[3] - crop[1]
@@ -37,7 +45,6 @@ def render_gallery(out_path, seed: int = 3, size: int = 200, columns: int = 3, a
         for j, level in enumerate(LEVELS):
             img, _ = renderer.render({au: float(level)} if level else {})
             sheet.paste(Image.fromarray(img).crop(crop), (x0 + j * cw, y0 + label_h))
-    out_path = Path(out_path)
     try:
         with atomic_path(out_path) as tmp:
             sheet.save(tmp, format="PNG", optimize=True)

@@ -13,7 +13,8 @@ DISFA-style (``protocol="disfa"``), one video per subject (the eight task segmen
 Both: ``Landmarks/{video}.csv`` (OpenFace 2 style: ``frame, face_id, timestamp, confidence, success,
 x_0..x_67, y_0..y_67``, the true positions of the drawn features in image pixels),
 ``AUIntensity/{video}.csv`` (``frame`` then ``AU01..AU26``, the true continuous intensities of every
-rendered AU, truncated to 3 decimals) and ``synthau.json`` (parameters, seed, version, videos, measured rates).
+rendered AU, truncated to 3 decimals) and ``synthau.json`` (parameters, seed, version, videos, measured rates;
+no run history, so the folder's bytes depend only on the parameters).
 
 Every file is written atomically; a video's label file is written last, so a video whose label files,
 landmark and intensity CSVs all exist is complete and is skipped when a run is resumed.
@@ -174,7 +175,9 @@ def write_video(job: dict) -> tuple[str, int, bool]:
 def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realistic", subjects: int = 24,
                      frames_per_video: int = 60, seed: int = 0, difficulty: str = "medium", workers: int = 1,
                      image_size: int = 256, resume: bool = True, progress: bool = True, **knobs) -> dict:
-    """Render a SynthAU dataset into ``out_dir`` in ``protocol``'s native layout; returns the manifest.
+    """Render a SynthAU dataset into ``out_dir`` in ``protocol``'s native layout; returns the manifest
+    (``synthau.json``: the dataset's description) plus this run's ``frames_written`` and ``videos_skipped``,
+    which the file does not hold, so a resumed or repeated run leaves the same bytes as one uninterrupted run.
 
     ``knobs`` override the difficulty's imaging conditions (:class:`.render.Conditions`: rotation,
     scale, translation, lighting, blur, noise, jpeg_quality). BP4D-style output has ``subjects x 8``
@@ -251,8 +254,8 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
             bar.close()
     labels, _, _ = sample_labels(protocol, relations, subjects, frames_per_video, seed)
     aus = get_protocol(protocol).aus
-    manifest |= {"complete": True, "frames": int(total_frames), "frames_written": int(written),
-                 "videos_skipped": int(skipped),
+    manifest |= {"complete": True, "frames": int(total_frames),
                  "rates": {str(a): round(float(r), 4) for a, r in zip(aus, labels.mean(0))}}
     write_json_atomic(manifest_path, manifest)
-    return manifest
+    # this run's counts are returned, never written: a resumed run's folder is byte-identical to one run
+    return manifest | {"frames_written": int(written), "videos_skipped": int(skipped)}

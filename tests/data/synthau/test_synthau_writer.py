@@ -225,3 +225,21 @@ def test_presets_with_one_seed_share_faces_and_conditions(tmp_path):
     ia = cv2.imread(str(tmp_path / "r" / "Sequences" / "F001" / "T1" / f"{int(la[0, 0])}.jpg"))
     ib = cv2.imread(str(tmp_path / "i" / "Sequences" / "F001" / "T1" / f"{int(la[0, 0])}.jpg"))
     assert np.abs(ia.astype(int) - ib)[:10, :10].mean() < 1  # a background corner: same noise, light
+
+
+def test_resumed_or_repeated_run_leaves_the_same_bytes_manifest_included(tmp_path):
+    """synthau.json describes the dataset, not the runs: the whole folder hashes the same however it was made."""
+    args = ["synth", "--subjects", "1", "--frames-per-video", "2", "--image-size", "64", "--seed", "5", "--quiet"]
+    runner = CliRunner()
+    assert runner.invoke(main, args + ["-o", str(tmp_path / "once")]).exit_code == 0
+    once = _digest(tmp_path / "once")
+    again = runner.invoke(main, args + ["-o", str(tmp_path / "once")])  # repeated: every video skipped
+    assert again.exit_code == 0 and "wrote 0 faces (8 videos already complete)" in again.output
+    assert _digest(tmp_path / "once") == once
+    assert runner.invoke(main, args + ["-o", str(tmp_path / "resumed")]).exit_code == 0
+    (tmp_path / "resumed" / "AUCoding" / "AU_OCC" / "F001_T3.csv").unlink()  # as if stopped mid-run
+    resumed = runner.invoke(main, args + ["-o", str(tmp_path / "resumed")])
+    assert resumed.exit_code == 0 and "wrote 2 faces (7 videos already complete)" in resumed.output
+    assert _digest(tmp_path / "resumed") == once
+    manifest = json.loads((tmp_path / "once" / "synthau.json").read_text())
+    assert manifest["complete"] is True and "frames_written" not in manifest and "videos_skipped" not in manifest

@@ -1,0 +1,493 @@
+"""Two-stage training of AU-GCN, with checkpoints every epoch and exact resume.
+
+Stage ``ae`` trains the ROI auto-encoders and ROI heads with L_ROI = ROI BCE + lambda1 * L1 (eq. 3);
+stage ``all`` trains everything with L_au + L_ROI (eq. 9 + eq. 3). Each stage has its own SGD and
+step schedule, as the paper restarts from the stage-1 weights. With ``freeze_encoders`` stage 2 trains
+only the relation layers and the classifier with L_au, on latents computed once (faces and their flips).
+
+Selection never looks at the test subjects: the reported weights are the last epoch's, or (select: val)
+the epoch with the best average F1 on the validation subjects, who are held out of the training part.
+
+Every epoch ends with an atomic checkpoint (weights, optimizer, scheduler, RNG states, history), so a
+run killed at any moment resumes from its last finished epoch; the loader's order is a function of
+(seed, epoch) and the flips and dropout draw from saved generators, so a resumed run ends with the same
+weights, bit for bit on the CPU with the same thread count, as one that was never interrupted.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import runs
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import RunConfig, config_from_dict, load_config
+from .errors import InputError
+from .io import write_json_atomic, write_text_atomic
+from .metrics import AUScores, au_scores
+
+
+@dataclass
+class Stage:
+    name: str  # "ae" or "all"
+    epochs: int
+
+
+def stages(cfg: RunConfig) -> list[Stage]:
+    return [s for s in (Stage("ae", cfg.train.epochs_ae), Stage("all", cfg.train.epochs)) if s.epochs > 0]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def open_store(path: str):
+    from .data.store import ROIStore
+
+    if not path:
+        raise InputError("no ROI store given (--data STORE, or data.store in the config)")
+    return ROIStore(path)
+
+
+def fit_graph(cfg: RunConfig, protocol, labels):
+    from .relations import RelationBuilder
+
+    g = cfg.graph
+    kwargs = dict(measure=g.measure, symmetrize=g.symmetrize, rules=g.rules, negative_threshold=g.negative_threshold)
+    if g.threshold is not None:
+        kwargs["threshold"] = g.threshold
+    if not cfg.model.global_node:
+        kwargs["rules"] = [r for r in g.rules if r != "global"]
+    return RelationBuilder(protocol, **kwargs).fit(labels, source="training subjects").graph_
+
+
+@torch.no_grad()
+def encode_rows(model, store, rows: np.ndarray, device, batch_size: int = 512, flip=None) -> torch.Tensor:
+    """(M, R, d0) latents of store ``rows`` (flipped faces when ``flip`` is a FlipROIs)."""
+    model.eval()
+    out = []
+    for start in range(0, len(rows), batch_size):
+        crops = torch.from_numpy(store.read_rows(rows[start:start + batch_size])).to(device)
+        if flip is not None:
+            crops = flip.flip(crops)
+        out.append(model.autoencoders.encode(model.select_rois(crops)))
+    return torch.cat(out) if out else torch.zeros(0, model.num_rois, model.config.latent, device=device)
+
+
+@torch.no_grad()
+def predict_rows(model, store, rows: np.ndarray, device, batch_size: int = 512) -> np.ndarray:
+    """(M, C) AU probabilities of store ``rows``."""
+    model.eval()
+    out = [model.predict_proba(torch.from_numpy(store.read_rows(rows[s:s + batch_size])).to(device)).cpu()
+           for s in range(0, len(rows), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, model.protocol.num_aus), np.float32)
+
+
+@torch.no_grad()
+def predict_latents(model, latents: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
+    model.eval()
+    out = [torch.sigmoid(model.head(latents[s:s + batch_size])).cpu() for s in range(0, len(latents), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def score(store, rows, probabilities) -> AUScores:
+    return au_scores(probabilities, store.labels[rows], aus=store.protocol.aus)
+
+
+def model_document(model, cfg: RunConfig, graph, roi_size: int, extra: dict | None = None) -> dict:
+    return {"kind": "model", "config": cfg.to_dict(), "graph": graph.to_dict(), "protocol": model.protocol.name,
+            "aus": list(model.protocol.aus), "roi_size": roi_size, **(extra or {})}
+
+
+def build_model(cfg: RunConfig, protocol, graph, roi_size: int):
+    from .nn.model import AUGCN
+
+    return AUGCN(protocol, graph, cfg.model, roi_size=roi_size)
+
+
+def load_model(path: str | Path, device="cpu"):
+    """(model, document) from a run folder or a ``model.safetensors`` file."""
+    from .relations import RelationGraph
+
+    path = Path(path)
+    file = path / runs.MODEL if path.is_dir() else path
+    if path.is_dir() and not file.exists():
+        raise InputError(f"{path} holds no trained model ({runs.MODEL}); has its training finished?")
+    ckpt = load_checkpoint(file)
+    doc = ckpt.doc
+    if doc.get("kind") not in ("model", "checkpoint"):
+        raise InputError(f"{file} holds no model weights")
+    cfg = config_from_dict(doc["config"])
+    graph = RelationGraph.from_dict(doc["graph"], where=str(file))
+    model = build_model(cfg, doc["protocol"], graph, int(doc["roi_size"]))
+    try:
+        model.load_state_dict(ckpt.model)
+    except RuntimeError as exc:
+        raise InputError(f"{file}: the weights do not fit the model its config describes "
+                         f"({str(exc).splitlines()[0][:160]})") from None
+    return model.to(device).eval(), doc
+
+
+def check_model_fits_store(doc: dict, store, where) -> None:
+    if doc["protocol"] != store.protocol.name or int(doc["roi_size"]) != store.roi_size:
+        raise InputError(f"{where} was trained on {doc['protocol']} faces with {doc['roi_size']}-pixel ROIs; the "
+                         f"store {store.path} holds {store.protocol.name} faces with {store.roi_size}-pixel ROIs")
+
+
+class Trainer:
+    """One run: ``Trainer(cfg, run_dir).run()``; ``resume=True`` carries on from the last checkpoint."""
+
+    def __init__(self, cfg: RunConfig | None, run_dir: str | Path, resume: bool = False, overwrite: bool = False,
+                 quiet: bool = False, echo: Callable[[str], None] = print):
+        self.run_dir = Path(run_dir)
+        self.quiet, self.echo = quiet, echo
+        existing = runs.prepare_run_folder(self.run_dir, resume, overwrite)
+        self.resuming = existing is not None
+        if cfg is not None and cfg.data.store and not Path(cfg.data.store).is_absolute():
+            cfg.data.store = str(Path(cfg.data.store).resolve())  # the run must find its store from anywhere
+        if self.resuming:
+            saved = load_config(self.run_dir / runs.CONFIG)
+            if cfg is not None and cfg.to_dict() != saved.to_dict():
+                diff = _config_diff(saved.to_dict(), cfg.to_dict())
+                raise InputError(f"{self.run_dir} was started with another config ({diff}); resume it with the "
+                                 f"same options, or use --overwrite")
+            cfg = saved
+        if cfg is None:
+            raise InputError("no config given")
+        self.cfg = cfg
+        self.run_json = existing or {}
+
+    # --- set-up ------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        from .data.dataset import AUROIDataset
+        from .data.loader import FaceGraphLoader, FlipROIs
+        from .data.splits import PAPER_POSITIVES, paper_sample, run_splits
+        from .nn.losses import au_weights
+
+        cfg, t = self.cfg, self.cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        self.store = store = open_store(cfg.data.store)
+        if self.resuming and self.run_json.get("store", {}).get("store_json_sha256") != runs.store_identity(store)["store_json_sha256"]:
+            raise InputError(f"the store {store.path} is not the one {self.run_dir} was started on")
+        self.protocol = store.protocol
+        self.splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, val_seed=0)
+        train_rows = self.splits.train_rows
+        if cfg.data.sampling == "paper":
+            p = cfg.data.paper_positives or PAPER_POSITIVES.get(self.protocol.name, 100)
+            train_rows = paper_sample(store, train_rows, p, seed=t.seed)
+        self.train_rows = train_rows
+        if len(train_rows) < 1 or len(self.splits.val_rows) < 1:
+            raise InputError(f"{store.path}: no faces left to train or validate on in fold {cfg.data.fold}")
+        labels = np.asarray(store.labels[train_rows])
+        self.graph = fit_graph(cfg, self.protocol, labels)
+        self.weights = torch.from_numpy(au_weights(labels, self.protocol.aus)).to(self.device)
+        torch.manual_seed(t.seed)
+        self.model = build_model(cfg, self.protocol, self.graph, store.roi_size).to(self.device)
+        dataset = AUROIDataset(store, self.graph, split=self.splits.train_subjects)
+        dataset.indices = train_rows  # the (possibly sampled) training rows
+        self.flip = FlipROIs(self.protocol, p=t.flip_p, seed=t.seed + 1) if t.flip else None
+        self.loader = FaceGraphLoader(dataset, batch_size=t.batch_size, shuffle=True, seed=t.seed,
+                                      transform=self.flip)
+        self.membership = self.model.membership.to(self.device)
+
+    def _write_run_json(self, status: str, **extra) -> None:
+        doc = {"format": runs.FORMAT, "status": status, **self.run_json, **extra}
+        doc["status"] = status
+        write_json_atomic(self.run_dir / runs.RUN_JSON, doc)
+        self.run_json = doc
+
+    def _start(self) -> None:
+        cfg = self.cfg
+        runs.make_run_folder(self.run_dir)
+        write_text_atomic(self.run_dir / runs.CONFIG, cfg.to_yaml())
+        self.graph.save(self.run_dir / runs.GRAPH)
+        self.run_json = {
+            "format": runs.FORMAT, "versions": runs.versions(), "git": runs.git_revision(),
+            "seed": cfg.train.seed, "threads": torch.get_num_threads(), "device": str(self.device),
+            "store": runs.store_identity(self.store), "splits": self.splits.to_dict(),
+            "train_faces_used": int(len(self.train_rows)),
+            "parameters": self.model.parameter_counts(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        self._write_run_json("running")
+
+    # --- optimisation ------------------------------------------------------------------------------
+    def _parameters(self, stage: str):
+        m = self.model
+        if stage == "ae":
+            return list(m.autoencoders.parameters()) + [m.roi_head_weight, m.roi_head_bias]
+        if self.cfg.train.freeze_encoders:
+            return list(m.relation.parameters()) + list(m.classifier.parameters())
+        return list(m.parameters())
+
+    def _optimizer(self, stage: str):
+        t = self.cfg.train
+        opt = torch.optim.SGD(self._parameters(stage), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
+        return opt, sched
+
+    def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
+        from .nn.losses import roi_bce
+
+        m, lc = self.model, self.cfg.loss
+        latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
+        out = {"roi": roi_bce(m.roi_logits(latents), y, known, self.membership), "recon": recon}
+        out["loss"] = out["roi"] + lc.lambda_recon * recon
+        if stage == "all":
+            out.update(self._au_losses(m.head(latents), y, known))
+            out["loss"] = out["loss"] + out["au"]
+        return out
+
+    def _au_losses(self, logits, y, known) -> dict[str, torch.Tensor]:
+        from .nn.losses import weighted_bce, weighted_dice
+
+        lc = self.cfg.loss
+        out = {"bce": weighted_bce(logits, y, known, self.weights)}
+        out["au"] = out["bce"]
+        if lc.dice:
+            out["dice"] = weighted_dice(logits, y, known, self.weights, lc.dice_eps)
+            out["au"] = out["au"] + lc.lambda_dice * out["dice"]
+        return out
+
+    def _batches(self, epoch: int):
+        """(crops or latents, y, known) per batch of ``epoch``."""
+        from tqdm.auto import tqdm
+
+        bar = dict(total=len(self.loader), leave=False, disable=self.quiet, unit="batch")
+        if self.cache is None:
+            self.loader.set_epoch(epoch)
+            for batch in tqdm(self.loader, **bar):
+                b = batch.num_graphs
+                crops = batch.x.view(b, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
+                yield crops, batch.y.to(self.device), batch.y_mask.to(self.device)
+            return
+        latents, flipped, y, known = self.cache
+        for pos in tqdm(self.loader.batch_positions(epoch), **bar):
+            pos_t = torch.from_numpy(pos).to(self.device)
+            z = latents[pos_t]
+            if self.flip is not None:
+                chosen = (torch.rand(len(pos), generator=self.flip.generator) < self.flip.p).to(self.device)
+                z = torch.where(chosen[:, None, None], flipped[pos_t], z)
+            yield z, y[pos_t], known[pos_t]
+
+    def _fill_cache(self) -> None:
+        """Stage-2 latents with frozen encoders: the training faces, their flips, and the validation faces."""
+        rows = self.loader.dataset.indices
+        t0 = time.perf_counter()
+        latents = encode_rows(self.model, self.store, rows, self.device)
+        flipped = encode_rows(self.model, self.store, rows, self.device, flip=self.flip) if self.flip else None
+        y, known = self.loader.dataset.labels_and_mask(rows)
+        self.cache = (latents, flipped, y.to(self.device), known.to(self.device))
+        self.val_latents = encode_rows(self.model, self.store, self.splits.val_rows, self.device)
+        self.echo_line(f"cached stage-2 latents of {len(rows)} training and {len(self.splits.val_rows)} validation "
+                       f"faces in {time.perf_counter() - t0:.1f} s")
+
+    def echo_line(self, text: str) -> None:
+        if not self.quiet:
+            self.echo(text)
+
+    def _validate(self) -> AUScores:
+        rows = self.splits.val_rows
+        if self.cache is not None:
+            probs = predict_latents(self.model, self.val_latents)
+        else:
+            probs = predict_rows(self.model, self.store, rows, self.device)
+        return score(self.store, rows, probs)
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def run(self) -> dict:
+        if self.resuming and self.run_json.get("status") == "done":
+            self.echo(f"{self.run_dir}: finished already")
+            return json.loads((self.run_dir / runs.TEST_METRICS).read_text())
+        self._setup()
+        plan = stages(self.cfg)
+        total = sum(s.epochs for s in plan)
+        stage_of = [(s, e) for s in plan for e in range(s.epochs)]
+        history: list[dict] = []
+        best = {"epoch": None, "val_f1": -1.0}
+        start = 0
+        resumed_state = None
+        if self.resuming and (self.run_dir / runs.CHECKPOINT).exists():
+            ckpt = load_checkpoint(self.run_dir / runs.CHECKPOINT)
+            self._check_checkpoint(ckpt.doc)
+            self.model.load_state_dict(ckpt.model)
+            torch.set_rng_state(ckpt.rng["torch"])
+            if self.flip is not None:
+                self.flip.generator.set_state(ckpt.rng["flip"])
+            history, best, start = ckpt.doc["history"], ckpt.doc["best"], int(ckpt.doc["epochs_done"])
+            resumed_state = ckpt
+            self.echo_line(f"resuming {self.run_dir} after epoch {start} of {total}")
+        else:
+            self._start()
+        self.cache = None
+        opt = sched = None
+        current = None
+        for epoch in range(start, total):
+            stage, e = stage_of[epoch]
+            if stage.name != current:
+                opt, sched = self._optimizer(stage.name)
+                if resumed_state is not None and resumed_state.doc["stage"] == stage.name and e > 0:
+                    opt.load_state_dict(resumed_state.optimizer_state())
+                    sched.load_state_dict(resumed_state.doc["scheduler"])
+                resumed_state = None
+                current = stage.name
+                if stage.name == "all" and self.cfg.train.freeze_encoders:
+                    self._fill_cache()
+            row = self._epoch(epoch, stage, e, opt)
+            sched.step()
+            if stage.name == "all":
+                val = self._validate()
+                row.update(val_f1=val.mean_f1, val_auc=val.mean_auc)
+                if self.cfg.train.select == "val" and val.mean_f1 > best["val_f1"]:
+                    best = {"epoch": epoch + 1, "val_f1": val.mean_f1}
+                    save_checkpoint(self.run_dir / runs.BEST, self.model.state_dict(),
+                                    model_document(self.model, self.cfg, self.graph, self.store.roi_size,
+                                                   {"epoch": epoch + 1, "selected": "val"}))
+            history.append(row)
+            self._write_history(history)
+            rng = {"torch": torch.get_rng_state()}
+            if self.flip is not None:
+                rng["flip"] = self.flip.generator.get_state()
+            save_checkpoint(self.run_dir / runs.CHECKPOINT, self.model.state_dict(),
+                            {"kind": "checkpoint", "epochs_done": epoch + 1, "stage": stage.name, "history": history,
+                             "best": best, "scheduler": sched.state_dict(), "config": self.cfg.to_dict(),
+                             "graph": self.graph.to_dict(), "protocol": self.protocol.name,
+                             "roi_size": self.store.roi_size},
+                            optimizer_state=opt.state_dict(), rng=rng)
+            self.echo_line(_epoch_line(row, total))
+        return self._finish(history, best)
+
+    def _epoch(self, epoch: int, stage: Stage, e: int, opt) -> dict:
+        self.model.train()
+        sums: dict[str, float] = {}
+        faces = 0
+        t0 = time.perf_counter()
+        for inputs, y, known in self._batches(epoch):
+            opt.zero_grad(set_to_none=True)
+            if self.cache is not None:
+                losses = self._au_losses(self.model.head(inputs), y, known)
+                losses["loss"] = losses["au"]
+            else:
+                losses = self._losses(stage.name, inputs, y, known)
+            losses["loss"].backward()
+            opt.step()
+            b = y.shape[0]
+            faces += b
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * b
+        row = {"epoch": epoch + 1, "stage": stage.name, "stage_epoch": e + 1, "lr": opt.param_groups[0]["lr"]}
+        row.update({k: v / max(faces, 1) for k, v in sums.items()})
+        row.update(val_f1=float("nan"), val_auc=float("nan"), seconds=time.perf_counter() - t0, faces=faces)
+        return row
+
+    def _check_checkpoint(self, doc: dict) -> None:
+        if doc.get("kind") != "checkpoint" or doc.get("config") != self.cfg.to_dict():
+            raise InputError(f"{self.run_dir / runs.CHECKPOINT} does not belong to this run's config; use --overwrite")
+        if doc.get("protocol") != self.protocol.name or int(doc.get("roi_size", -1)) != self.store.roi_size:
+            raise InputError(f"{self.run_dir / runs.CHECKPOINT} is for {doc.get('protocol')} faces with "
+                             f"{doc.get('roi_size')}-pixel ROIs, the store holds {self.protocol.name} with "
+                             f"{self.store.roi_size}")
+
+    def _write_history(self, history: list[dict]) -> None:
+        import pandas as pd
+
+        from .io import atomic_path
+
+        with atomic_path(self.run_dir / runs.EPOCHS) as tmp:
+            pd.DataFrame(history).to_csv(tmp, index=False)
+
+    def _finish(self, history: list[dict], best: dict) -> dict:
+        selected = "last"
+        if self.cfg.train.select == "val" and best["epoch"] is not None:
+            ckpt = load_checkpoint(self.run_dir / runs.BEST)
+            self.model.load_state_dict(ckpt.model)
+            selected = "val"
+        epoch = best["epoch"] if selected == "val" else len(history)
+        save_checkpoint(self.run_dir / runs.MODEL, self.model.state_dict(),
+                        model_document(self.model, self.cfg, self.graph, self.store.roi_size,
+                                       {"epoch": epoch, "selected": selected}))
+        test = score(self.store, self.splits.test_rows,
+                     predict_rows(self.model, self.store, self.splits.test_rows, self.device))
+        metrics = {"fold": self.cfg.data.fold, "seed": self.cfg.train.seed, "layer": self.cfg.model.layer,
+                   "selected": selected, "epoch": epoch, "test": test.to_dict(),
+                   "val_f1_at_selected": next((r["val_f1"] for r in history if r["epoch"] == epoch), None),
+                   "train_seconds": float(sum(r["seconds"] for r in history))}
+        write_json_atomic(self.run_dir / runs.TEST_METRICS, metrics)
+        write_table(self.run_dir / runs.TEST_TABLE, test)
+        try:
+            plot_curves(history, self.run_dir / runs.CURVES)
+        except ImportError:  # matplotlib is a core dependency; keep the run's results even without it
+            pass
+        self._write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return metrics
+
+
+def write_table(path: Path, scores: AUScores) -> None:
+    import pandas as pd
+
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        pd.DataFrame(scores.rows()).to_csv(tmp, index=False, float_format="%.4f")
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_path
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for key in ("loss", "recon", "roi", "au"):
+        if any(key in r for r in history):
+            ax1.plot(epochs, [r.get(key, np.nan) for r in history], label=key)
+    ax1.set_xlabel("epoch"); ax1.set_ylabel("training loss"); ax1.set_yscale("log"); ax1.legend()
+    ax2.plot(epochs, [r["val_f1"] for r in history], label="validation F1")
+    ax2.plot(epochs, [r["val_auc"] for r in history], label="validation AUC")
+    ax2.set_xlabel("epoch"); ax2.set_ylim(0, 1); ax2.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
+    plt.close(fig)
+
+
+def _epoch_line(row: dict, total: int) -> str:
+    parts = [f"epoch {row['epoch']}/{total} [{row['stage']}]", f"loss {row['loss']:.4f}"]
+    for key in ("recon", "roi", "au"):
+        if key in row:
+            parts.append(f"{key} {row[key]:.4f}")
+    if not np.isnan(row["val_f1"]):
+        parts.append(f"val F1 {row['val_f1']:.3f} AUC {row['val_auc']:.3f}")
+    parts.append(f"{row['faces'] / max(row['seconds'], 1e-9):.0f} faces/s")
+    return " · ".join(parts)
+
+
+def _config_diff(a: dict, b: dict, prefix: str = "") -> str:
+    out = []
+    for key in a:
+        if isinstance(a[key], dict) and isinstance(b.get(key), dict) and key in ("data", "graph", "model", "loss", "train"):
+            inner = _config_diff(a[key], b[key], f"{key}.")
+            if inner:
+                out.append(inner)
+        elif a[key] != b.get(key):
+            out.append(f"{prefix}{key}: {a[key]!r} then, {b.get(key)!r} now")
+    return "; ".join(out)
+
+
+def train(cfg: RunConfig | None, run_dir, resume: bool = False, overwrite: bool = False, quiet: bool = False,
+          echo: Callable[[str], None] = print) -> dict:
+    """Train one run into ``run_dir``; returns its test metrics (see :class:`Trainer`)."""
+    return Trainer(cfg, run_dir, resume=resume, overwrite=overwrite, quiet=quiet, echo=echo).run()

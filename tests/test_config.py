@@ -1,0 +1,73 @@
+import pytest
+
+from augcn_pyg.config import RunConfig, load_config
+from augcn_pyg.errors import InputError
+
+
+def test_defaults_are_the_papers():
+    cfg = RunConfig()
+    assert (cfg.train.epochs_ae, cfg.train.epochs, cfg.train.batch_size) == (12, 40, 256)
+    assert (cfg.train.momentum, cfg.train.weight_decay, cfg.train.lr_step, cfg.train.lr_gamma) == (0.9, 5e-4, 10, 0.1)
+    assert (cfg.loss.lambda_recon, cfg.loss.lambda_dice) == (3.0, 4.0)
+    assert (cfg.model.latent, cfg.model.hidden) == (150, [30, 12])
+
+
+def test_yaml_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  lr: 0.05\n  epochs: 3\nmodel:\n  layer: gat\n  layer_options: {heads: 2}\n")
+    cfg = load_config(path, ["train.epochs=5", "model.hidden=64,12", "graph.threshold=1.0", "loss.dice=false"])
+    assert cfg.train.lr == 0.05 and cfg.train.epochs == 5
+    assert cfg.model.layer == "gat" and cfg.model.layer_options == {"heads": 2}
+    assert cfg.model.hidden == [64, 12] and cfg.graph.threshold == 1.0 and cfg.loss.dice is False
+    again = load_config(None, [], base=None)
+    assert again.train.lr == 0.05
+
+
+def test_resolved_yaml_round_trips(tmp_path):
+    cfg = load_config(None, ["train.seed=3", "model.layer_options={steps: 3}"])
+    path = tmp_path / "r.yaml"
+    path.write_text(cfg.to_yaml())
+    assert load_config(path).to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["train.nope=1"], "unknown config key 'train.nope'"),
+    (["nosection.x=1"], "unknown config key 'nosection'"),
+    (["train.epochs=two"], "'train.epochs' must be an integer"),
+    (["train.lr=fast"], "'train.lr' must be a number"),
+    (["loss.dice=maybe"], "'loss.dice' must be true or false"),
+    (["model.hidden=a,b"], r"'model.hidden\[0\]' must be an integer"),
+    (["train.select=best"], "'train.select' must be one of last, val"),
+    (["data.fold=4"], "'data.fold' must be 1, 2 or 3"),
+    (["train.batch_size=0"], "'train.batch_size' must be >= 1"),
+    (["data.val_fraction=1.0"], "'data.val_fraction' must be in"),
+    (["train"], "--set takes section.key=value"),
+    (["train=3"], "config section 'train' must be a mapping"),
+])
+def test_bad_keys_and_types(overrides, message):
+    with pytest.raises(InputError, match=message):
+        load_config(None, overrides)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- 1\n- 2\n", "must be a YAML mapping"),
+    ("train: [1, 2\n", "is not valid YAML"),
+    ("train: 5\n", "config section 'train' must be a mapping"),
+])
+def test_bad_yaml_files(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_config(path)
+
+
+def test_missing_yaml_file(tmp_path):
+    with pytest.raises(InputError, match="cannot read the config"):
+        load_config(tmp_path / "none.yaml")
+
+
+def test_yaml_is_read_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("train: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_config(path)
