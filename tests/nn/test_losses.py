@@ -54,8 +54,9 @@ def test_roi_bce_counts_only_member_aus_that_are_known():
     y = torch.tensor([[1.0, 0.0]])
     known = torch.tensor([[True, False]])
     membership = torch.tensor([[True, True], [False, True]])
-    # counted: ROI 0 / AU 0 only (AU 1 unknown; ROI 1 does not hold AU 0)
-    expected = -math.log(1 / (1 + math.exp(-0.5)))
+    # counted: ROI 0 / AU 0 only (AU 1 unknown; ROI 1 does not hold AU 0); per ROI (1/C) sum_c, summed over
+    # ROIs, averaged over the B = 1 face
+    expected = -math.log(1 / (1 + math.exp(-0.5))) / 2
     assert float(roi_bce(roi_logits, y, known, membership)) == pytest.approx(expected, rel=1e-6)
 
 
