@@ -236,7 +236,7 @@ def demo(output, workers):
 @click.option("--camera", type=click.Choice(["left", "right"]), default=None,
               help="disfa: which camera's video or frames (default left).")
 @click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
                 images, intensity_threshold, camera, landmarks_dir, model_root, overwrite, quiet):
@@ -335,7 +335,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--noise", type=float, default=None, help="Override: noise std (grey levels).")
 @click.option("--jpeg-quality", type=click.IntRange(1, 100), default=None, help="Override: JPEG quality.")
 @click.option("--no-resume", is_flag=True, help="Re-render videos that are already complete.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed, difficulty, workers,
                   image_size, no_resume, quiet, **knobs):

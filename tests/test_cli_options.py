@@ -29,9 +29,10 @@ def test_one_name_for_the_roi_size_with_one_rule(command):
         assert isinstance(opts["--roi-size"].type, click.IntRange)
 
 
-@pytest.mark.parametrize("command", ["prepare", "synth"])
+@pytest.mark.parametrize("command", ["prepare", "synth", "train", "cv"])
 def test_long_work_with_a_progress_bar_has_quiet(command):
     assert options(command)["--quiet"].is_flag
+    assert options(command)["-q"] is options(command)["--quiet"]
 
 
 @pytest.mark.parametrize("command, option", [("prepare", "--landmarks"), ("show-rois", "--landmarks"),
