@@ -55,17 +55,39 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
 
     from .predict import predict
 
-    bar = tqdm(unit="frame", desc="predict", disable=quiet)
+    bars = []  # made once the input and the model have loaded: a bad input prints only its error
 
     def start(total, done):
-        bar.reset(total=total or None)
-        bar.update(done)
+        bars.append(tqdm(total=total or None, initial=done, unit="frame", desc="predict", disable=quiet))
 
     options = {k: v for k, v in (("model_root", model_root), ("upsample", upsample)) if v is not None}
-    with bar:
-        summary = predict(input_path, output, checkpoint, onnx_path, landmarks=landmarks,
-                          backend_options=options,
+    try:
+        summary = predict(input_path, output, checkpoint, onnx_path, landmarks=landmarks, backend_options=options,
                           largest_face=largest_face, landmarks_out=landmarks_out, output_format=output_format,
-                          batch_size=batch_size, resume=resume, overwrite=overwrite, progress=bar.update,
-                          on_start=start)
+                          batch_size=batch_size, resume=resume, overwrite=overwrite,
+                          progress=lambda n: bars[0].update(n), on_start=start)
+    finally:
+        for bar in bars:
+            bar.close()
     click.echo(summary.line())
+
+
+@main.command("export")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The .onnx file to write.")
+@user_errors
+def export_cmd(run, output):
+    """Export a trained run's model to ONNX: ROI crops (B, R, 3, n, n) uint8 -> AU probabilities (B, C).
+
+    The batch size is dynamic; the protocol, ROI size and AU order are stored in the file's metadata, so
+    `predict --onnx` needs nothing else.
+
+    \b
+    Example:
+      augcn-pyg export runs/gcn-f1 -o gcn-f1.onnx
+      augcn-pyg predict clip.mp4 --onnx gcn-f1.onnx -o clip.csv
+    """
+    from .export import export_onnx
+
+    meta = export_onnx(run, output)
+    click.echo(f"wrote {output}: {meta['layer']} on {meta['protocol']}, input {meta['input']}, output {meta['output']}")
