@@ -28,6 +28,12 @@ from .predict_output import OUTPUT_FORMATS
 @click.option("--upsample", type=click.IntRange(0, 3), default=None,
               help="dlib: times the frame is doubled before detection (default 1, finds faces down to about "
                    "40 px; 0 is about 4x faster and finds faces from about 80 px).")
+@click.option("--track/--no-track", default=None,
+              help="Follow faces from frame to frame, detecting again only when a face is lost (default: on "
+                   "for videos with dlib; docs/predict.md says how a lost face is noticed).")
+@click.option("--redetect-every", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With tracking: also search the whole frame every N frames, to find faces that enter (0: "
+                   "only when a face is lost).")
 @click.option("--largest-face", is_flag=True, help="Only the largest face of each frame (default: every face).")
 @click.option("--landmarks-out", is_flag=True, help="Also write the 68 landmarks (x_0..x_67, y_0..y_67).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
@@ -36,8 +42,8 @@ from .predict_output import OUTPUT_FORMATS
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landmarks, model_root, upsample, largest_face,
-                landmarks_out, batch_size, resume, overwrite, quiet):
+def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landmarks, model_root, upsample, track,
+                redetect_every, largest_face, landmarks_out, batch_size, resume, overwrite, quiet):
     """Predict AUs on an image, a folder of images or a video: one row per frame and face.
 
     Every frame has its row; a frame without a face has success = 0 and empty AU cells. Rows are
@@ -49,6 +55,7 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
       augcn-pyg predict photos/ --checkpoint runs/gcn-f1 -o photos.csv --largest-face
       augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --landmarks-out
       augcn-pyg predict clip.mp4 --onnx model.onnx -o clip.jsonl --format json
+      augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --no-track   # detect on every frame
       augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --resume     # after a kill
     """
     from tqdm.auto import tqdm
@@ -64,7 +71,7 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
     try:
         summary = predict(input_path, output, checkpoint, onnx_path, landmarks=landmarks, backend_options=options,
                           largest_face=largest_face, landmarks_out=landmarks_out, output_format=output_format,
-                          batch_size=batch_size, resume=resume, overwrite=overwrite,
+                          batch_size=batch_size, track=track, redetect_every=redetect_every, resume=resume, overwrite=overwrite,
                           progress=lambda n: bars[0].update(n), on_start=start)
     finally:
         for bar in bars:

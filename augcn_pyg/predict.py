@@ -51,6 +51,8 @@ class PredictSummary:
     no_face: int  # frames of this call without a scored face
     resumed_frames: int
     seconds: float
+    detections: int | None = None  # whole-frame detections when tracking
+
 
     def line(self) -> str:
         done = self.frames - self.resumed_frames
@@ -58,6 +60,8 @@ class PredictSummary:
                 f"without a face")
         if self.resumed_frames:
             text += f" (resumed after {self.resumed_frames} frames)"
+        if self.detections is not None:
+            text += f"; tracked, {self.detections} whole-frame detections"
         return text + f"; {done / max(self.seconds, 1e-9):.1f} frames/s"
 
 
@@ -66,17 +70,19 @@ def _largest(faces: list) -> list:
 
 
 class FaceAligner:
-    """A frame's faces -> their aligned 200x200 images and landmarks (prepare's steps, per frame)."""
+    """A frame's faces -> their aligned 200x200 images and landmarks (prepare's steps, per frame).
 
-    def __init__(self, backend, protocol, largest_face: bool = False):
-        self.backend, self.protocol, self.largest_face = backend, protocol, largest_face
+    ``detector``: a landmark backend, or a :class:`~augcn_pyg.landmarks.tracking.FaceTracker`."""
+
+    def __init__(self, detector, protocol, largest_face: bool = False):
+        self.detector, self.protocol, self.largest_face = detector, protocol, largest_face
 
     def __call__(self, image: np.ndarray) -> tuple[list[FaceResult], np.ndarray, np.ndarray, list[int]]:
         """(faces, aligned (K, S, S, 3) uint8, aligned landmarks (K, 68, 2), indices of the K usable faces)."""
         from .align import align_faces, similarity_transforms, template_for
         from .data.prepare import ALIGNED_SIZE, _unusable
 
-        found = self.backend.detect(image)  # best score first
+        found = self.detector.detect(image)  # best score first
         if self.largest_face:
             found = _largest(found)
         faces = [FaceResult(i, f.score, f.box, f.landmarks) for i, f in enumerate(found)]
@@ -138,12 +144,15 @@ def fingerprint(source, model_path: Path, options: dict) -> dict:
 def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | None = None,
             onnx: str | Path | None = None, *, landmarks: str = "dlib", backend_options: dict | None = None,
             largest_face: bool = False, landmarks_out: bool = False, output_format: str = "csv",
-            batch_size: int = 32, resume: bool = False, overwrite: bool = False,
+            batch_size: int = 32, track: bool | None = None, redetect_every: int = 0, resume: bool = False,
+            overwrite: bool = False,
             progress: Callable[[int], None] | None = None, on_start: Callable[[int, int], None] | None = None
             ) -> PredictSummary:
     """Predict the AUs of every frame of ``input_path`` into ``out`` (see the module docstring).
 
-    The model is a run folder (``checkpoint``) or an exported ONNX file (``onnx``). ``progress(n)`` is
+    The model is a run folder (``checkpoint``) or an exported ONNX file (``onnx``). ``track``: follow faces
+    from frame to frame (:mod:`augcn_pyg.landmarks.tracking`); None = on for videos when the backend can.
+    ``progress(n)`` is
     called after each batch with its frame count; ``on_start(total, done)`` once before the first frame.
     """
     import time
@@ -165,11 +174,20 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
     model_file = Path(onnx) if onnx is not None else _model_file(Path(checkpoint))
     backend = get_backend(landmarks, all_faces=True, **(backend_options or {}))
     fmt = OUTPUT_FORMATS[output_format](model.aus, landmarks_out, model.threshold)
+    if track is None:
+        track = source.kind == "video" and hasattr(backend, "detect_near")
     options = {"landmarks": landmarks, "largest_face": largest_face, "landmarks_out": landmarks_out,
-               "format": output_format, "batch_size": batch_size,
+               "format": output_format, "batch_size": batch_size, "track": bool(track),
+               "redetect_every": redetect_every if track else 0,
                "detector_options": {k: str(v) for k, v in sorted((backend_options or {}).items())}}
     writer = StreamWriter(out, fmt, fingerprint(source, model_file, options), resume=resume, overwrite=overwrite)
-    aligner = FaceAligner(backend, model.protocol, largest_face)
+    tracker = None
+    if track:
+        from .landmarks.tracking import FaceTracker
+
+        tracker = FaceTracker(backend, redetect_every, select=_largest if largest_face else None)
+        tracker.restore((writer.state or {}).get("tracker"))  # the tracks at the end of the last written batch
+    aligner = FaceAligner(tracker or backend, model.protocol, largest_face)
     batch = BatchScorer(model)
     resumed = writer.frames_done
     faces = no_face = 0
@@ -183,7 +201,7 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
         scored = sum(f.probabilities is not None for fr in frames for f in fr.faces)
         faces += scored
         no_face += sum(not any(f.probabilities is not None for f in fr.faces) for fr in frames)
-        writer.write(frames)
+        writer.write(frames, {"tracker": tracker.state()} if tracker is not None else None)
         if progress is not None:
             progress(len(frames))
 
@@ -201,7 +219,8 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
         writer.finish()
     finally:
         writer.close()
-    return PredictSummary(out, writer.frames_done, faces, no_face, resumed, time.perf_counter() - t0)
+    return PredictSummary(out, writer.frames_done, faces, no_face, resumed, time.perf_counter() - t0,
+                          tracker.detections if tracker is not None else None)
 
 
 def _model_file(run: Path) -> Path:

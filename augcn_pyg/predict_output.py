@@ -132,6 +132,7 @@ class StreamWriter:
         if self.out.is_dir():
             raise InputError(f"the output is a folder, not a file: {self.out}")
         self.frames_done = 0
+        self.state = None  # what the pipeline recorded with the last batch (the tracker's tracks)
         self._fd = None
         if resume and self.progress.exists():
             self._open_resume()
@@ -154,6 +155,7 @@ class StreamWriter:
         os.ftruncate(self._fd, int(record["bytes"]))  # drop a batch that was being written when killed
         os.lseek(self._fd, 0, os.SEEK_END)
         self.frames_done = int(record["frames"])
+        self.state = record.get("state")
 
     def _write(self, text: str) -> None:
         data = text.encode("utf-8")
@@ -162,8 +164,8 @@ class StreamWriter:
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
 
-    def write(self, frames) -> None:
-        """Append one batch of frames and record it as done."""
+    def write(self, frames, state: dict | None = None) -> None:
+        """Append one batch of frames and record it as done, with ``state`` to restore on resume."""
         if self._fd is None:
             self._fd = os.open(self.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             self._write(self.fmt.header())
@@ -171,7 +173,7 @@ class StreamWriter:
             self._write(self.fmt.encode(frames))
         self.frames_done += len(frames)
         write_json_atomic(self.progress, {"fingerprint": self.fingerprint, "frames": self.frames_done,
-                                          "bytes": os.fstat(self._fd).st_size}, indent=None)
+                                          "bytes": os.fstat(self._fd).st_size, "state": state}, indent=None)
 
     def finish(self) -> None:
         """The input's last frame is written: the file is complete."""

@@ -208,3 +208,12 @@ def test_bad_input_is_one_line_and_writes_nothing(case, run, data, tmp_path):
     assert result.exit_code != 0
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert not out.exists() and (tmp_path / "exists.csv").read_text() == "keep me"
+
+
+def test_tracking_finds_the_faces_detection_on_every_frame_finds(run, clip, tmp_path):
+    tracked = predict(clip, tmp_path / "t.csv", run, track=True, **FAST)
+    untracked = predict(clip, tmp_path / "u.csv", run, track=False, **FAST)
+    assert untracked.detections is None and 1 <= tracked.detections < 9
+    a, b = read(tmp_path / "t.csv"), read(tmp_path / "u.csv")
+    assert list(a["success"]) == list(b["success"])
+    assert "tracked" in tracked.line()
