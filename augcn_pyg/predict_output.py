@@ -16,12 +16,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
 from .io import write_json_atomic
+
+#: Test hook: "K" kills this process (SIGKILL) right after batch K's progress record, "K:before" after batch
+#: K's rows are written but before its record. Used by tests/test_predict.py to prove resume after a kill.
+KILL_HOOK = "AUGCN_PYG_PREDICT_KILL_AFTER_BATCH"
 
 LANDMARK_COLUMNS = [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]
 
@@ -114,6 +119,14 @@ class JSONLinesFormat:
 OUTPUT_FORMATS = {"csv": CSVFormat, "json": JSONLinesFormat}
 
 
+def _kill_hook(batch: int, moment: str) -> None:
+    spec = os.environ.get(KILL_HOOK)
+    if spec:
+        k, _, when = spec.partition(":")
+        if int(k) == batch and (when or "after") == moment:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def progress_path(out: Path) -> Path:
     return out.parent / f".{out.name}.progress.json"
 
@@ -132,6 +145,7 @@ class StreamWriter:
         if self.out.is_dir():
             raise InputError(f"the output is a folder, not a file: {self.out}")
         self.frames_done = 0
+        self.batches = 0  # written by this writer
         self.state = None  # what the pipeline recorded with the last batch (the tracker's tracks)
         self._fd = None
         if resume and self.progress.exists():
@@ -171,9 +185,12 @@ class StreamWriter:
             self._write(self.fmt.header())
         if frames:
             self._write(self.fmt.encode(frames))
+        self.batches += 1
+        _kill_hook(self.batches, "before")
         self.frames_done += len(frames)
         write_json_atomic(self.progress, {"fingerprint": self.fingerprint, "frames": self.frames_done,
                                           "bytes": os.fstat(self._fd).st_size, "state": state}, indent=None)
+        _kill_hook(self.batches, "after")
 
     def finish(self) -> None:
         """The input's last frame is written: the file is complete."""

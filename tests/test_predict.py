@@ -217,3 +217,26 @@ def test_tracking_finds_the_faces_detection_on_every_frame_finds(run, clip, tmp_
     a, b = read(tmp_path / "t.csv"), read(tmp_path / "u.csv")
     assert list(a["success"]) == list(b["success"])
     assert "tracked" in tracked.line()
+
+
+@pytest.mark.parametrize("moment", ["after", "before"])
+def test_a_killed_run_keeps_its_batches_and_resumes_to_the_same_file(moment, run, clip, tmp_path):
+    import subprocess
+
+    from augcn_pyg.predict_output import KILL_HOOK
+
+    whole = tmp_path / "whole.csv"
+    predict(clip, whole, run, batch_size=2, **FAST)
+    out = tmp_path / "out.csv"
+    cmd = [sys.executable, "-m", "augcn_pyg", "predict", str(clip), "--checkpoint", str(run), "-o", str(out),
+           "--batch-size", "2", "--upsample", "0", "-q"]
+    env = {**os.environ, KILL_HOOK: f"3:{moment}", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    killed = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    kept = read(out)  # 3 batches of rows on disk; killed "before", the 3rd is not recorded yet
+    assert list(kept["frame"]) == list(range(1, 7))
+    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": env["PYTHONPATH"]})
+    assert resumed.returncode == 0, resumed.stderr
+    assert ("resumed after 4 frames" if moment == "before" else "resumed after 6 frames") in resumed.stdout
+    assert out.read_bytes() == whole.read_bytes()
