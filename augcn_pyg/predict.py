@@ -82,7 +82,7 @@ class FaceAligner:
         from .align import align_faces, similarity_transforms, template_for
         from .data.prepare import ALIGNED_SIZE, _unusable
 
-        found = self.detector.detect(image)  # best score first
+        found = self.detector.detect(image)  # best score first (tracked faces: in their tracks' order)
         if self.largest_face:
             found = _largest(found)
         faces = [FaceResult(i, f.score, f.box, f.landmarks) for i, f in enumerate(found)]
@@ -152,8 +152,8 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
 
     The model is a run folder (``checkpoint``) or an exported ONNX file (``onnx``). ``track``: follow faces
     from frame to frame (:mod:`augcn_pyg.landmarks.tracking`); None = on for videos when the backend can.
-    ``progress(n)`` is
-    called after each batch with its frame count; ``on_start(total, done)`` once before the first frame.
+    ``progress(n)`` is called after each batch with its frame count; ``on_start(total, done)`` once before
+    the first frame.
     """
     import time
 

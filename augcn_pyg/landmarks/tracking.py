@@ -35,12 +35,12 @@ class FaceTracker:
         self.detections = 0  # whole-frame detections run (for reports)
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        """The faces of the next frame, best score first."""
+        """The faces of the next frame: after a whole-frame detection best score first, then in that order."""
         due = self.redetect_every and self.since_detection >= self.redetect_every
         if self.tracks and not due:
             found = [self.backend.detect_near(image, face.box) for face in self.tracks]
             if all(f is not None for f in found):
-                self.tracks = sorted(found, key=lambda f: -f.score)
+                self.tracks = found  # in track order, so a followed face keeps its place (its face_id)
                 self.since_detection += 1
                 return list(self.tracks)
         faces = self.backend.detect(image)
