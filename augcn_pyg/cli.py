@@ -377,6 +377,8 @@ def synth_gallery_command(out_path, seed):
 
 # The model commands (layers, model-info, train, evaluate, cv) live in their own module.
 from . import cli_model  # noqa: E402,F401
+# ... and the commands that use a trained model (predict, export) in theirs.
+from . import cli_predict  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover

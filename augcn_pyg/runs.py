@@ -8,10 +8,11 @@
     graph.json            the relation graph fitted on the training subjects
     checkpoint.safetensors  the last finished epoch: weights, optimizer, scheduler, RNG states, history
     best.safetensors      the best epoch on validation (select: val)
-    model.safetensors     the selected weights (last or best), what evaluate and predict load
+    model.safetensors     the selected weights (last or best), what evaluate, predict and export load
     epochs.csv            one row per epoch: stage, losses, learning rate, validation F1/AUC, seconds
     curves.png            the losses and the validation F1 over the epochs
     test_metrics.json, test_per_au.csv   the test part scored with the selected weights
+    MODEL_CARD.md         what the model is, its data, graph, metrics and intended use (model_card.py)
 
 A folder that holds another run is refused unless ``resume`` (carry on) or ``overwrite`` (start again).
 """
@@ -38,7 +39,7 @@ CURVES = "curves.png"
 TEST_METRICS = "test_metrics.json"
 TEST_TABLE = "test_per_au.csv"
 FILES = (RUN_JSON, CONFIG, GRAPH, CHECKPOINT, BEST, MODEL, EPOCHS, CURVES, TEST_METRICS, TEST_TABLE,
-         "evaluation.json", "evaluation.csv")
+         "MODEL_CARD.md", "evaluation.json", "evaluation.csv")
 FORMAT = "augcn-pyg/run"
 
 PACKAGES = ("augcn-pyg", "torch", "torch-geometric", "numpy", "scikit-learn", "safetensors", "pandas")

@@ -428,6 +428,8 @@ class Trainer:
             plot_curves(history, self.run_dir / runs.CURVES)
         except ImportError:  # matplotlib is a core dependency; keep the run's results even without it
             pass
+        from .model_card import write_model_card
+        write_model_card(self.run_dir)
         self._write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         return metrics
 

@@ -57,6 +57,33 @@ class DlibBackend(LandmarkBackend):
     def is_available(cls, **kwargs) -> bool:
         return importlib.util.find_spec("dlib") is not None and predictor_path() is not None
 
+    def detect_near(self, image: np.ndarray, box, margin: float = 0.5, face_size: int = 100) -> Face | None:
+        """The best face inside a window around ``box`` (x0, y0, x1, y1), or None: the detector on the window
+        only, resized so that a face of ``box``'s width is ``face_size`` px (dlib finds faces from about
+        80 px without upsampling), then the 68 points fitted at full resolution. What tracking uses."""
+        import cv2
+
+        x0, y0, x1, y1 = (float(v) for v in box)
+        w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+        height, width = image.shape[:2]
+        left, top = int(max(0, x0 - margin * w)), int(max(0, y0 - margin * h))
+        right, bottom = int(min(width, x1 + margin * w)), int(min(height, y1 + margin * h))
+        if right - left < 8 or bottom - top < 8:
+            return None
+        scale = face_size / w
+        window = cv2.resize(image[top:bottom, left:right], None, fx=scale, fy=scale,
+                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        rects, scores, _ = self._detector.run(np.ascontiguousarray(window), 0, self.threshold)
+        if not len(rects):
+            return None
+        best = int(np.argmax(scores))
+        r = rects[best]
+        rect = self._rectangle(int(round(left + r.left() / scale)), int(round(top + r.top() / scale)),
+                               int(round(left + r.right() / scale)), int(round(top + r.bottom() / scale)))
+        shape = self._predictor(image, rect)
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)  # (68, 2)
+        return Face(box=(rect.left(), rect.top(), rect.right(), rect.bottom()), score=scores[best], landmarks=points)
+
     def _detect(self, image: np.ndarray) -> list[Face]:
         rects, scores, _ = self._detector.run(image, self.upsample, self.threshold)
         faces = []

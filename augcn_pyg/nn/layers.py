@@ -166,7 +166,24 @@ class _Twin:
 
     def __call__(self, owner: nn.Module, *args, **kwargs):
         tensors = {n: get(owner) for n, get in self._getters.items()}
+        if torch.jit.is_tracing():  # functional_call refuses the TorchScript tracer (ONNX export)
+            return self._call_swapped(tensors, args, kwargs)
         return functional_call(self.module, tensors, args, kwargs, strict=True)
+
+    def _call_swapped(self, tensors: dict[str, Tensor], args, kwargs):
+        """What functional_call does, by hand: the owner's tensors put in the twin's slots, then put back."""
+        saved = []
+        for name, tensor in tensors.items():
+            path, _, attr = name.rpartition(".")
+            module = self.module.get_submodule(path)
+            slots = module._parameters if attr in module._parameters else module._buffers
+            saved.append((slots, attr, slots[attr]))
+            slots[attr] = tensor
+        try:
+            return self.module(*args, **kwargs)
+        finally:
+            for slots, attr, original in saved:
+                slots[attr] = original
 
 
 def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
