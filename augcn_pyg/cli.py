@@ -235,11 +235,14 @@ def demo(output, workers):
               help="disfa: an AU is present at or above this intensity (default 2).")
 @click.option("--camera", type=click.Choice(["left", "right"]), default=None,
               help="disfa: which camera's video or frames (default left).")
+@click.option("--track/--no-track", default=None,
+              help="Follow the face from frame to frame within each video (of each chunk) instead of detecting "
+                   "on every whole frame (default: on for bp4d and disfa with dlib; dlib only).")
 @click.option("--overwrite", is_flag=True, help="Prepare again into a directory that holds a store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size, roi_size, labels_path, openface,
-                images, intensity_threshold, camera, landmarks_dir, model_root, overwrite, quiet):
+                images, intensity_threshold, camera, landmarks_dir, model_root, track, overwrite, quiet):
     """Turn a dataset's frames into an ROI store: landmarks -> aligned face -> R crops of n x n.
 
     A run that is stopped (Ctrl-C, kill, power loss) resumes where it stopped when the same command is
@@ -264,7 +267,7 @@ def prepare_cmd(dataset, root, output, protocol, landmarks, workers, batch_size,
         summary = prepare(dataset, root, output, protocol, landmarks=landmarks, workers=workers,
                           batch_size=batch_size, roi_size=roi_size, overwrite=overwrite, progress=not quiet,
                           backend_options=backend_options, on_note=lambda n: click.echo(f"note: {n}", err=True),
-                          **options)
+                          track=track, **options)
     except PrepareInterrupted as stop:
         click.echo(f"\n{stop.line()}", err=True)
         raise click.exceptions.Exit(130) from None  # the shell's code for "stopped by SIGINT"

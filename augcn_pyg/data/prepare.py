@@ -9,6 +9,12 @@ same bytes; ``store.json`` is written only at the very end, so an unfinished dir
 store. Frames that fail (unreadable image, no face found, NaN or degenerate landmarks) are listed in
 ``skipped.csv`` with the reason.
 
+With ``track`` (the default for BP4D and DISFA with dlib: their frames of one video are consecutive) a
+:class:`~augcn_pyg.landmarks.tracking.FaceTracker` follows the face from frame to frame instead of
+searching every whole frame. A track never crosses a chunk or a video: each chunk starts each of its
+videos with a whole-frame detection, so a chunk's result depends on its frames alone, and resume and
+any worker count still give the same bytes.
+
 What can be checked before any work (options, the landmark backend, the output directory) is checked
 before anything is created, and a run that stores no face leaves nothing behind. Ctrl-C stops the
 workers quietly (they ignore SIGINT; the parent stops them) and raises :class:`PrepareInterrupted`,
@@ -45,6 +51,8 @@ SKIPPED_CSV = "skipped.csv"
 #: K's rows are written but before its checkpoint, "K:interrupt" sends SIGINT to the process group after
 #: chunk K's checkpoint (what Ctrl-C in a terminal does). Used by tests/data/test_prepare.py to prove resume.
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
+#: datasets whose readers list the frames of one video consecutively: tracking is on by default for them
+VIDEO_DATASETS = ("bp4d", "disfa")
 #: side of the aligned face (the paper's 200 x 200)
 ALIGNED_SIZE = 200
 #: landmarks spanning fewer pixels than this (width or height of the brows-to-chin points) are degenerate
@@ -89,7 +97,7 @@ class PrepareInterrupted(KeyboardInterrupt):
 _WORKER: dict = {}
 
 
-def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict,
+def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict, track: bool = False,
                  limit_threads: bool = True) -> None:
     if limit_threads:  # in a worker process: the parallelism is the processes, one thread each
         import cv2
@@ -100,7 +108,7 @@ def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: 
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
     _WORKER.update(protocol=protocol, roi_size=roi_size, landmarks=landmarks, backend_options=backend_options,
-                   backend=None)
+                   track=track, backend=None)
 
 
 def _backend():
@@ -112,7 +120,33 @@ def _backend():
     return _WORKER["backend"]
 
 
-def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
+class _ChunkDetector:
+    """The detector of one chunk's frames: the backend itself, or with tracking a fresh
+    :class:`FaceTracker` for each video the chunk reaches (frames of two videos never share a track)."""
+
+    def __init__(self, track: bool):
+        self.track, self.video, self.tracker = track, None, None
+        self.detections = 0  # whole-frame detections run in this chunk
+
+    def detect(self, frame, image) -> list:
+        if not self.track:
+            self.detections += 1
+            return _backend().detect(image)
+        from ..landmarks.tracking import FaceTracker
+
+        video = (frame.subject, frame.video)
+        if video != self.video:
+            if self.tracker is not None:
+                self.detections += self.tracker.detections
+            self.video, self.tracker = video, FaceTracker(_backend())
+        return self.tracker.detect(image)
+
+    def finish(self) -> int:
+        """The chunk's whole-frame detections."""
+        return self.detections + (self.tracker.detections if self.tracker is not None else 0)
+
+
+def _face_landmarks(frame, image, detector: _ChunkDetector) -> tuple[np.ndarray | None, str]:
     """(68, 2) float32 landmarks of the frame's face (shipped, else the best detected face), or None and why."""
     from ..landmarks.layout import to_68
 
@@ -121,7 +155,7 @@ def _face_landmarks(frame, image) -> tuple[np.ndarray | None, str]:
             return to_68(np.asarray(frame.landmarks, dtype=np.float32)), ""
         except ValueError as exc:
             return None, f"unusable landmarks: {exc}"
-    faces = _backend().detect(image)
+    faces = detector.detect(frame, image)
     if not faces:
         return None, "no face found"
     return np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32), ""
@@ -159,15 +193,13 @@ def _unreadable(exc: Exception) -> str:
     return text if text.startswith("unreadable image") else f"unreadable image: {text}"
 
 
-def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]]]:
-    """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
-    uint8, [(skipped position, reason)])``."""
-    from ..align import align_faces, similarity_transforms, template_for
-    from ..rois import extract_rois
+def chunk_landmarks(items: list) -> tuple[list, list, list[int], list[tuple[int, str]], int]:
+    """``(images, (68, 2) landmarks, kept positions, [(skipped position, reason)], whole-frame detections)``
+    of ``[(frame position, Frame), ...]``: what :func:`process_chunk` aligns (in a worker, or after
+    ``_init_worker``)."""
     from .readers import load_image
 
-    chunk, items = task
-    protocol = get_protocol(_WORKER["protocol"])
+    detector = _ChunkDetector(_WORKER.get("track", False))
     images, points, kept, skipped = [], [], [], []
     for pos, frame in items:
         try:
@@ -175,7 +207,7 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         except (InputError, OSError, ValueError) as exc:
             skipped.append((pos, _unreadable(exc)))
             continue
-        lm, why = _face_landmarks(frame, image)
+        lm, why = _face_landmarks(frame, image, detector)
         if lm is None:
             skipped.append((pos, why))
             continue
@@ -187,6 +219,18 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         images.append(image)
         points.append(lm)
         kept.append(pos)
+    return images, points, kept, skipped, detector.finish()
+
+
+def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]], int]:
+    """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
+    uint8, [(skipped position, reason)], whole-frame detections)``."""
+    from ..align import align_faces, similarity_transforms, template_for
+    from ..rois import extract_rois
+
+    chunk, items = task
+    protocol = get_protocol(_WORKER["protocol"])
+    images, points, kept, skipped, detections = chunk_landmarks(items)
     if kept:
         points = np.stack(points)  # (B, 68, 2)
         transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
@@ -197,10 +241,10 @@ def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | 
         images = [im for im, good in zip(images, ok) if good]
         points, transforms = points[ok], transforms[ok]
     if not kept:
-        return chunk, [], None, sorted(skipped)
+        return chunk, [], None, sorted(skipped), detections
     aligned, aligned_points = align_faces(images, points, ALIGNED_SIZE, transforms=transforms)  # (B, S, S, 3)
     rois = extract_rois(aligned, aligned_points, protocol, size=_WORKER["roi_size"])  # (B, R, 3, n, n)
-    return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped)
+    return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped), detections
 
 
 # --- the parent: chunks, checkpoints, the store -----------------------------------------------------
@@ -210,7 +254,7 @@ def _chunk_file(progress: Path, chunk: int) -> Path:
 
 
 def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi_size: int, batch_size: int,
-                 landmarks: str, backend_options: dict | None = None) -> dict:
+                 landmarks: str, backend_options: dict | None = None, track: bool = False) -> dict:
     digest = hashlib.sha1()
     detects = False
     for f in frames:
@@ -219,8 +263,9 @@ def _fingerprint(frames: list, dataset: str, root: Path, protocol: Protocol, roi
             digest.update(np.ascontiguousarray(f.landmarks, dtype=np.float32).tobytes())
         detects = detects or f.landmarks is None
     # ... nor landmarks of two detectors: where the backend finds its models matters when it is used
+    # (tracked landmarks differ a little from whole-frame ones: a resume must not mix those either)
     detector = ({"backend_options": {k: str(v) for k, v in sorted((backend_options or {}).items())},
-                 "INSIGHTFACE_HOME": os.environ.get("INSIGHTFACE_HOME")} if detects else None)
+                 "INSIGHTFACE_HOME": os.environ.get("INSIGHTFACE_HOME"), "track": bool(track)} if detects else None)
     return {"dataset": dataset, "root": str(root), "protocol": protocol.name, "roi_size": roi_size,
             "batch_size": batch_size, "landmarks": landmarks, "detector": detector, "frames": len(frames),
             "frames_sha1": digest.hexdigest()}
@@ -332,6 +377,18 @@ def _nothing_prepared(where, total: int, skipped: list[tuple[int, str]], reader_
     return f"{where}: nothing prepared: none of the {total} frames gave a usable face ({counted}; {example})"
 
 
+def _resolve_track(track: bool | None, dataset: str, backend: str | None) -> bool:
+    """Whether to track: None = for :data:`VIDEO_DATASETS` when ``backend`` (None: nothing to detect) can."""
+    from ..landmarks import LANDMARK_BACKENDS
+
+    can = backend is not None and hasattr(LANDMARK_BACKENDS[backend], "detect_near")
+    if track is None:
+        return can and dataset.lower() in VIDEO_DATASETS
+    if track and backend is not None and not can:
+        raise InputError(f"the {backend!r} landmark backend cannot track faces (only dlib can); use --no-track")
+    return bool(track) and can
+
+
 def _new_dirs(path: Path) -> list[Path]:
     """``path`` and those of its parents that do not exist yet, deepest first (what mkdir will create)."""
     new = []
@@ -354,14 +411,16 @@ def _remove_new(out: Path, created: list[Path]) -> None:
 def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protocol, *, landmarks: str = "auto",
                    workers: int = 1, batch_size: int = 256, roi_size: int = 25, overwrite: bool = False,
                    progress: bool = True, backend_options: dict | None = None, dataset: str = "frames",
-                   root: str | os.PathLike = "", on_note: Callable[[str], None] | None = None) -> PrepareSummary:
+                   root: str | os.PathLike = "", on_note: Callable[[str], None] | None = None,
+                   track: bool | None = None) -> PrepareSummary:
     """Write the ROI store of ``frames`` (readers' ``Frame`` objects) into ``out``; resumable (see module doc).
 
     When ``frames`` is a readers ``FrameList``, its ``skipped`` frames (labelled but without media) are
     listed in ``skipped.csv`` too and its ``notes`` come back in the summary; ``on_note`` is called with
     each note before the work starts (the command prints them there). ``landmarks="auto"`` is resolved to
-    the backend that will run, and that name is what ``store.json`` records. Ctrl-C raises
-    :class:`PrepareInterrupted`.
+    the backend that will run, and that name is what ``store.json`` records. ``track``: follow the face
+    from frame to frame within each video of a chunk (see the module docstring); None = on for
+    :data:`VIDEO_DATASETS` when the backend can track (dlib). Ctrl-C raises :class:`PrepareInterrupted`.
     """
     from ..landmarks import resolve_backend
     from ..rois import check_roi_size
@@ -382,6 +441,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
     # the backend is checked (name, model root, installed) before anything is created; "auto" becomes a name
     detects = any(f.landmarks is None for f in frames)
     backend = resolve_backend(landmarks, **(backend_options or {})) if detects else None
+    track = _resolve_track(track, dataset, backend)
     for note in notes if on_note else ():
         on_note(note)
     created = _new_dirs(out)
@@ -396,7 +456,7 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         raise InputError(f"{out}: already holds a complete ROI store; pass --overwrite to prepare it again")
 
     fingerprint = _fingerprint(frames, dataset, Path(root).resolve() if root else Path(""), protocol, roi_size,
-                               batch_size, backend or landmarks, backend_options)
+                               batch_size, backend or landmarks, backend_options, track)
     run_file = progress_dir / "run.json"
     if run_file.exists():
         try:
@@ -433,15 +493,15 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         bar = tqdm(total=len(frames), initial=min(len(done) * batch_size, len(frames)), unit="frame",
                    desc="prepare", disable=not progress)
         with bar:
-            for chunk, stored, rois, skipped in _results(tasks, workers, (protocol.name, roi_size, backend or landmarks,
-                                                                         backend_options or {})):
+            init_args = (protocol.name, roi_size, backend or landmarks, backend_options or {}, track)
+            for chunk, stored, rois, skipped, detections in _results(tasks, workers, init_args):
                 if stored:
                     writer.write(row, rois)
                 writer.flush()
                 _kill_hook(chunk, "before")
-                write_json_atomic(_chunk_file(progress_dir, chunk), {"stored": stored, "skipped": skipped},
-                                  indent=None)
-                done.append({"stored": stored, "skipped": skipped})
+                record = {"stored": stored, "skipped": skipped, "detections": detections}
+                write_json_atomic(_chunk_file(progress_dir, chunk), record, indent=None)
+                done.append(record)
                 row += len(stored)
                 num_skipped += len(skipped)
                 _kill_hook(chunk, "after")
@@ -467,6 +527,8 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
     created_info = {"dataset": dataset, "root": fingerprint["root"], "landmarks": backend,
                     "shipped_landmarks": sum(f.landmarks is not None for f in kept),
                     "frames": len(frames) + len(reader_skipped), "skipped": len(skipped) + len(reader_skipped)}
+    if backend is not None:  # how the landmarks were found: tracked or not, and the whole-frame searches run
+        created_info |= {"track": track, "detections": sum(int(c.get("detections", 0)) for c in done)}
     if backend is not None and (backend_options or {}).get("model_root"):
         created_info["model_root"] = os.path.abspath(Path(backend_options["model_root"]).expanduser())
     writer.finalize(
@@ -486,7 +548,8 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, protocol: str | None = None, *,
             landmarks: str = "auto", workers: int = 1, batch_size: int = 256, roi_size: int = 25,
             overwrite: bool = False, progress: bool = True, backend_options: dict | None = None,
-            on_note: Callable[[str], None] | None = None, **reader_options) -> PrepareSummary:
+            on_note: Callable[[str], None] | None = None, track: bool | None = None,
+            **reader_options) -> PrepareSummary:
     """Read ``dataset`` ("bp4d", "disfa", "lists", "folder") at ``root`` and write its ROI store to ``out``.
 
     ``protocol`` defaults to the dataset's own for BP4D and DISFA; it is required for the others.
@@ -506,4 +569,4 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
                             f"protocol {protocol.name!r} and are not stored: {root}")
     return prepare_frames(frames, out, protocol, landmarks=landmarks, workers=workers, batch_size=batch_size,
                           roi_size=roi_size, overwrite=overwrite, progress=progress, backend_options=backend_options,
-                          dataset=dataset, root=root, on_note=on_note)
+                          dataset=dataset, root=root, on_note=on_note, track=track)
