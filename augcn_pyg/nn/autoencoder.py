@@ -41,7 +41,9 @@ class _MeanAbsError(torch.autograd.Function):
     """mean |prediction - target| with one (saved) difference tensor; the target gets no gradient.
 
     ``F.l1_loss`` spends four passes over the tensor (sub, abs, mean; sgn, mul in backward) and three
-    allocations; on the reconstruction, the largest tensor of the model, that was measurable.
+    allocations; on the reconstruction, the largest tensor of the model, that was measurable. The backward
+    turns the saved difference into the gradient in place, so it may run once per forward (no
+    ``retain_graph`` double backward through this loss).
     """
 
     @staticmethod
