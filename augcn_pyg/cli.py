@@ -203,7 +203,7 @@ def demo(output, workers):
     run_demo(output, echo=click.echo, workers=workers)
 
 
-# --- faces to ROI graphs (issue 3) -------------------------------------------------------------
+# --- faces to ROI graphs -------------------------------------------------------------------
 
 @main.command("prepare")
 @click.option("--dataset", type=click.Choice(["bp4d", "disfa", "lists", "folder"]), required=True,
@@ -312,7 +312,7 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
     click.echo(f"wrote {picture.path}")
 
 
-# --- SynthAU (issue 4) -------------------------------------------------------------------------
+# --- SynthAU -------------------------------------------------------------------------------
 
 
 @main.command("synth")

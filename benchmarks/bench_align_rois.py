@@ -5,7 +5,7 @@
 Input: a 480x640 RGB frame (skimage's astronaut photo placed on a black 480x640 canvas) repeated B times,
 with dlib's 68 landmarks of that face plus a seeded 1-px jitter per face so every transform differs.
 One batch is a warm-up (excluded); each setting is then timed ``--repeats`` times (median and best).
-Target (issue 3): at least 2,000 faces/s for align + ROIs on the 2-core development machine.
+Target: at least 2,000 faces/s for align + ROIs on the 2-core development machine.
 The machine may be shared: the 1-minute load average before each run is stored beside the numbers.
 
 Also timed, for information: the same-size-batch alternative for the warp (torch ``affine_grid`` +

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_relations.py            # writes benchmarks/results/relations.{json,md}
 
-The target (issue 2): one million 12-AU frames to a graph in well under a second. Each size is run
+The target: one million 12-AU frames to a graph in well under a second. Each size is run
 once as a warm-up (excluded), then timed `--repeats` times; we report the median and min.
 """
 from __future__ import annotations

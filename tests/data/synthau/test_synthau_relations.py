@@ -40,7 +40,7 @@ def test_rates_near_the_dataset(realistic, protocol):
 @pytest.mark.parametrize("protocol", ["bp4d", "disfa"])
 def test_a_threshold_reproduces_table1(realistic, protocol):
     thr, n = best_threshold(msym(realistic[protocol]), TABLE1[protocol])
-    assert n <= 6  # issue 4 target (b): at most 6 of the 66 (BP4D) / 28 (DISFA) pairs differ
+    assert n <= 6  # SynthAU's relation target: at most 6 of the 66 (BP4D) / 28 (DISFA) pairs differ
     assert 0.5 <= thr <= 1.5
 
 
