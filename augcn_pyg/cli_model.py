@@ -39,10 +39,10 @@ def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None
     if fold is not None:
         flags.append(f"data.fold={fold}")
     if epochs is not None:
-        ae, all_ = _parse_ints(epochs, "--epochs (S1,S2)", low=0)[:2] if "," in epochs else (None, None)
-        if ae is None:
+        counts = _parse_ints(epochs, "--epochs (S1,S2)", low=0)
+        if len(counts) != 2:
             raise InputError(f"--epochs takes the two stages' epoch counts as S1,S2 (e.g. 1,2), got {epochs!r}")
-        flags += [f"train.epochs_ae={ae}", f"train.epochs={all_}"]
+        flags += [f"train.epochs_ae={counts[0]}", f"train.epochs={counts[1]}"]
     if select is not None:
         flags.append(f"train.select={select}")
     if freeze_encoders:

@@ -75,6 +75,7 @@ def train_models(out: Path, echo: Callable[[str], None], workers: int = 2) -> di
     from .data.prepare import prepare
     from .data.synthau import generate_synthau
     from .evaluate import format_table
+    from .metrics import AUScores
     from . import runs
     from .aus import get_protocol
     from .train import train
@@ -93,22 +94,12 @@ def train_models(out: Path, echo: Callable[[str], None], workers: int = 2) -> di
         resume = (run / runs.RUN_JSON).exists()
         metrics = train(cfg, run, resume=resume, quiet=True, echo=echo)
         t = metrics["test"]
-        results[label] = au_scores_from(t)
+        results[label] = AUScores.from_dict(t)
         echo(f"{label} ({layer}): {metrics['train_seconds']:.0f} s of training, test average F1 "
              f"{100 * t['mean_f1']:.1f}, AUC {100 * t['mean_auc']:.1f} -> {run}")
     echo("\nfold 1 test subjects, the last epoch (no selection on the test part):")
     echo(format_table(results, get_protocol("bp4d").aus))
     return {label: s.mean_f1 for label, s in results.items()}
-
-
-def au_scores_from(doc: dict):
-    """An AUScores from its to_dict() form (a run's test_metrics.json)."""
-    import numpy as np
-
-    from .metrics import AUScores
-
-    return AUScores(doc["aus"], np.array(doc["f1"]), np.array([np.nan if v is None else v for v in doc["auc"]]),
-                    np.array(doc["positives"]), np.array(doc["frames"]), doc["undefined_auc"])
 
 
 def run_demo(out: str | Path, echo: Callable[[str], None] = print, workers: int = 2) -> dict:

@@ -38,6 +38,13 @@ class AUScores:
                 "mean_f1": self.mean_f1, "mean_auc": None if np.isnan(self.mean_auc) else self.mean_auc,
                 "undefined_auc": list(self.undefined_auc)}
 
+    @classmethod
+    def from_dict(cls, doc: dict) -> "AUScores":
+        """The inverse of :meth:`to_dict` (e.g. a run's ``test_metrics.json``)."""
+        return cls(list(doc["aus"]), np.array(doc["f1"], dtype=float),
+                   np.array([np.nan if v is None else v for v in doc["auc"]], dtype=float),
+                   np.array(doc["positives"]), np.array(doc["frames"]), list(doc["undefined_auc"]))
+
     def rows(self) -> list[dict]:
         """One dict per AU plus an ``avg`` row (for CSV tables)."""
         out = [{"au": f"AU{au}", "f1": float(f), "auc": float(a), "positives": int(p), "frames": int(n)}

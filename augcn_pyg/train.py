@@ -30,6 +30,7 @@ from .config import RunConfig, config_from_dict, load_config
 from .errors import InputError
 from .io import write_json_atomic, write_text_atomic
 from .metrics import AUScores, au_scores
+from .nn.losses import au_weights, roi_bce, weighted_bce, weighted_dice
 
 
 @dataclass
@@ -51,11 +52,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def open_store(path: str):
-    from .data.store import ROIStore
+    from .data.dataset import open_store as open_roi_store
 
     if not path:
         raise InputError("no ROI store given (--data STORE, or data.store in the config)")
-    return ROIStore(path)
+    return open_roi_store(path)
 
 
 def fit_graph(cfg: RunConfig, protocol, labels):
@@ -171,7 +172,6 @@ class Trainer:
         from .data.dataset import AUROIDataset
         from .data.loader import FaceGraphLoader, FlipROIs
         from .data.splits import PAPER_POSITIVES, paper_sample, run_splits
-        from .nn.losses import au_weights
 
         cfg, t = self.cfg, self.cfg.train
         if t.threads:
@@ -199,11 +199,9 @@ class Trainer:
         self.flip = FlipROIs(self.protocol, p=t.flip_p, seed=t.seed + 1) if t.flip else None
         self.loader = FaceGraphLoader(dataset, batch_size=t.batch_size, shuffle=True, seed=t.seed,
                                       transform=self.flip)
-        self.membership = self.model.membership.to(self.device)
 
     def _write_run_json(self, status: str, **extra) -> None:
-        doc = {"format": runs.FORMAT, "status": status, **self.run_json, **extra}
-        doc["status"] = status
+        doc = {**self.run_json, **extra, "format": runs.FORMAT, "status": status}
         write_json_atomic(self.run_dir / runs.RUN_JSON, doc)
         self.run_json = doc
 
@@ -237,11 +235,9 @@ class Trainer:
         return opt, sched
 
     def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
-        from .nn.losses import roi_bce
-
         m, lc = self.model, self.cfg.loss
         latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
-        out = {"roi": roi_bce(m.roi_logits(latents), y, known, self.membership), "recon": recon}
+        out = {"roi": roi_bce(m.roi_logits(latents), y, known, m.membership), "recon": recon}
         out["loss"] = out["roi"] + lc.lambda_recon * recon
         if stage == "all":
             out.update(self._au_losses(m.head(latents), y, known))
@@ -249,8 +245,6 @@ class Trainer:
         return out
 
     def _au_losses(self, logits, y, known) -> dict[str, torch.Tensor]:
-        from .nn.losses import weighted_bce, weighted_dice
-
         lc = self.cfg.loss
         out = {"bce": weighted_bce(logits, y, known, self.weights)}
         out["au"] = out["bce"]

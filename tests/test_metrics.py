@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from augcn_pyg.metrics import au_scores
+from augcn_pyg.metrics import AUScores, au_scores
 
 
 def by_hand_f1(y, p):
@@ -38,3 +38,5 @@ def test_single_class_au_has_no_auc_and_is_named():
     assert s.f1[1] == 0.0  # never present, once predicted
     assert s.mean_auc == pytest.approx(s.auc[0])
     assert s.to_dict()["auc"][1] is None
+    back = AUScores.from_dict(s.to_dict())
+    assert back.to_dict() == s.to_dict() and np.isnan(back.auc[1])

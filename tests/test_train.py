@@ -166,6 +166,7 @@ def test_bad_inputs_of_train(store, tmp_path):
     _bad(invoke("train", "--data", store, "--set", "train.nope=1", "-o", tmp_path / "r4"), "unknown config key")
     _bad(invoke("train", "--data", store, "--set", "train.lr=x", "-o", tmp_path / "r5"), "must be a number")
     _bad(invoke("train", "--data", store, "--epochs", "3", "-o", tmp_path / "r6"), "S1,S2")
+    _bad(invoke("train", "--data", store, "--epochs", "1,2,3", "-o", tmp_path / "r6"), "S1,S2")
     (tmp_path / "list.yaml").write_text("- 1\n")
     _bad(invoke("train", "--data", store, "--config", tmp_path / "list.yaml", "-o", tmp_path / "r7"), "mapping")
     not_a_store = tmp_path / "not_a_store"
