@@ -8,7 +8,6 @@ error bars.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -41,13 +40,10 @@ def cross_validate(cfg: RunConfig, out_dir: str | Path, folds=(1, 2, 3), seeds=(
             run_cfg.data.fold, run_cfg.train.seed = int(fold), int(seed)
             run_dir = out_dir / run_name(fold, seed)
             doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
-            if doc is not None and doc.get("status") == "done":
-                echo(f"{run_dir.name}: finished already")
-                metrics = json.loads((run_dir / runs.TEST_METRICS).read_text())
-            else:
+            if doc is None or doc.get("status") != "done":
                 echo(f"=== {run_dir.name} ({cfg.model.layer}) ===")
-                metrics = Trainer(run_cfg, run_dir, resume=doc is not None, quiet=quiet, echo=echo).run()
-            results.append(metrics)
+            # a finished run returns its metrics without training; an interrupted one resumes
+            results.append(Trainer(run_cfg, run_dir, resume=doc is not None, quiet=quiet, echo=echo).run())
     summary = summarise(results)
     summary["seconds_this_call"] = time.perf_counter() - t0
     summary["layer"] = cfg.model.layer
