@@ -23,6 +23,7 @@ from .errors import InputError
 class DataConfig:
     store: str = ""  #: the ROI store directory
     fold: int = 1  #: 1, 2 or 3: the standard subject-exclusive folds
+    fold_seed: int = -1  #: -1 = the protocol's standard folds; >= 0 = a random subject-exclusive 3-fold split
     val_fraction: float = 0.2  #: share of the training subjects held out for validation (subject-exclusive)
     sampling: str = "all"  #: "all" frames, or "paper": per video and AU, P positives and 2P negatives
     paper_positives: int = 0  #: P for sampling="paper"; 0 = the paper's (100 for BP4D, 800 for DISFA)
@@ -72,6 +73,7 @@ class TrainConfig:
     flip_p: float = 0.5
     select: str = "last"  #: "last" epoch, or "val": the best validation average F1
     freeze_encoders: bool = False  #: stage 2 trains only the relation layers and classifier, on cached latents
+    init: str = ""  #: a run folder or model file whose stage-1 weights (auto-encoders, ROI heads) start this run
     seed: int = 0
     threads: int = 0  #: torch threads; 0 = torch's default
     device: str = "auto"  #: auto, cpu, cuda

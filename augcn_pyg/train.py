@@ -39,6 +39,10 @@ class Stage:
     epochs: int
 
 
+#: the parameters that stage 1 trains and ``train.init`` copies from another run
+STAGE1_PARTS = ("autoencoders.", "roi_head_")
+
+
 def stages(cfg: RunConfig) -> list[Stage]:
     return [s for s in (Stage("ae", cfg.train.epochs_ae), Stage("all", cfg.train.epochs)) if s.epochs > 0]
 
@@ -148,9 +152,11 @@ class Trainer:
     """One run: ``Trainer(cfg, run_dir).run()``; ``resume=True`` carries on from the last checkpoint."""
 
     def __init__(self, cfg: RunConfig | None, run_dir: str | Path, resume: bool = False, overwrite: bool = False,
-                 quiet: bool = False, echo: Callable[[str], None] = print):
+                 quiet: bool = False, echo: Callable[[str], None] = print,
+                 on_epoch: Callable[["Trainer", dict], None] | None = None):
         self.run_dir = Path(run_dir)
         self.quiet, self.echo = quiet, echo
+        self.on_epoch = on_epoch  # called after every finished epoch with (trainer, history row); never selects
         existing = runs.prepare_run_folder(self.run_dir, resume, overwrite)
         self.resuming = existing is not None
         if cfg is not None and cfg.data.store and not Path(cfg.data.store).is_absolute():
@@ -181,7 +187,8 @@ class Trainer:
         if self.resuming and self.run_json.get("store", {}).get("store_json_sha256") != runs.store_identity(store)["store_json_sha256"]:
             raise InputError(f"the store {store.path} is not the one {self.run_dir} was started on")
         self.protocol = store.protocol
-        self.splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, val_seed=0)
+        self.splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, val_seed=0,
+                                 fold_seed=cfg.data.fold_seed)
         train_rows = self.splits.train_rows
         if cfg.data.sampling == "paper":
             p = cfg.data.paper_positives or PAPER_POSITIVES.get(self.protocol.name, 100)
@@ -194,11 +201,25 @@ class Trainer:
         self.weights = torch.from_numpy(au_weights(labels, self.protocol.aus)).to(self.device)
         torch.manual_seed(t.seed)
         self.model = build_model(cfg, self.protocol, self.graph, store.roi_size).to(self.device)
+        if t.init:
+            self._init_stage1(t.init)
         dataset = AUROIDataset(store, self.graph, split=self.splits.train_subjects)
         dataset.indices = train_rows  # the (possibly sampled) training rows
         self.flip = FlipROIs(self.protocol, p=t.flip_p, seed=t.seed + 1) if t.flip else None
         self.loader = FaceGraphLoader(dataset, batch_size=t.batch_size, shuffle=True, seed=t.seed,
                                       transform=self.flip)
+
+    def _init_stage1(self, source: str) -> None:
+        """Copy the auto-encoders and ROI heads of another run (e.g. one stage-1 model shared by many layers)."""
+        model, doc = load_model(source)
+        check_model_fits_store(doc, self.store, source)
+        state = {k: v for k, v in model.state_dict().items() if k.startswith(STAGE1_PARTS)}
+        mine = self.model.state_dict()
+        misfit = [k for k, v in state.items() if k not in mine or mine[k].shape != v.shape]
+        if misfit:
+            raise InputError(f"{source}: its stage-1 weights do not fit this model ({', '.join(misfit[:3])}); "
+                             f"the latent size or strip layout differ")
+        self.model.load_state_dict(state, strict=False)
 
     def _write_run_json(self, status: str, **extra) -> None:
         doc = {**self.run_json, **extra, "format": runs.FORMAT, "status": status}
@@ -347,6 +368,8 @@ class Trainer:
                     save_checkpoint(self.run_dir / runs.BEST, self.model.state_dict(),
                                     model_document(self.model, self.cfg, self.graph, self.store.roi_size,
                                                    {"epoch": epoch + 1, "selected": "val"}))
+            if self.on_epoch is not None:
+                self.on_epoch(self, row)
             history.append(row)
             self._write_history(history)
             rng = {"torch": torch.get_rng_state()}
@@ -484,6 +507,6 @@ def _config_diff(a: dict, b: dict, prefix: str = "") -> str:
 
 
 def train(cfg: RunConfig | None, run_dir, resume: bool = False, overwrite: bool = False, quiet: bool = False,
-          echo: Callable[[str], None] = print) -> dict:
+          echo: Callable[[str], None] = print, on_epoch=None) -> dict:
     """Train one run into ``run_dir``; returns its test metrics (see :class:`Trainer`)."""
-    return Trainer(cfg, run_dir, resume=resume, overwrite=overwrite, quiet=quiet, echo=echo).run()
+    return Trainer(cfg, run_dir, resume=resume, overwrite=overwrite, quiet=quiet, echo=echo, on_epoch=on_epoch).run()

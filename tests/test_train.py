@@ -76,6 +76,29 @@ def test_the_graph_is_fitted_on_the_training_subjects_only(store, tmp_path):
     assert saved.stats["num_frames"] == len(rows)
 
 
+def test_init_copies_stage1_weights_and_nothing_else(store, tmp_path):
+    from augcn_pyg.train import STAGE1_PARTS, load_model
+
+    train(cfg(store, epochs=(1, 0)), tmp_path / "stage1", quiet=True)
+    seen = []
+    train(cfg(store, "model.layer=gat", f"train.init={tmp_path / 'stage1'}", "train.freeze_encoders=true",
+              epochs=(0, 2)), tmp_path / "gat", quiet=True, on_epoch=lambda trainer, row: seen.append(row["epoch"]))
+    assert seen == [1, 2]
+    source, _ = load_model(tmp_path / "stage1")
+    trained, _ = load_model(tmp_path / "gat")
+    a, b = source.state_dict(), trained.state_dict()
+    copied = [k for k in b if k.startswith(STAGE1_PARTS)]
+    assert copied and all(torch.equal(a[k], b[k]) for k in copied)  # frozen in stage 2: still the source's
+    assert not torch.equal(a["classifier.weight"], b["classifier.weight"])
+
+
+def test_init_from_a_model_of_another_shape_is_a_clear_error(store, tmp_path):
+    train(cfg(store, epochs=(1, 0)), tmp_path / "stage1", quiet=True)
+    result = invoke("train", "--data", store, "-o", tmp_path / "other", "--set", "model.latent=8",
+                    "--set", f"train.init={tmp_path / 'stage1'}", *[a for s in SMALL[1:] for a in ("--set", s)])
+    assert result.exit_code != 0 and "stage-1 weights do not fit" in result.output
+
+
 def test_training_learns_the_signal(store, tmp_path):
     extra = ("train.lr=0.1", "train.batch_size=16", "train.lr_step=100")
     metrics = train(cfg(store, *extra, epochs=(3, 10)), tmp_path / "run", quiet=True)

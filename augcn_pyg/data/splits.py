@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .folds import fold_split
+from .folds import fold_split, kfold_subjects, split_parts
 from .store import ROIStore
 
 #: the paper's P (positives per video and AU; negatives are 2P)
@@ -38,9 +38,17 @@ class RunSplits:
                 "val_faces": int(len(self.val_rows)), "test_faces": int(len(self.test_rows))}
 
 
-def run_splits(store: ROIStore, fold: int, val_fraction: float = 0.2, val_seed: int = 0) -> RunSplits:
-    """Training / validation / test subjects and rows of ``fold`` in ``store``."""
-    train_all, test = fold_split(store.protocol.name, fold)
+def run_splits(store: ROIStore, fold: int, val_fraction: float = 0.2, val_seed: int = 0,
+               fold_seed: int = -1) -> RunSplits:
+    """Training / validation / test subjects and rows of ``fold`` in ``store``.
+
+    ``fold_seed`` -1 takes the protocol's standard folds; a seed >= 0 instead splits the store's subjects
+    into three random subject-exclusive parts balanced by frame count (``kfold_subjects``), to measure
+    how much a result moves with the fold assignment alone."""
+    if fold_seed < 0:
+        train_all, test = fold_split(store.protocol.name, fold)
+    else:
+        train_all, test = split_parts(kfold_subjects(np.asarray(store.subject), 3, seed=fold_seed), fold)
     held = set(store.subjects)
     train_present = sorted(s for s in train_all if s in held)
     test_present = sorted(s for s in test if s in held)

@@ -36,6 +36,17 @@ def test_validation_subjects_depend_on_the_val_seed_only(store):
     assert len(picks) > 1
 
 
+def test_random_fold_assignments_cover_every_subject_once_as_test(store):
+    tests = [set(run_splits(store, f, fold_seed=4).test_subjects) for f in (1, 2, 3)]
+    assert set().union(*tests) == set(store.subjects) and sum(map(len, tests)) == len(store.subjects)
+    for f in (1, 2, 3):
+        s = run_splits(store, f, fold_seed=4)
+        assert not (set(s.train_subjects) | set(s.val_subjects)) & set(s.test_subjects)
+    standard = {f: set(run_splits(store, f).test_subjects) for f in (1, 2, 3)}
+    drawn = [[set(run_splits(store, f, fold_seed=k).test_subjects) for f in (1, 2, 3)] for k in range(4)]
+    assert any(d != [standard[f] for f in (1, 2, 3)] for d in drawn)  # not the standard folds again
+
+
 def test_paper_sampling_quota_per_video_and_au(store):
     rows = run_splits(store, 1).train_rows
     sampled = paper_sample(store, rows, positives=2, seed=0)
