@@ -1,0 +1,45 @@
+"""The shared benchmark protocol on a tiny store (checks the plumbing, not accuracy)."""
+import numpy as np
+import pytest
+import torch
+
+import bench_protocol as bp
+from augcn_pyg.train import STAGE1_PARTS, load_model
+from model_fixtures import make_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "store"
+    make_store(path)
+    return path
+
+
+def test_layers_share_one_stage1_model_and_the_recorder_never_selects(store, tmp_path):
+    recorder = bp.TestFoldRecorder()
+    gat = bp.layer_run(store, 1, 0, "gat", tmp_path, "quick", on_epoch=recorder, threads=1)
+    none = bp.layer_run(store, 1, 0, "none", tmp_path, "quick", threads=1)
+    stage1 = tmp_path / "standard-folds" / "stage1" / "fold1-seed0"
+    assert [p.name for p in stage1.parent.iterdir() if p.is_dir()] == ["fold1-seed0"]  # trained once, reused
+    a = load_model(tmp_path / "standard-folds" / "frozen" / "gat" / "fold1-seed0")[0].state_dict()
+    b = load_model(tmp_path / "standard-folds" / "frozen" / "none" / "fold1-seed0")[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(STAGE1_PARTS))
+    assert [r["epoch"] for r in recorder.rows] == [1, 2, 3]
+    cost = bp.selection_cost(recorder.rows)
+    assert cost["test_selected_with_threshold_f1"] >= cost["test_selected_test_f1"] >= cost["val_selected_test_f1"]
+    assert gat["selected"] == "val" and gat["epoch"] == cost["val_selected_epoch"]
+    assert none["layer"] == "none"
+
+
+def test_f1_at_thresholds_matches_sklearn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    probs = rng.random((50, 3))
+    labels = (rng.random((50, 3)) < 0.4).astype(float)
+    labels[0, 1] = np.nan
+    f1 = bp.mean_f1_at_thresholds(probs, labels)
+    i = int(np.nonzero(bp.THRESHOLDS == 0.5)[0][0])
+    keep = ~np.isnan(labels)
+    expected = np.mean([f1_score(labels[keep[:, c], c], probs[keep[:, c], c] >= 0.5) for c in range(3)])
+    assert f1[i] == pytest.approx(expected)
