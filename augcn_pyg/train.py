@@ -213,7 +213,13 @@ class Trainer:
         """Copy the auto-encoders and ROI heads of another run (e.g. one stage-1 model shared by many layers)."""
         model, doc = load_model(source)
         check_model_fits_store(doc, self.store, source)
-        state = {k: v for k, v in model.state_dict().items() if k.startswith(STAGE1_PARTS)}
+        state = {k: v for k, v in model.state_dict().items() if k.startswith(STAGE1_PARTS)}  # each (R, ...)
+        theirs, mine_rois = model.keep.tolist(), self.model.keep.tolist()
+        if theirs != mine_rois:  # e.g. a stage-1 model with the global node starts one without it
+            if not set(mine_rois) <= set(theirs):
+                raise InputError(f"{source}: its stage-1 model lacks ROIs this model uses")
+            rows = torch.tensor([theirs.index(r) for r in mine_rois])
+            state = {k: v[rows] for k, v in state.items()}
         mine = self.model.state_dict()
         misfit = [k for k, v in state.items() if k not in mine or mine[k].shape != v.shape]
         if misfit:

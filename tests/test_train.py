@@ -92,6 +92,20 @@ def test_init_copies_stage1_weights_and_nothing_else(store, tmp_path):
     assert not torch.equal(a["classifier.weight"], b["classifier.weight"])
 
 
+def test_init_without_the_global_node_takes_the_other_rois_weights(store, tmp_path):
+    from augcn_pyg.train import load_model
+
+    train(cfg(store, epochs=(1, 0)), tmp_path / "stage1", quiet=True)
+    train(cfg(store, "model.global_node=false", f"train.init={tmp_path / 'stage1'}", "train.freeze_encoders=true",
+              epochs=(0, 1)), tmp_path / "local", quiet=True)
+    source, _ = load_model(tmp_path / "stage1")
+    local, _ = load_model(tmp_path / "local")
+    keep = local.keep.tolist()
+    assert len(keep) == source.num_rois - 1
+    w = source.state_dict()["autoencoders.enc_latent_weight"]
+    assert torch.equal(local.state_dict()["autoencoders.enc_latent_weight"], w[keep])
+
+
 def test_init_from_a_model_of_another_shape_is_a_clear_error(store, tmp_path):
     train(cfg(store, epochs=(1, 0)), tmp_path / "stage1", quiet=True)
     result = invoke("train", "--data", store, "-o", tmp_path / "other", "--set", "model.latent=8",
