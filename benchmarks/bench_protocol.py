@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import platform
 import subprocess
 import time
@@ -25,6 +26,7 @@ import torch
 
 from augcn_pyg import runs
 from augcn_pyg.config import load_config
+from augcn_pyg.io import write_json_atomic
 from augcn_pyg.train import Trainer, encode_rows, predict_latents, predict_rows
 
 #: training budgets (config overrides). "quick" only checks that a pipeline works; it proves nothing.
@@ -80,16 +82,30 @@ def stage1(store, fold: int, seed: int, root: Path, budget: str, fold_seed: int 
     return run_dir
 
 
+#: beside each layer run: every stage-2 epoch's test-fold scores (see TestFoldRecorder)
+TEST_FOLD_EPOCHS = "test_fold_epochs.json"
+
+
 def layer_run(store, fold: int, seed: int, layer: str, root: Path, budget: str, protocol: str = "frozen",
-              fold_seed: int = -1, extra=(), name: str | None = None, on_epoch=None, threads: int = 0) -> dict:
+              fold_seed: int = -1, extra=(), name: str | None = None, threads: int = 0) -> dict:
     """Test metrics of ``layer`` started from the shared stage-1 model; ``protocol`` frozen or end-to-end.
 
-    ``extra`` overrides (e.g. ``loss.dice=false``) name a variant; give it its own ``name``."""
+    ``extra`` overrides (e.g. ``loss.dice=false``) name a variant; give it its own ``name``. The result
+    also holds ``test_fold_epochs``: the per-epoch test-fold scores recorded while it trained."""
     init = stage1(store, fold, seed, root, budget, fold_seed, threads)
     sets = [f"train.init={init}", *(["train.freeze_encoders=true"] if protocol == "frozen" else []), *extra]
     cfg = run_config(store, fold, seed, layer, budget, protocol, fold_seed, sets, threads)
     run_dir = run_root(root, fold_seed) / protocol / (name or layer) / f"fold{fold}-seed{seed}"
-    return train_or_reuse(cfg, run_dir, on_epoch)
+    record = run_dir / TEST_FOLD_EPOCHS
+    with _locked(run_dir):
+        doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
+        # the recorder must see every epoch, so a run that did not finish starts again
+        finished = doc is not None and doc.get("status") == "done" and record.exists()
+        recorder = TestFoldRecorder()
+        metrics = Trainer(cfg, run_dir, resume=finished, overwrite=not finished, quiet=True, on_epoch=recorder).run()
+        if not finished:
+            write_json_atomic(record, recorder.rows)
+    return {**metrics, "test_fold_epochs": json.loads(record.read_text())}
 
 
 #: global thresholds tried when "selecting on the test fold" as public code does

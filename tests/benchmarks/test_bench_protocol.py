@@ -16,16 +16,16 @@ def store(tmp_path_factory):
 
 
 def test_layers_share_one_stage1_model_and_the_recorder_never_selects(store, tmp_path):
-    recorder = bp.TestFoldRecorder()
-    gat = bp.layer_run(store, 1, 0, "gat", tmp_path, "quick", on_epoch=recorder, threads=1)
+    gat = bp.layer_run(store, 1, 0, "gat", tmp_path, "quick", threads=1)
     none = bp.layer_run(store, 1, 0, "none", tmp_path, "quick", threads=1)
     stage1 = tmp_path / "standard-folds" / "stage1" / "fold1-seed0"
     assert [p.name for p in stage1.parent.iterdir() if p.is_dir()] == ["fold1-seed0"]  # trained once, reused
     a = load_model(tmp_path / "standard-folds" / "frozen" / "gat" / "fold1-seed0")[0].state_dict()
     b = load_model(tmp_path / "standard-folds" / "frozen" / "none" / "fold1-seed0")[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(STAGE1_PARTS))
-    assert [r["epoch"] for r in recorder.rows] == [1, 2, 3]
-    cost = bp.selection_cost(recorder.rows)
+    assert [r["epoch"] for r in gat["test_fold_epochs"]] == [1, 2, 3]
+    assert bp.layer_run(store, 1, 0, "gat", tmp_path, "quick", threads=1) == gat  # reused, with its record
+    cost = bp.selection_cost(gat["test_fold_epochs"])
     assert cost["test_selected_with_threshold_f1"] >= cost["test_selected_test_f1"] >= cost["val_selected_test_f1"]
     assert gat["selected"] == "val" and gat["epoch"] == cost["val_selected_epoch"]
     assert none["layer"] == "none"
