@@ -132,10 +132,12 @@ def model_info_cmd(layer, protocol, roi_size, sets):
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Run folder to write.")
 @click.option("--resume", is_flag=True, help="Carry on an interrupted run in the folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the run in the folder.")
+@click.option("--nproc", type=click.IntRange(1), default=1, show_default=True,
+              help="Processes on this machine (DistributedDataParallel through torchrun; one per GPU with CUDA).")
 @_config_options
 @user_errors
-def train_cmd(data, layer, fold, seed, output, resume, overwrite, epochs, select, freeze_encoders, device, quiet,
-              config_path, sets):
+def train_cmd(data, layer, fold, seed, output, resume, overwrite, nproc, epochs, select, freeze_encoders, device,
+              quiet, config_path, sets):
     """Train AU-GCN (or another relation layer) on one fold of an ROI store.
 
     \b
@@ -143,19 +145,64 @@ def train_cmd(data, layer, fold, seed, output, resume, overwrite, epochs, select
       augcn-pyg train --data store --layer gcn --fold 1 -o runs/gcn-f1
       augcn-pyg train --data store --layer none --fold 1 -o runs/aunet-f1 --epochs 1,2
       augcn-pyg train -o runs/gcn-f1 --resume          # carry on after a crash
+      augcn-pyg train --data store -o runs/gcn-f1 --nproc 2   # = torchrun --nproc-per-node 2 -m augcn_pyg.train
     """
-    from . import runs
+    from . import distributed, runs
     from .config import load_config
-    from .train import train
 
     base = None
     if resume and (output / runs.CONFIG).exists():
         base = load_config(output / runs.CONFIG)
     cfg = _run_config(config_path, sets, data, layer, fold, epochs, select, freeze_encoders, seed, device, base=base)
-    metrics = train(cfg, output, resume=resume, overwrite=overwrite, quiet=quiet, echo=click.echo)
+    if distributed.started_by_torchrun():
+        metrics = _train_rank(cfg, output, resume, overwrite, quiet)
+        if metrics is None:
+            return  # not rank 0: rank 0 reports
+    elif nproc > 1:
+        _launch(cfg, output, resume, overwrite, quiet, nproc)
+        return  # rank 0 has reported
+    else:
+        from .train import train
+
+        metrics = train(cfg, output, resume=resume, overwrite=overwrite, quiet=quiet, echo=click.echo)
     test = metrics["test"]
     click.echo(f"test ({metrics['selected']} epoch {metrics['epoch']}): average F1 {100 * test['mean_f1']:.1f}, "
                f"AUC {100 * (test['mean_auc'] or float('nan')):.1f} -> {output}")
+
+
+def _train_rank(cfg, output, resume, overwrite, quiet) -> dict | None:
+    """This process's part of a torchrun run: the metrics on rank 0, None on the others."""
+    import sys
+
+    from . import distributed
+    from .train import Trainer
+
+    dist = None
+    try:
+        dist, _ = distributed.setup(cfg.train.device)
+        metrics = Trainer(cfg, output, resume=resume, overwrite=overwrite, quiet=quiet, echo=click.echo,
+                          dist=dist).run()
+    except InputError:
+        if dist is None or dist.is_main:
+            raise
+        sys.exit(1)  # every rank meets the same bad input; rank 0 says what it is
+    finally:
+        distributed.teardown()
+    return metrics if dist.is_main else None
+
+
+def _launch(cfg, output, resume, overwrite, quiet, nproc) -> None:
+    """``--nproc N``: the same run as N torchrun ranks, which read the resolved config from a file."""
+    import tempfile
+
+    from . import distributed
+
+    with tempfile.TemporaryDirectory(prefix="augcn-pyg-") as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(cfg.to_yaml())
+        args = ["--config", str(config), "-o", str(output.resolve())]
+        args += ["--resume"] * resume + ["--overwrite"] * overwrite + ["--quiet"] * quiet
+        distributed.launch(nproc, args)
 
 
 @main.command("evaluate")

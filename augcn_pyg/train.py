@@ -16,6 +16,7 @@ weights, bit for bit on the CPU with the same thread count, as one that was neve
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,16 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import runs
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig, config_from_dict, load_config
+from .distributed import Distributed, shard
 from .errors import InputError
 from .io import write_json_atomic, write_text_atomic
 from .metrics import AUScores, au_scores
-from .nn.losses import au_weights, roi_bce, weighted_bce, weighted_dice
+from .nn.losses import au_weights, face_mean, local_sums, roi_bce, weighted_bce, weighted_dice
 
 
 @dataclass
@@ -153,12 +156,18 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig | None, run_dir: str | Path, resume: bool = False, overwrite: bool = False,
                  quiet: bool = False, echo: Callable[[str], None] = print,
-                 on_epoch: Callable[["Trainer", dict], None] | None = None):
+                 on_epoch: Callable[["Trainer", dict], None] | None = None, dist: Distributed | None = None):
         self.run_dir = Path(run_dir)
-        self.quiet, self.echo = quiet, echo
+        self.dist = dist = dist or Distributed()
+        self.quiet, self.echo = quiet or not dist.is_main, echo
         self.on_epoch = on_epoch  # called after every finished epoch with (trainer, history row); never selects
-        existing = runs.prepare_run_folder(self.run_dir, resume, overwrite)
+        # rank 0 alone checks (and with --overwrite clears) the folder; the others then read what it found
+        existing = runs.prepare_run_folder(self.run_dir, resume, overwrite) if dist.is_main else None
+        dist.barrier()
+        if not dist.is_main and resume:
+            existing = runs.read_run_json(self.run_dir)
         self.resuming = existing is not None
+        self.total = dist.total if dist.enabled else local_sums  # how batch sums become global-batch sums
         if cfg is not None and cfg.data.store and not Path(cfg.data.store).is_absolute():
             cfg.data.store = str(Path(cfg.data.store).resolve())  # the run must find its store from anywhere
         if self.resuming:
@@ -179,10 +188,14 @@ class Trainer:
         from .data.loader import FaceGraphLoader, FlipROIs
         from .data.splits import PAPER_POSITIVES, paper_sample, run_splits
 
-        cfg, t = self.cfg, self.cfg.train
+        cfg, t, dist = self.cfg, self.cfg.train, self.dist
         if t.threads:
             torch.set_num_threads(t.threads)
+        elif dist.enabled:  # N processes on one machine share its cores
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.local_world_size))
         self.device = resolve_device(t.device)
+        if dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", dist.local_rank)
         self.store = store = open_store(cfg.data.store)
         if self.resuming and self.run_json.get("store", {}).get("store_json_sha256") != runs.store_identity(store)["store_json_sha256"]:
             raise InputError(f"the store {store.path} is not the one {self.run_dir} was started on")
@@ -196,6 +209,10 @@ class Trainer:
         self.train_rows = train_rows
         if len(train_rows) < 1 or len(self.splits.val_rows) < 1:
             raise InputError(f"{store.path}: no faces left to train or validate on in fold {cfg.data.fold}")
+        if dist.world_size > min(len(train_rows), t.batch_size):
+            raise InputError(f"{dist.world_size} processes cannot share batches of {t.batch_size} faces from "
+                             f"{len(train_rows)} training faces: each process needs at least one face of every "
+                             f"batch (use fewer processes or a larger batch)")
         labels = np.asarray(store.labels[train_rows])
         self.graph = fit_graph(cfg, self.protocol, labels)
         self.weights = torch.from_numpy(au_weights(labels, self.protocol.aus)).to(self.device)
@@ -228,18 +245,23 @@ class Trainer:
         self.model.load_state_dict(state, strict=False)
 
     def _write_run_json(self, status: str, **extra) -> None:
+        if not self.dist.is_main:
+            return
         doc = {**self.run_json, **extra, "format": runs.FORMAT, "status": status}
         write_json_atomic(self.run_dir / runs.RUN_JSON, doc)
         self.run_json = doc
 
     def _start(self) -> None:
         cfg = self.cfg
+        if not self.dist.is_main:
+            return
         runs.make_run_folder(self.run_dir)
         write_text_atomic(self.run_dir / runs.CONFIG, cfg.to_yaml())
         self.graph.save(self.run_dir / runs.GRAPH)
         self.run_json = {
             "format": runs.FORMAT, "versions": runs.versions(), "git": runs.git_revision(),
             "seed": cfg.train.seed, "threads": torch.get_num_threads(), "device": str(self.device),
+            "distributed": self.dist.to_dict(),
             "store": runs.store_identity(self.store), "splits": self.splits.to_dict(),
             "train_faces_used": int(len(self.train_rows)),
             "parameters": self.model.parameter_counts(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -261,11 +283,30 @@ class Trainer:
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
         return opt, sched
 
+    def _step_module(self, stage: str) -> nn.Module:
+        """The module whose forward gives a batch's losses, wrapped in DistributedDataParallel when distributed."""
+        trained = {id(p) for p in self._parameters(stage)}
+        for p in self.model.parameters():  # DDP reduces the gradients of what this stage trains, nothing else
+            p.requires_grad_(id(p) in trained)
+        step = _BatchLosses(self, stage)
+        if not self.dist.enabled:
+            return step
+        import inspect
+
+        from torch.nn.parallel import DistributedDataParallel
+
+        # the buffers (ROI indices, topology) are constants: no need to send them every step
+        quiet_buffers = ({"forward_sync_buffers": False} if "forward_sync_buffers" in
+                         inspect.signature(DistributedDataParallel).parameters else {"broadcast_buffers": False})
+        return DistributedDataParallel(step, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                       **quiet_buffers)
+
     def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
         m, lc = self.model, self.cfg.loss
         latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
-        out = {"roi": roi_bce(m.roi_logits(latents), y, known, m.membership), "recon": recon}
-        out["loss"] = out["roi"] + lc.lambda_recon * recon
+        out = {"roi": roi_bce(m.roi_logits(latents), y, known, m.membership, self.total),
+               "recon": face_mean(recon, crops.shape[0], self.total)}
+        out["loss"] = out["roi"] + lc.lambda_recon * out["recon"]
         if stage == "all":
             out.update(self._au_losses(m.head(latents), y, known))
             out["loss"] = out["loss"] + out["au"]
@@ -273,43 +314,56 @@ class Trainer:
 
     def _au_losses(self, logits, y, known) -> dict[str, torch.Tensor]:
         lc = self.cfg.loss
-        out = {"bce": weighted_bce(logits, y, known, self.weights)}
+        out = {"bce": weighted_bce(logits, y, known, self.weights, self.total)}
         out["au"] = out["bce"]
         if lc.dice:
-            out["dice"] = weighted_dice(logits, y, known, self.weights, lc.dice_eps)
+            out["dice"] = weighted_dice(logits, y, known, self.weights, lc.dice_eps, self.total)
             out["au"] = out["au"] + lc.lambda_dice * out["dice"]
         return out
 
     def _batches(self, epoch: int):
-        """(crops or latents, y, known) per batch of ``epoch``."""
+        """(crops or latents, y, known, global batch size) per batch of ``epoch``: this process's share of
+        each global batch, with the flips and dropout drawn for the global batch (see distributed.py)."""
         from tqdm.auto import tqdm
 
-        bar = dict(total=len(self.loader), leave=False, disable=self.quiet, unit="batch")
-        if self.cache is None:
-            self.loader.set_epoch(epoch)
-            for batch in tqdm(self.loader, **bar):
-                b = batch.num_graphs
-                crops = batch.x.view(b, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
-                yield crops, batch.y.to(self.device), batch.y_mask.to(self.device)
-            return
-        latents, flipped, y, known = self.cache
-        for pos in tqdm(self.loader.batch_positions(epoch), **bar):
-            pos_t = torch.from_numpy(pos).to(self.device)
+        dist = self.dist
+        positions = self.loader.batch_positions(epoch)
+        for pos in tqdm(positions, total=len(positions), leave=False, disable=self.quiet, unit="batch"):
+            offset, count = shard(len(pos), dist.world_size, dist.rank)
+            mine = pos[offset:offset + count]
+            self.model.dropout.share = (offset, len(pos))
+            if self.flip is not None:
+                self.flip.share = (offset, len(pos))
+            if self.cache is None:
+                batch = self.loader.collate(mine)  # flips applied by the loader's transform
+                crops = batch.x.view(count, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
+                yield crops, batch.y.to(self.device), batch.y_mask.to(self.device), len(pos)
+                continue
+            latents, flipped, y, known = self.cache
+            pos_t = torch.from_numpy(mine).to(self.device)
             z = latents[pos_t]
             if self.flip is not None:
-                chosen = (torch.rand(len(pos), generator=self.flip.generator) < self.flip.p).to(self.device)
+                chosen = self.flip.draw(count).to(self.device)
                 z = torch.where(chosen[:, None, None], flipped[pos_t], z)
-            yield z, y[pos_t], known[pos_t]
+            yield z, y[pos_t], known[pos_t], len(pos)
+        self.model.dropout.share = None
+        if self.flip is not None:
+            self.flip.share = None
 
     def _fill_cache(self) -> None:
         """Stage-2 latents with frozen encoders: the training faces, their flips, and the validation faces."""
-        rows = self.loader.dataset.indices
+        rows, dist = self.loader.dataset.indices, self.dist
         t0 = time.perf_counter()
-        latents = encode_rows(self.model, self.store, rows, self.device)
-        flipped = encode_rows(self.model, self.store, rows, self.device, flip=self.flip) if self.flip else None
+        offset, count = shard(len(rows), dist.world_size, dist.rank)  # each process encodes a share, then all
+        mine = rows[offset:offset + count]
+        latents = dist.gather_rows(encode_rows(self.model, self.store, mine, self.device), len(rows))
+        flipped = None
+        if self.flip:
+            flipped = dist.gather_rows(encode_rows(self.model, self.store, mine, self.device, flip=self.flip), len(rows))
         y, known = self.loader.dataset.labels_and_mask(rows)
         self.cache = (latents, flipped, y.to(self.device), known.to(self.device))
-        self.val_latents = encode_rows(self.model, self.store, self.splits.val_rows, self.device)
+        # rank 0 alone validates
+        self.val_latents = encode_rows(self.model, self.store, self.splits.val_rows, self.device) if dist.is_main else None
         self.echo_line(f"cached stage-2 latents of {len(rows)} training and {len(self.splits.val_rows)} validation "
                        f"faces in {time.perf_counter() - t0:.1f} s")
 
@@ -364,8 +418,11 @@ class Trainer:
                 current = stage.name
                 if stage.name == "all" and self.cfg.train.freeze_encoders:
                     self._fill_cache()
-            row = self._epoch(epoch, stage, e, opt)
+                step = self._step_module(stage.name)
+            row = self._epoch(epoch, stage, e, opt, step)
             sched.step()
+            if not self.dist.is_main:
+                continue  # rank 0 alone validates and writes; every rank holds the same weights and RNG states
             if stage.name == "all":
                 val = self._validate()
                 row.update(val_f1=val.mean_f1, val_auc=val.mean_auc)
@@ -390,21 +447,16 @@ class Trainer:
             self.echo_line(_epoch_line(row, total))
         return self._finish(history, best)
 
-    def _epoch(self, epoch: int, stage: Stage, e: int, opt) -> dict:
+    def _epoch(self, epoch: int, stage: Stage, e: int, opt, step: nn.Module) -> dict:
         self.model.train()
         sums: dict[str, float] = {}
         faces = 0
         t0 = time.perf_counter()
-        for inputs, y, known in self._batches(epoch):
+        for inputs, y, known, b in self._batches(epoch):
             opt.zero_grad(set_to_none=True)
-            if self.cache is not None:
-                losses = self._au_losses(self.model.head(inputs), y, known)
-                losses["loss"] = losses["au"]
-            else:
-                losses = self._losses(stage.name, inputs, y, known)
+            losses = step(inputs, y, known)  # the global batch's losses, on every process
             losses["loss"].backward()
             opt.step()
-            b = y.shape[0]
             faces += b
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) * b
@@ -430,6 +482,11 @@ class Trainer:
             pd.DataFrame(history).to_csv(tmp, index=False)
 
     def _finish(self, history: list[dict], best: dict) -> dict:
+        for p in self.model.parameters():
+            p.requires_grad_(True)
+        if not self.dist.is_main:
+            self.dist.barrier()  # rank 0 scores the test part and writes; the others read its result
+            return json.loads((self.run_dir / runs.TEST_METRICS).read_text())
         selected = "last"
         if self.cfg.train.select == "val" and best["epoch"] is not None:
             ckpt = load_checkpoint(self.run_dir / runs.BEST)
@@ -454,7 +511,26 @@ class Trainer:
         from .model_card import write_model_card
         write_model_card(self.run_dir)
         self._write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.dist.barrier()
         return metrics
+
+
+class _BatchLosses(nn.Module):
+    """One batch's training losses as a module: what DistributedDataParallel wraps."""
+
+    def __init__(self, trainer: Trainer, stage: str):
+        super().__init__()
+        self.model = trainer.model
+        self.stage = stage
+        object.__setattr__(self, "trainer", trainer)  # a plain reference, not a submodule
+
+    def forward(self, inputs, y, known) -> dict[str, torch.Tensor]:
+        t = self.trainer
+        if t.cache is not None:  # frozen encoders: inputs are (B, R, d0) latents
+            losses = t._au_losses(self.model.head(inputs), y, known)
+            losses["loss"] = losses["au"]
+            return losses
+        return t._losses(self.stage, inputs, y, known)  # inputs: (B, R, 3, n, n) crops
 
 
 def write_table(path: Path, scores: AUScores) -> None:
@@ -516,3 +592,11 @@ def train(cfg: RunConfig | None, run_dir, resume: bool = False, overwrite: bool 
           echo: Callable[[str], None] = print, on_epoch=None) -> dict:
     """Train one run into ``run_dir``; returns its test metrics (see :class:`Trainer`)."""
     return Trainer(cfg, run_dir, resume=resume, overwrite=overwrite, quiet=quiet, echo=echo, on_epoch=on_epoch).run()
+
+
+if __name__ == "__main__":  # torchrun ... -m augcn_pyg.train OPTIONS: the train command, one rank per process
+    import sys
+
+    from augcn_pyg.cli import main
+
+    main(["train", *sys.argv[1:]], prog_name="python -m augcn_pyg.train")

@@ -143,7 +143,8 @@ class FlipROIs:
     (its left/right partner; the global ROI is its own), which is exactly what
     :func:`augcn_pyg.rois.extract_rois` gives on :func:`augcn_pyg.rois.flip_faces` (a test checks the
     equality), so no image needs decoding again. Labels are unchanged: partners carry the same AUs.
-    Each face is flipped with probability ``p``; draws come from a generator seeded with ``seed``.
+    Each face is flipped with probability ``p``; draws come from a generator seeded with ``seed``, one per
+    face of the global batch whatever share of it this process holds (``share``).
     """
 
     def __init__(self, protocol, p: float = 0.5, seed: int = 0):
@@ -153,15 +154,23 @@ class FlipROIs:
         self.p = float(p)
         self.permutation = torch.from_numpy(self.protocol.mirror_permutation())  # (R,)
         self.generator = torch.Generator().manual_seed(seed)
+        # (offset, total) when the batches are shares of larger global batches (distributed training)
+        self.share: tuple[int, int] | None = None
 
     def flip(self, x: torch.Tensor) -> torch.Tensor:
         """(B, R, 3, n, n) -> every face flipped."""
         return x[:, self.permutation].flip(-1)
 
+    def draw(self, count: int) -> torch.Tensor:
+        """(count,) bool: which faces of the next batch (or of this process's share of it) are flipped."""
+        from ..distributed import batch_rand
+
+        return batch_rand(count, share=self.share, generator=self.generator) < self.p
+
     def __call__(self, batch: Batch) -> Batch:
         num_rois = self.protocol.num_rois
         x = batch.x.view(-1, num_rois, *batch.x.shape[1:])  # (B, R, 3, n, n)
-        chosen = torch.rand(x.shape[0], generator=self.generator) < self.p  # (B,)
+        chosen = self.draw(x.shape[0])  # (B,)
         if chosen.any():
             x = x.clone()
             x[chosen] = self.flip(x[chosen])

@@ -16,6 +16,8 @@ Notation: B faces, C AUs, R ROIs; ``known`` (B, C) bool is False where a label i
 - L1 reconstruction (eq. 1): likewise per ROI, summed over ROIs (:mod:`augcn_pyg.nn.autoencoder`). Summing
   over ROIs rather than averaging matters with SGD: with a mean over every pixel of every ROI the
   auto-encoders barely moved in 200 steps at lr 0.01 (docs/model-and-training.md).
+- Every term is a ratio of batch sums, and ``total`` (identity here) may sum them over processes first
+  (``Distributed.total``): the loss of a batch split over N processes is then the loss of the whole batch.
 - L_au = BCE + lambda2 * Dice (lambda2 = 4); L_ROI = ROI BCE + lambda1 * L1 reconstruction (lambda1 = 3).
 """
 from __future__ import annotations
@@ -25,6 +27,11 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+
+def local_sums(sums: torch.Tensor) -> torch.Tensor:
+    """The batch sums as they are: one process. Distributed training passes a sum over the ranks."""
+    return sums
 
 
 class LossWarning(UserWarning):
@@ -50,26 +57,39 @@ def au_weights(labels: np.ndarray, aus=None) -> np.ndarray:
     return (inverse * len(rates) / inverse.sum()).astype(np.float32)
 
 
-def weighted_bce(logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def weighted_bce(logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, weights: torch.Tensor,
+                 total=local_sums) -> torch.Tensor:
     """Eq. 7 with masking: logits, y, known (B, C); weights (C,) -> scalar."""
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")  # (B, C)
     mask = known.to(bce.dtype)
-    return (bce * mask * weights).sum() / mask.sum().clamp_min(1)
+    num, den = total(torch.stack([(bce * mask * weights).sum(), mask.sum()]))
+    return num / den.clamp_min(1)
 
 
 def weighted_dice(logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, weights: torch.Tensor,
-                  eps: float = 1.0) -> torch.Tensor:
+                  eps: float = 1.0, total=local_sums) -> torch.Tensor:
     """Eq. 8 over the batch with masking: logits, y, known (B, C); weights (C,) -> scalar."""
     mask = known.to(logits.dtype)
     p = torch.sigmoid(logits) * mask  # (B, C)
     t = y * mask
-    dice = (2 * (p * t).sum(0) + eps) / ((t * t).sum(0) + (p * p).sum(0) + eps)  # (C,)
+    pt, tt, pp = total(torch.stack([(p * t).sum(0), (t * t).sum(0), (p * p).sum(0)]))  # 3 x (C,)
+    dice = (2 * pt + eps) / (tt + pp + eps)  # (C,)
     return (weights * (1 - dice)).mean()
 
 
-def roi_bce(roi_logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, membership: torch.Tensor) -> torch.Tensor:
+def roi_bce(roi_logits: torch.Tensor, y: torch.Tensor, known: torch.Tensor, membership: torch.Tensor,
+            total=local_sums) -> torch.Tensor:
     """Eq. 2 with masking: roi_logits (B, R, C), y and known (B, C), membership (R, C) bool -> scalar."""
     target = y.unsqueeze(1).expand_as(roi_logits)  # (B, R, C)
     mask = (known.unsqueeze(1) & membership.unsqueeze(0)).to(roi_logits.dtype)  # (B, R, C)
     bce = F.binary_cross_entropy_with_logits(roi_logits, target, reduction="none")
-    return (bce * mask).sum() / (roi_logits.shape[0] * roi_logits.shape[2])
+    num, faces = total(torch.stack([(bce * mask).sum(), bce.new_tensor(float(roi_logits.shape[0]))]))
+    return num / (faces.clamp_min(1) * roi_logits.shape[2])
+
+
+def face_mean(value: torch.Tensor, faces: int, total=local_sums) -> torch.Tensor:
+    """A loss already averaged over this batch's ``faces`` as the average over every rank's faces."""
+    if total is local_sums:
+        return value
+    num, count = total(torch.stack([value * faces, value.new_tensor(float(faces))]))
+    return num / count.clamp_min(1)

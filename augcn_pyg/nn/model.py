@@ -44,6 +44,28 @@ class ModelOutput:
     latents: torch.Tensor  # (B, R, d0)
 
 
+class FaceDropout(nn.Module):
+    """Dropout on (B, R, d) whose mask for a face depends on its row in the global batch: with ``share`` =
+    (offset, total) set, the mask of all ``total`` faces is drawn and rows offset.. kept, so N processes
+    drop the same units as one (nn.Dropout would draw per process)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = float(p)
+        self.share: tuple[int, int] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        from ..distributed import batch_rand
+
+        keep = batch_rand(x.shape[0], x.shape[1:], self.share, device=x.device) >= self.p  # (B, R, d)
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class AUGCN(nn.Module):
     """Args: protocol; graph: the fitted ``RelationGraph`` of the protocol; config: :class:`ModelConfig`;
     roi_size: n of the store's crops."""
@@ -69,7 +91,7 @@ class AUGCN(nn.Module):
         self.relation = nn.ModuleList(
             build_layer(config.layer, widths[i], widths[i + 1], self.topology, **config.layer_options)
             for i in range(len(widths) - 1))
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = FaceDropout(config.dropout)
         self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
 
     @property
