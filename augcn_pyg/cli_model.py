@@ -233,14 +233,18 @@ def evaluate_cmd(run, data, device):
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder of the runs.")
 @click.option("--folds", default="1,2,3", show_default=True, help="Folds to run.")
 @click.option("--seeds", default="0", show_default=True, help="Seeds per fold, e.g. 0,1,2.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Runs trained side by side, each a single-threaded process of its own.")
 @_config_options
 @user_errors
-def cv_cmd(data, layer, output, folds, seeds, epochs, select, freeze_encoders, device, quiet, config_path, sets):
+def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encoders, device, quiet, config_path,
+           sets):
     """Cross-validate: every fold x seed, resumable; per-AU mean ± std table and plot.
 
     \b
     Example:
       augcn-pyg cv --data store --layer gcn -o cv/gcn --seeds 0,1,2
+      augcn-pyg cv --data store --layer gcn -o cv/gcn --jobs 2     # two runs at a time, one thread each
     """
     from .cv import cross_validate
     from .evaluate import format_table
@@ -248,7 +252,7 @@ def cv_cmd(data, layer, output, folds, seeds, epochs, select, freeze_encoders, d
     cfg = _run_config(config_path, sets, data, layer, None, epochs, select, freeze_encoders, None, device)
     fold_list = _parse_ints(folds, "--folds", 1, 3)
     seed_list = _parse_ints(seeds, "--seeds", 0)
-    summary = cross_validate(cfg, output, fold_list, seed_list, quiet=quiet, echo=click.echo)
+    summary = cross_validate(cfg, output, fold_list, seed_list, quiet=quiet, echo=click.echo, jobs=jobs)
     click.echo(f"\n{cfg.model.layer}: test scores, mean ± std over {len(summary['runs'])} runs "
                f"(folds {fold_list}, seeds {seed_list})")
     click.echo(format_table({cfg.model.layer: summary}, summary["aus"]))

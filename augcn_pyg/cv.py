@@ -25,32 +25,79 @@ def run_name(fold: int, seed: int) -> str:
 
 
 def cross_validate(cfg: RunConfig, out_dir: str | Path, folds=(1, 2, 3), seeds=(0,), quiet: bool = False,
-                   echo: Callable[[str], None] = print) -> dict:
-    from .train import Trainer
+                   echo: Callable[[str], None] = print, jobs: int = 1) -> dict:
+    """Every (fold, seed) run of ``cfg`` in ``out_dir``, then their summary.
 
+    ``jobs`` > 1 trains that many runs side by side, each in its own process with one thread (unless
+    ``train.threads`` says otherwise); the runs and their results are the same either way."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir} exists and is not a folder")
+    if jobs < 1:
+        raise InputError(f"--jobs must be 1 or more, got {jobs}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    t0 = time.perf_counter()
+    plan = []
     for fold in folds:
         for seed in seeds:
             run_cfg = copy.deepcopy(cfg)
             run_cfg.data.fold, run_cfg.train.seed = int(fold), int(seed)
-            run_dir = out_dir / run_name(fold, seed)
+            plan.append((run_cfg, out_dir / run_name(fold, seed)))
+    t0 = time.perf_counter()
+    if jobs == 1:
+        results = []
+        for run_cfg, run_dir in plan:
             doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
             if doc is None or doc.get("status") != "done":
                 echo(f"=== {run_dir.name} ({cfg.model.layer}) ===")
-            # a finished run returns its metrics without training; an interrupted one resumes
-            results.append(Trainer(run_cfg, run_dir, resume=doc is not None, quiet=quiet, echo=echo).run())
+            results.append(_run(run_cfg, run_dir, quiet, echo))
+    else:
+        results = _run_side_by_side(plan, jobs, echo)
     summary = summarise(results)
     summary["seconds_this_call"] = time.perf_counter() - t0
     summary["layer"] = cfg.model.layer
+    summary["jobs"] = jobs
     write_json_atomic(out_dir / "summary.json", summary)
     write_summary_csv(out_dir / "summary.csv", summary)
     plot_f1(summary, out_dir / "f1.png")
     return summary
+
+
+def _run(run_cfg: RunConfig, run_dir: Path, quiet: bool = True, echo: Callable[[str], None] = print) -> dict:
+    """One (fold, seed) run: a finished one returns its metrics without training; an interrupted one resumes."""
+    from .train import Trainer
+
+    doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
+    return Trainer(run_cfg, run_dir, resume=doc is not None, quiet=quiet, echo=echo).run()
+
+
+def _job(run_cfg: RunConfig, run_dir: Path) -> dict:
+    """A run in a worker process of its own (one thread unless the config sets train.threads)."""
+    import torch
+
+    if not run_cfg.train.threads:
+        run_cfg.train.threads = 1
+        torch.set_num_threads(1)
+    return _run(run_cfg, run_dir, quiet=True, echo=lambda line: None)
+
+
+def _run_side_by_side(plan, jobs: int, echo) -> list[dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results: list[dict | None] = [None] * len(plan)
+    # spawn: a fresh interpreter per worker (forking a process that holds torch's thread pools is unsafe)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_job, run_cfg, run_dir): i for i, (run_cfg, run_dir) in enumerate(plan)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = metrics = future.result()  # a job's InputError is raised here, as in one process
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # the runs not started yet stay unstarted
+                raise
+            echo(f"{plan[i][1].name}: test average F1 {100 * metrics['test']['mean_f1']:.1f} "
+                 f"({metrics['train_seconds']:.0f} s of training)")
+    return results
 
 
 def summarise(results: list[dict]) -> dict:
