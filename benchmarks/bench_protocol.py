@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import fcntl
 import json
-import platform
-import subprocess
-import time
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from augcn_pyg import runs
-from augcn_pyg.config import load_config
-from augcn_pyg.io import write_json_atomic
-from augcn_pyg.train import Trainer, encode_rows, predict_latents, predict_rows
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _meta, beside this file
+
+from augcn_pyg import runs  # noqa: E402
+from augcn_pyg.config import load_config  # noqa: E402
+from augcn_pyg.io import write_json_atomic  # noqa: E402
+from augcn_pyg.train import Trainer, encode_rows, predict_latents, predict_rows  # noqa: E402
 
 #: training budgets (config overrides). "quick" only checks that a pipeline works; it proves nothing.
 BUDGETS = {
@@ -161,15 +161,8 @@ def selection_cost(recorded: list[dict]) -> dict:
 
 
 def machine() -> dict:
-    """Where and with what a benchmark ran: recorded beside every result."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, check=False).stdout.strip()
-    except OSError:
-        rev = ""
-    import torch_geometric
+    """Where and with what a benchmark ran (benchmarks/_meta.py), with the torch threads and the load."""
+    from _meta import machine_info
 
-    return {"machine": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": len(__import__("os").sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-            "git": rev, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    return {**machine_info(), "torch_threads": torch.get_num_threads(),
+            "load_average": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None}
