@@ -63,7 +63,11 @@ def run_way(args: list[str], out: Path) -> dict:
         rates[stage] = sum(per_run) if per_run else None
     faces = {stage: int(tables[0].faces[tables[0].stage == stage].iloc[0]) if (tables[0].stage == stage).any() else 0
              for stage in ("ae", "all")}
-    return {"wall_s": wall, "faces_per_s": rates, "faces_per_epoch": faces}
+    metrics = [json.loads(p.read_text()) for p in sorted(out.glob("**/test_metrics.json"))]
+    first = tables[0]  # the training command's run; cv's fold-1 run
+    return {"wall_s": wall, "faces_per_s": rates, "faces_per_epoch": faces,
+            "losses": first["loss"].tolist(), "test_f1": metrics[0]["test"]["mean_f1"],
+            "test_auc": metrics[0]["test"]["mean_auc"]}
 
 
 def measure(store: Path, epochs: str, repeats: int, sets: list[str], work: Path) -> list[dict]:
@@ -83,6 +87,7 @@ def measure(store: Path, epochs: str, repeats: int, sets: list[str], work: Path)
             for stage in ("ae", "all"):
                 values = [g["faces_per_s"][stage] for g in got if g["faces_per_s"][stage]]
                 row[f"{stage}_faces_per_s"] = statistics.median(values) if values else None
+            row.update(losses=got[0]["losses"], test_f1=got[0]["test_f1"], test_auc=got[0]["test_auc"])
             rows.append(row)
     return rows
 
@@ -105,6 +110,11 @@ def markdown(rows: list[dict], meta: dict, store: str, epochs: str, repeats: int
                          f"{ratio:.2f}x | {r['wall_s']:.1f} |" if ae and al and ratio else
                          f"| {r['way']} | {ae or 0:.0f} | | {al or 0:.0f} | | | {r['wall_s']:.1f} |")
         lines.append("")
+        one, two = part[0], part[1]  # the same run (fold 1, seed 0) by one process and by two
+        diff = max(abs(a - b) / abs(a) for a, b in zip(one["losses"], two["losses"]))
+        lines += [f"Same run, 1 process vs 2: per-epoch training loss differs by at most {diff:.1e} (relative); "
+                  f"test average F1 {100 * one['test_f1']:.2f} vs {100 * two['test_f1']:.2f}, "
+                  f"AUC {100 * one['test_auc']:.2f} vs {100 * two['test_auc']:.2f}.", ""]
     lines += [f"Epoch sizes: {rows[0]['faces_per_epoch']} faces (training part of fold 1; cv's fold 2 is of "
               "similar size).", "", f"Machine: {json.dumps({k: meta[k] for k in ('cpu', 'cores', 'python', 'git', 'date')})}; "
               f"torch {meta['packages'].get('torch')}.", ""]
