@@ -12,6 +12,9 @@ Every epoch ends with an atomic checkpoint (weights, optimizer, scheduler, RNG s
 run killed at any moment resumes from its last finished epoch; the loader's order is a function of
 (seed, epoch) and the flips and dropout draw from saved generators, so a resumed run ends with the same
 weights, bit for bit on the CPU with the same thread count, as one that was never interrupted.
+
+Started by torchrun, every rank runs this loop on its share of each global batch with the model wrapped
+in DistributedDataParallel, and rank 0 alone validates and writes (see :mod:`augcn_pyg.distributed`).
 """
 from __future__ import annotations
 
