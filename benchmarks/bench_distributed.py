@@ -92,6 +92,39 @@ def measure(store: Path, epochs: str, repeats: int, sets: list[str], work: Path)
     return rows
 
 
+def agreement(store: Path, epochs: str, sets: list[str], work: Path) -> dict:
+    """The same run (fold 1, seed 0, selection on validation) by 1 process x 1 thread, 1 x 2 and 2 x 1:
+    how far apart do process counts end, next to how far apart thread counts end?"""
+    common = ["train", "--data", str(store), "--epochs", epochs, "-q", "--select", "val",
+              *[a for s in sets for a in ("--set", s)]]
+    plan = {"1 process x 1 thread": [*common, "--set", "train.threads=1"],
+            "1 process x 2 threads": [*common, "--set", "train.threads=2"],
+            "2 processes x 1 thread": [*common, "--nproc", "2"]}
+    out = {}
+    for i, (name, args) in enumerate(plan.items()):
+        got = run_way(args, work / f"agree{i}")
+        out[name] = {"losses": got["losses"], "test_f1": got["test_f1"], "test_auc": got["test_auc"]}
+        print(f"agreement · {name}: F1 {got['test_f1']:.4f}", flush=True)
+    return out
+
+
+def agreement_markdown(agree: dict, epochs: str) -> str:
+    names = list(agree)
+    lines = [f"## The same run by different process and thread counts (epochs {epochs}, selection on validation)", "",
+             "| way | test avg F1 | test avg AUC | final training loss |", "|---|---:|---:|---:|"]
+    for name in names:
+        a = agree[name]
+        lines.append(f"| {name} | {100 * a['test_f1']:.2f} | {100 * a['test_auc']:.2f} | {a['losses'][-1]:.5f} |")
+    lines += ["", "| pair | max relative per-epoch loss difference | epoch-1 difference | F1 difference (points) |",
+              "|---|---:|---:|---:|"]
+    for i, j in ((0, 1), (1, 2), (0, 2)):
+        a, b = agree[names[i]], agree[names[j]]
+        rel = [abs(x - y) / abs(x) for x, y in zip(a["losses"], b["losses"])]
+        lines.append(f"| {names[i]} vs {names[j]} | {max(rel):.1e} | {rel[0]:.1e} | "
+                     f"{100 * abs(a['test_f1'] - b['test_f1']):.2f} |")
+    return "\n".join(lines + [""])
+
+
 def markdown(rows: list[dict], meta: dict, store: str, epochs: str, repeats: int) -> str:
     lines = [f"# Distributed training on this machine: {meta['cores']} cores ({meta['cpu']})", "",
              f"Store `{store}`, epochs {epochs} (stage 1, stage 2), median of {repeats} alternating repeats; "
@@ -127,6 +160,8 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", default="2,3", help="stage-1,stage-2 epochs per run (default 2,3)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--agreement-epochs", default=None,
+                        help="instead of timing: the same run by 1x1, 1x2 and 2x1 (e.g. 4,8); writes distributed_agreement.*")
     parser.add_argument("--quick", action="store_true", help="a tiny store and model: checks the script, measures nothing")
     args = parser.parse_args(argv)
     sets: list[str] = []
@@ -145,6 +180,16 @@ def main(argv=None) -> None:
         meta = machine_info()
         meta["load_before"] = Path("/proc/loadavg").read_text().split()[:3]
         t0 = time.perf_counter()
+        if args.agreement_epochs:
+            agree = agreement(Path(store), args.agreement_epochs, sets, work)
+            meta["wall_s"] = time.perf_counter() - t0
+            meta["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
+            args.out.mkdir(parents=True, exist_ok=True)
+            doc = {"machine": meta, "store": str(store), "epochs": args.agreement_epochs, "runs": agree}
+            (args.out / "distributed_agreement.json").write_text(json.dumps(doc, indent=1))
+            (args.out / "distributed_agreement.md").write_text(agreement_markdown(agree, args.agreement_epochs))
+            print((args.out / "distributed_agreement.md").read_text())
+            return
         rows = measure(Path(store), args.epochs, args.repeats, sets, work)
         meta["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
         meta["wall_s"] = time.perf_counter() - t0
