@@ -548,28 +548,35 @@ def _flops_table(doc: dict) -> list[str]:
 
 
 def _scatter_table(sc: dict, setup: dict) -> list[str]:
-    b = setup["target_batch"] if setup["target_batch"] in setup["batches"] else setup["batches"][-1]
     rows = sc["rows"]
-    lines = [f"## With and without torch-scatter (relation layers, batch {b})", "",
+    batches = sorted({r["batch"] for r in rows})
+    lines = ["## With and without torch-scatter (relation layers)", "",
              f"Child processes without and with `{sc['site']}` on PYTHONPATH, in turns, {sc['rounds']} rounds each; "
-             f"median over rounds of each child's median. torch-scatter: {next((r['torch_scatter'] for r in rows if r['torch_scatter']), '?')}. "
+             f"median over rounds of each child's median ({sc.get('date', '')}, {sc.get('wall_s', 0):.0f} s; load at "
+             f"the start and end of each child: {_loads(sc['loads'])}). torch-scatter: "
+             f"{next((r['torch_scatter'] for r in rows if r['torch_scatter']), '?')}. "
              "Install it (after torch) with `pip install --no-build-isolation torch-scatter`.", "",
-             "| layer | mode | sparse ms without | with | with / without | dense ms without | with |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "| layer | mode | batch | sparse ms without | with | with / without | dense ms without | with |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
 
-    def ms(layer, mode, path, on):
+    def ms(layer, mode, path, on, b):
         return next((r["median_ms"] for r in rows if r["layer"] == layer and r["mode"] == mode and r["batch"] == b
                      and r["path"] == path and (r["torch_scatter"] is not None) == on), float("nan"))
-    for layer in setup["layers"]:
+    for layer in sorted({r["layer"] for r in rows}, key=setup["layers"].index):
         for mode in MODES:
-            s0, s1 = ms(layer, mode, "obvious", False), ms(layer, mode, "obvious", True)
-            d0, d1 = ms(layer, mode, "ours", False), ms(layer, mode, "ours", True)
-            lines.append(f"| `{layer}` | {mode} | {s0:.2f} | {s1:.2f} | {s1 / s0:.2f} | {d0:.2f} | {d1:.2f} |")
+            for b in batches:
+                s0, s1 = ms(layer, mode, "obvious", False, b), ms(layer, mode, "obvious", True, b)
+                d0, d1 = ms(layer, mode, "ours", False, b), ms(layer, mode, "ours", True, b)
+                lines.append(f"| `{layer}` | {mode} | {b} | {s0:.2f} | {s1:.2f} | {s1 / s0:.2f} | {d0:.2f} | {d1:.2f} |")
     lines += ["", "The dense path does not use torch-scatter: its columns show how much the two kinds of child "
               "process differ by load alone. On CPU, PyG 2.8 calls torch-scatter only for min/max/mul reductions "
               "and segment reductions (`torch_geometric.utils._scatter`); sum and mean use torch's own "
               "`scatter_add_`.", ""]
     return lines
+
+
+def _loads(loads: dict) -> str:
+    return "; ".join(f"{k}: " + ", ".join(f"{a.split()[0]}–{b.split()[0]}" for a, b in v) for k, v in loads.items())
 
 
 def plot(doc: dict, path: Path) -> None:
@@ -638,7 +645,8 @@ def parse_args(argv=None):
     ap.add_argument("--resume", type=Path, default=None, metavar="DIR",
                     help="keep each finished layer's measurements in DIR and reuse them when rerun")
     ap.add_argument("--render", type=Path, default=None, metavar="JSON",
-                    help="only write the CSV, Markdown and plot again from an earlier result JSON")
+                    help="write the CSV, Markdown and plot again from an earlier result JSON (with --scatter: "
+                         "add the torch-scatter comparison to it)")
     ap.add_argument("--scatter-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     quick = args.quick
@@ -653,7 +661,8 @@ def parse_args(argv=None):
     unknown = [name for name in args.layers if name not in layer_names()]
     if unknown:
         ap.error(f"unknown relation layer {', '.join(unknown)}; choose from {', '.join(layer_names())}")
-    if min(args.batches + args.scatter_batches) < 1 or args.scatter_rounds < 1 or args.repeats < 1 or args.model_repeats < 1 or args.threads < 1:
+    if min(args.batches + args.scatter_batches) < 1 or min(args.scatter_rounds, args.repeats, args.model_repeats,
+                                                            args.threads) < 1:
         ap.error("batch sizes, repeats and threads must be positive")
     if args.data is None and not quick and args.render is None:
         ap.error("--data STORE is required (an ROI store written by `augcn-pyg prepare`) unless --quick")
@@ -708,7 +717,6 @@ def run(args, store: Path) -> dict:
     for r in rows:
         r["torch_scatter"] = key["torch_scatter"]
         r["source"] = "main"
-    scatter = scatter_comparison(args, args.scatter, store) if args.scatter else None
     ds = bench.dataset
     model, _ = bench.model_pair(args.layers[0])
     from _meta import machine_info
@@ -727,12 +735,22 @@ def run(args, store: Path) -> dict:
            "roofline_in_loop_gflop_per_s": {n: d["roofline_gflop_per_s"] for n, d in layers.items()},
            "parameters": {n: d["parameters"] for n, d in layers.items()},
            "head_max_abs_difference": {n: d["head_max_abs_difference"] for n, d in layers.items()},
-           "targets": targets(rows, args.layers, TARGET_BATCH), "rows": rows, "scatter": scatter,
+           "targets": targets(rows, args.layers, TARGET_BATCH), "rows": rows, "scatter": None,
            "wall_s": time.perf_counter() - start}
-    if scatter:
-        for r in scatter["rows"]:
-            rows.append({**r, "source": "scatter", "runs": r["rounds"]})
+    if args.scatter:
+        add_scatter(doc, args, store)
     return doc
+
+
+def add_scatter(doc: dict, args, store: Path) -> None:
+    """Run the torch-scatter comparison and put it into ``doc`` (replacing an earlier one)."""
+    start = time.perf_counter()
+    scatter = scatter_comparison(args, args.scatter, store)
+    scatter["wall_s"] = time.perf_counter() - start
+    scatter["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    doc["scatter"] = scatter
+    doc["rows"] = [r for r in doc["rows"] if r.get("source") != "scatter"]
+    doc["rows"] += [{**r, "source": "scatter", "runs": r["rounds"]} for r in scatter["rows"]]
 
 
 def main(argv=None) -> int:
@@ -743,6 +761,9 @@ def main(argv=None) -> int:
         return 0
     if args.render is not None:
         doc = json.loads(args.render.read_text())
+        if args.scatter:  # add the torch-scatter comparison to an earlier run's result
+            args.layers = [name for name in args.layers if name in doc["setup"]["layers"]]
+            add_scatter(doc, args, Path(doc["setup"]["store"]))
     else:
         with tempfile.TemporaryDirectory() as tmp:
             store = args.data
@@ -755,7 +776,7 @@ def main(argv=None) -> int:
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out.with_suffix(".csv"), doc["rows"])
-    if args.render is None or args.render.resolve() != out.with_suffix(".json").resolve():
+    if args.render is None or args.scatter or args.render.resolve() != out.with_suffix(".json").resolve():
         out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
     out.with_suffix(".md").write_text(markdown(doc), encoding="utf-8")
     plot(doc, out.parent / f"{out.name}_vs_batch.png")
