@@ -26,6 +26,7 @@ folder holding ``torch_scatter``) on their PYTHONPATH time the relation layers i
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import json
 import os
@@ -36,7 +37,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
@@ -366,17 +366,42 @@ def scatter_comparison(args, site: Path, store: Path) -> dict:
                          "torch_scatter": docs[0]["torch_scatter"] if name == "with" else None,
                          "median_ms": med, "faces_per_s": batch / (med / 1e3), "rounds": len(ms), "round_ms": ms})
     return {"site": str(site), "rounds": args.scatter_rounds, "rows": rows,
+            "torch_scatter_calls": [d["torch_scatter_calls"] for d in rounds["with"]],
             "loads": {k: [(d["load_start"], d["load_end"]) for d in v] for k, v in rounds.items()}}
+
+
+def count_scatter_calls() -> collections.Counter:
+    """Count every call PyG makes into torch_scatter's Python functions from now on (none if absent)."""
+    import torch_geometric.typing
+
+    calls: collections.Counter = collections.Counter()
+    if not torch_geometric.typing.WITH_TORCH_SCATTER:
+        return calls
+    module = torch_geometric.typing.torch_scatter  # the module object PyG calls through
+
+    def counted(name, fn):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return call
+    for name in ("scatter", "segment_csr", "segment_coo", "scatter_max", "scatter_min", "scatter_mul"):
+        if hasattr(module, name):
+            setattr(module, name, counted(name, getattr(module, name)))
+    return calls
 
 
 def scatter_child(args) -> None:
     bench = Bench(args.data, args.list_faces, max(args.batches))
+    calls = count_scatter_calls()
     load_start = load_average()
     rows = []
     for layer in args.layers:
+        before = sum(calls.values())
         rows += measure_layer(bench, layer, args.batches, args.warmup, args.repeats, 0, parts=("relation",))["rows"]
+        for r in rows[-2 * len(MODES) * len(args.batches):]:
+            r["torch_scatter_calls"] = sum(calls.values()) - before
     print(json.dumps({"torch_scatter": torch_scatter_version(), "rows": rows, "load_start": load_start,
-                      "load_end": load_average()}))
+                      "load_end": load_average(), "torch_scatter_calls": dict(calls)}))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -568,8 +593,16 @@ def _scatter_table(sc: dict, setup: dict) -> list[str]:
                 s0, s1 = ms(layer, mode, "obvious", False, b), ms(layer, mode, "obvious", True, b)
                 d0, d1 = ms(layer, mode, "ours", False, b), ms(layer, mode, "ours", True, b)
                 lines.append(f"| `{layer}` | {mode} | {b} | {s0:.2f} | {s1:.2f} | {s1 / s0:.2f} | {d0:.2f} | {d1:.2f} |")
-    lines += ["", "The dense path does not use torch-scatter: its columns show how much the two kinds of child "
-              "process differ by load alone. On CPU, PyG 2.8 calls torch-scatter only for min/max/mul reductions "
+    ratios = {path: [ms(r["layer"], r["mode"], path, True, r["batch"]) / ms(r["layer"], r["mode"], path, False, r["batch"])
+                     for r in rows if r["path"] == path and r["torch_scatter"] is None] for path in PATHS}
+    lines += ["", "With / without over all cells: " + "; ".join(
+        f"{'sparse' if path == 'obvious' else 'dense'} path median {statistics.median(v):.2f} "
+        f"(range {min(v):.2f}–{max(v):.2f})" for path, v in ratios.items() if v) + "."]
+    calls = sc.get("torch_scatter_calls")
+    counted = (f"Calls into torch_scatter's functions counted in the with-torch-scatter children while they ran "
+               f"these layers: {sum(sum(c.values()) for c in calls)} in all ({calls}). " if calls is not None else "")
+    lines += ["", counted + "The dense path does not use torch-scatter: its columns show how much two child "
+              "processes differ by load alone. On CPU, PyG 2.8 calls torch-scatter only for min/max/mul reductions "
               "and segment reductions (`torch_geometric.utils._scatter`); sum and mean use torch's own "
               "`scatter_add_`.", ""]
     return lines
