@@ -542,8 +542,8 @@ def _by_batch_table(rows: list[dict], setup: dict) -> list[str]:
                     for b in setup["batches"]]
             lines.append(f"| {mode} | {part} ours / obvious | " + " | ".join(f"{c[2]:.1f}×" if c else "–" for c in cell)
                          + " |")
-    lines += ["", "(Data batching is the same for both modes.) The plot: "
-              "[throughput_vs_batch.png](throughput_vs_batch.png).", ""]
+    plot_name = setup.get("plot", "throughput_vs_batch.png")
+    lines += ["", f"(Data batching is the same for both modes.) The plot: [{plot_name}]({plot_name}).", ""]
     return lines
 
 
@@ -602,9 +602,9 @@ def _scatter_table(sc: dict, setup: dict) -> list[str]:
     counted = (f"Calls into torch_scatter's functions counted in the with-torch-scatter children while they ran "
                f"these layers: {sum(sum(c.values()) for c in calls)} in all ({calls}). " if calls is not None else "")
     lines += ["", counted + "The dense path does not use torch-scatter: its columns show how much two child "
-              "processes differ by load alone. On CPU, PyG 2.8 calls torch-scatter only for min/max/mul reductions "
-              "and segment reductions (`torch_geometric.utils._scatter`); sum and mean use torch's own "
-              "`scatter_add_`.", ""]
+              "processes differ by load alone. On CPU, PyG 2.8 calls torch-scatter only for segment (CSR) reductions "
+              "and `scatter_argmax` (`torch_geometric.utils`); sum, mean, min, max and mul go through torch's own "
+              "`scatter_add_` / `scatter_reduce_`.", ""]
     return lines
 
 
@@ -808,6 +808,7 @@ def main(argv=None) -> int:
             doc = run(args, store)
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
+    doc["setup"]["plot"] = f"{out.name}_vs_batch.png"
     write_csv(out.with_suffix(".csv"), doc["rows"])
     if args.render is None or args.scatter or args.render.resolve() != out.with_suffix(".json").resolve():
         out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
