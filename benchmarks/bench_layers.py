@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,6 +26,7 @@ from augcn_pyg.nn.topology import GraphTopology  # noqa: E402
 from augcn_pyg.relations import paper_graph  # noqa: E402
 
 from _meta import RESULTS, machine_info  # noqa: E402
+from timing import alternate, median_and_min  # noqa: E402
 
 
 def inference(run, x):
@@ -47,16 +46,8 @@ def training(layer, run, x):
 
 def timed(steps: dict, warmup: int, repeats: int) -> dict:
     """(median ms, min ms) of each step; the steps alternate within each repeat."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
+    times = alternate(steps, warmup, repeats)
+    return {name: tuple(1e3 * v for v in median_and_min(t)) for name, t in times.items()}
 
 
 def main() -> None:

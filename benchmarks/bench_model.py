@@ -90,17 +90,10 @@ def inference(layer: str, batch: int = 256, **model_options) -> dict:
 
 def naive_training_step(batch: int = 256) -> dict:
     """The obvious implementation: 19 Conv2d auto-encoders in a Python loop (forward + backward + SGD)."""
-    from torch import nn
-
-    def autoencoder():
-        enc = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
-                            nn.Flatten(), nn.Linear(32 * 7 * 7, 150))
-        dec = nn.Sequential(nn.Linear(150, 32 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
-                            nn.ConvTranspose2d(32, 16, 3, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 3, 2, 1, 0))
-        return enc, dec
+    from obvious import conv_autoencoder  # the reference's per-ROI auto-encoder (benchmarks/obvious.py)
 
     torch.manual_seed(0)
-    parts = [autoencoder() for _ in range(19)]
+    parts = [conv_autoencoder(25, 150) for _ in range(19)]
     params = [p for enc, dec in parts for m in (enc, dec) for p in m.parameters()]
     opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
     crops = torch.randint(0, 256, (batch, 19, 3, 25, 25), dtype=torch.uint8)

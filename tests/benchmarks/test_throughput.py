@@ -1,0 +1,94 @@
+"""benchmarks/throughput.py: the two paths compute the same things, and --quick writes every row.
+
+No timing is asserted: the machine is shared, and --quick proves nothing about speed.
+"""
+import csv
+import json
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from model_fixtures import make_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tp") / "store"
+    make_store(path, roi_size=10)  # 144 faces of 10 x 10 crops
+    return path
+
+
+@pytest.fixture(scope="module")
+def bench(store):
+    from throughput import Bench
+
+    return Bench(store, list_faces=64, max_batch=8)
+
+
+def test_loaders_give_the_same_batch(bench):
+    from augcn_pyg.data.loader import FaceGraphLoader
+
+    positions = [5, 0, 17, 3]
+    ours = FaceGraphLoader(bench.dataset, 4).collate(positions)
+    pyg = Batch.from_data_list([bench.data_list[i] for i in positions])
+    for key in ("x", "edge_index", "edge_weight", "edge_type", "y", "y_mask", "batch"):
+        assert torch.equal(ours[key], pyg[key]), key
+
+
+@pytest.mark.parametrize("layer", ["gcn", "gat", "rgcn", "learned"])
+def test_relation_paths_agree_for_the_same_weights(bench, layer):
+    from throughput import relation_stack, same_outputs
+
+    model, obvious = bench.model_pair(layer)
+    assert same_outputs(model, obvious) < 1e-4
+    z = torch.randn(3, model.num_rois, model.config.latent)
+    model.eval(), obvious.eval()
+    with torch.no_grad():
+        dense = relation_stack(model.relation, model.dropout, z, sparse=False)
+        sparse = relation_stack(obvious.relation, obvious.dropout, z, sparse=True)
+    assert torch.allclose(dense, sparse, atol=1e-5)
+
+
+def test_obvious_model_shapes_and_training_step(bench):
+    from throughput import crops_of, model_steps
+
+    model, obvious = bench.model_pair("gcn")
+    batch = bench.loaders(4)["obvious"]()
+    logits, roi_logits, recon = obvious(crops_of(batch, model.num_rois))
+    assert logits.shape == (4, 12) and roi_logits.shape == (4, model.num_rois, 12) and recon.ndim == 0
+    before = [p.detach().clone() for p in obvious.encoders[0].parameters()]
+    model_steps(model, obvious, bench.loaders(4), "train")["obvious"]()  # one real SGD step
+    assert any(not torch.equal(b, p) for b, p in zip(before, obvious.encoders[0].parameters()))
+
+
+def test_quick_writes_every_row(store, tmp_path):
+    from throughput import main
+
+    out = tmp_path / "res" / "throughput"
+    assert main(["--quick", "--data", str(store), "--out", str(out), "--batches", "1", "3", "8"]) == 0
+    with open(out.with_suffix(".csv")) as f:
+        rows = list(csv.DictReader(f))
+    for part, modes in (("batching", ["any"]), ("relation", ["inference", "train"]),
+                        ("batching+relation", ["inference", "train"]), ("model", ["inference", "train"])):
+        for mode in modes:
+            for path in ("obvious", "ours"):
+                got = sorted(int(r["batch"]) for r in rows if (r["part"], r["mode"], r["path"]) == (part, mode, path))
+                assert got == [1, 3, 8], (part, mode, path, got)
+    assert all(float(r["faces_per_s"]) > 0 for r in rows)
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert doc["setup"]["quick"] and doc["machine"]["git"] is not None
+    assert doc["head_max_abs_difference"]["gcn"] < 1e-4
+    assert "proves nothing" in out.with_suffix(".md").read_text()
+    assert (out.parent / "throughput_vs_batch.png").stat().st_size > 0
+
+
+def test_bad_input_is_one_clear_error(tmp_path, capsys):
+    from throughput import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--data", str(tmp_path)])
+    assert exc.value.code != 0 and "not an ROI store" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--quick", "--layers", "nope"])
+    assert exc.value.code != 0 and "unknown relation layer" in capsys.readouterr().err
