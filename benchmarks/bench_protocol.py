@@ -162,7 +162,12 @@ def selection_cost(recorded: list[dict]) -> dict:
 
 def machine() -> dict:
     """Where and with what a benchmark ran (benchmarks/_meta.py), with the torch threads and the load."""
+    import platform
+
+    import torch_geometric
     from _meta import machine_info
 
-    return {**machine_info(), "torch_threads": torch.get_num_threads(),
+    info = machine_info()
+    return {**info, "machine": platform.platform(), "cpus": info["cores"], "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__, "torch_threads": torch.get_num_threads(),
             "load_average": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None}

@@ -504,8 +504,10 @@ def markdown(doc: dict) -> str:
               "column is the model's own `count_flops()` (encoders, relation layers, classifier) as a cross-check.",
               "- `learned` and `none` have no PyG layer: their sparse path is the reference computation "
               "(GCNConv without normalisation on the complete graph; on self-loops only).", "",
-              f"Machine: {m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, torch {m['torch']}, torch-geometric "
-              f"{m['torch_geometric']}; git {m['git']}; {m['date']}; wall time {doc['wall_s']:.0f} s.", ""]
+              f"Machine: {m['cpu']}, {m.get('cores', m.get('cpus'))} CPUs; Python {m['python']}, torch "
+              f"{m.get('torch') or m['packages']['torch']}, torch-geometric "
+              f"{m.get('torch_geometric') or m['packages']['torch-geometric']}; git {m['git']}; {m['date']}; "
+              f"wall time {doc['wall_s']:.0f} s.", ""]  # older result files name the keys differently
     if setup["quick"]:
         lines += [QUICK_NOTE, ""]
     return "\n".join(lines)
