@@ -147,15 +147,30 @@ def paired(a: list[dict], b: list[dict], folds: int, key: str = "f1") -> dict:
     return compare([r[key] for r in a], [r[key] for r in b], folds=folds).to_dict()
 
 
-def table_part(setup: Setup, protocol: str, variants=VARIANTS) -> dict:
-    runs = {v.key: run_scores(setup, v.layer, protocol, v.extra, v.name) for v in variants}
+#: the order variants are trained in: the full model and the single ablations first, so that a table cut
+#: short by time still answers the main questions
+RUN_ORDER = ("gcn", "au-net", "gcn-noF", "gcn-noD", "au-net+d", "gcn-noF-noD")
+
+
+def table_part(setup: Setup, protocol: str, variants=VARIANTS, on_variant=None) -> dict:
+    """Table 4 under ``protocol``; ``on_variant(result so far)`` after each variant (partial tables are written)."""
+    runs = {}
+    for v in sorted(variants, key=lambda v: RUN_ORDER.index(v.key)):
+        runs[v.key] = run_scores(setup, v.layer, protocol, v.extra, v.name)
+        result = table_result(setup, protocol, [v for v in variants if v.key in runs], runs)
+        if on_variant is not None:
+            on_variant(result)
+    return result
+
+
+def table_result(setup: Setup, protocol: str, variants, runs: dict) -> dict:
     keys = [v.key for v in variants]
     folds = len(setup.folds)
     vs_full = {k: {m: paired(runs[k], runs[FULL], folds, m) for m in ("f1", "auc")} for k in keys if k != FULL and FULL in runs}
     steps = {f"{a} -> {b}": {m: paired(runs[b], runs[a], folds, m) for m in ("f1", "auc")}
              for a, b in STEPS if a in runs and b in runs}
     return {"protocol": protocol, "variants": {k: summary(runs[k]) for k in keys}, "runs": runs,
-            "vs_full": vs_full, "steps": steps}
+            "vs_full": vs_full, "steps": steps, "missing": [v.key for v in VARIANTS if v.key not in runs]}
 
 
 def sweep_part(setup: Setup, points: dict, seeds=None, before: dict | None = None) -> dict:
@@ -333,9 +348,11 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}"
 
 
-def _verdict(c: dict) -> str:
+def _verdict(c: dict, a: str = "a", b: str = "b") -> str:
+    """One comparison of a against b in words: ``a``/``b`` name the better side when the tests agree."""
+    word = {"a": f"{a} better", "b": f"{b} better", "equal": "practically equal", "unsure": "unsure"}[c["verdict"]]
     return (f"{100 * c['mean_diff']:+.1f} [{100 * c['ci_low']:+.1f}, {100 * c['ci_high']:+.1f}], p {c['p']:.3f}, "
-            f"P(better/equal/worse) {c['p_a_better']:.2f}/{c['p_equal']:.2f}/{c['p_b_better']:.2f}: **{c['verdict']}**")
+            f"P(a better / equal / b better) {c['p_a_better']:.2f}/{c['p_equal']:.2f}/{c['p_b_better']:.2f}: **{word}**")
 
 
 def table_markdown(part: dict) -> list[str]:
@@ -351,10 +368,13 @@ def table_markdown(part: dict) -> list[str]:
         lines.append(f"| {v.label} (`{key}`) | {mark(v.gcn)} | {mark(v.dice)} | {mark(v.face)} | {v.paper_f1:.1f} | "
                      f"{v.paper_auc:.1f} | {_pct(s['f1'])} ± {_pct(s['f1_std'])} | {_pct(s['auc'])} ± {_pct(s['auc_std'])} | "
                      f"{_pct(s['test_selected_f1'])} | {delta} |")
-    lines += ["", f"Paired tests on F1 ({part['variants'][FULL]['runs'] if full else '?'} runs; difference in F1 points, "
-              "95% corrected interval; verdict a = the first is better):", ""]
-    lines += [f"* `{k}` vs full: {_verdict(c['f1'])}" for k, c in part["vs_full"].items()]
-    lines += [f"* step `{k}` (later minus earlier): {_verdict(c['f1'])}" for k, c in part["steps"].items()]
+    if part.get("missing"):
+        lines += ["", f"**Not run yet** (cut short by time; the runs resume): {', '.join(f'`{k}`' for k in part['missing'])}."]
+    lines += ["", f"Paired tests on F1 ({part['variants'][FULL]['runs'] if full else '?'} runs: a minus b in F1 points, "
+              "95% interval of the corrected resampled t-test, its p, baycomp's posterior with a 1-point ROPE; a side "
+              "is called better only when both tests agree):", ""]
+    lines += [f"* a = `{k}`, b = full `gcn`: {_verdict(c['f1'], 'variant', 'full')}" for k, c in part["vs_full"].items()]
+    lines += [f"* step `{k}`, a = after, b = before: {_verdict(c['f1'], 'after', 'before')}" for k, c in part["steps"].items()]
     return lines
 
 
@@ -365,8 +385,9 @@ def sweep_markdown(part: dict) -> list[str]:
              "|---|---:|---:|---:|---:|---|"]
     for p in part["points"]:
         c = p["vs_none"]
+        word = {"a": "graph better", "b": "none better", "equal": "equal", "unsure": "unsure"}[c["verdict"]]
         lines.append(f"| {p['measure']} | {p['threshold']:g} | {p['au_pairs']:.1f} | {_pct(p['f1'])} ± {_pct(p['f1_std'])} | "
-                     f"{_pct(p['auc'])} ± {_pct(p['auc_std'])} | {100 * c['mean_diff']:+.1f} ({c['verdict']}) |")
+                     f"{_pct(p['auc'])} ± {_pct(p['auc_std'])} | {100 * c['mean_diff']:+.1f} ({word}) |")
     return lines
 
 
@@ -392,16 +413,18 @@ def fixed_vs_learned_markdown(part: dict) -> list[str]:
               for k, s in part["runs"].items()]
     lines += [f"| `{k}` end-to-end | {_pct(s['f1'])} ± {_pct(s['f1_std'])} | {_pct(s['auc'])} ± {_pct(s['auc_std'])} |"
               for k, s in part["end_to_end"].items()]
-    lines += [""] + [f"* {k}: {_verdict(c['f1'])}" for k, c in part["tests"].items()]
+    lines += [""] + [f"* {k} (a = {k.split()[0]}, b = gcn): {_verdict(c['f1'], k.split()[0], 'gcn')}"
+                     for k, c in part["tests"].items()]
     return lines
 
 
 def _header(part: dict) -> list[str]:
     m = part["machine"]
     return [f"{m['date']}, git {m['git']}, {m['cpus']} CPUs, torch {m['torch']}; budget `{part['budget']}` "
-            f"{json.dumps(part['budget_overrides'])}; folds {part['folds']}, seeds {part['seeds']}; wall "
-            f"{part['wall_seconds'] / 60:.1f} min (training in it {part['train_seconds'] / 60:.1f} min; runs trained "
-            f"before are reused); load average {part['load_start']} at the start, {part['load_end']} at the end."
+            f"{json.dumps(part['budget_overrides'])}; folds {part['folds']}, seeds {part['seeds']}; this invocation's wall "
+            f"{part['wall_seconds'] / 60:.1f} min; the runs' own training time {part['train_seconds'] / 60:.1f} min "
+            f"(runs trained before, here or by another benchmark, are reused); load average {part['load_start']} at "
+            f"the start, {part['load_end']} at the end."
             + (f" **{QUICK_NOTE}**" if part["quick"] else ""), ""]
 
 
@@ -543,16 +566,14 @@ def _plot_learned(part: dict, protocol_name: str, path: Path) -> Path:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     roi = part["roi"]
     pos, face = roi_positions(paper_graph(protocol))
-    for ax, key, title in zip(axes[1], ("fitted", "learned", "gat"),
-                              ("fitted graph, GCN-normalised (the learned layer's start)", "learned adjacency, layer 1",
-                               "GAT attention, layer 1, test-face mean")):
-        keep = np.array(roi["gat_keep" if key == "gat" else "keep"])
-        _draw_roi_relations(ax, np.array(roi[key], float), keep, pos, face, FACE_CONTOURS, protocol)
-        ax.set_title(f"{title}\n({roi['run']}; the 30 strongest ROI pairs, width ∝ weight)", fontsize=9)
-    axes[1][3].axis("off")
-    axes[1][3].text(0, 0.5, "\n".join(f"{k}: ρ {s['spearman']:.2f} ± {s['spearman_std']:.2f}, "
-                                       f"P@k {s['precision_at_k']:.2f}, P@k Table 1 {s['precision_at_k_table1']:.2f}"
-                                       for k, s in part["scores"].items()), fontsize=8, va="center", wrap=True)
+    learned, start = np.array(roi["learned"], float), np.array(roi["fitted"], float)
+    bottom = [(start, "keep", "fitted graph, GCN-normalised (the learned layer's start)"),
+              (learned, "keep", "learned adjacency, layer 1"),
+              (learned - start, "keep", "learned minus its start, layer 1 (blue: weakened)"),
+              (np.array(roi["gat"], float), "gat_keep", "GAT attention, layer 1, test-face mean")]
+    for ax, (matrix, keep_key, title) in zip(axes[1], bottom):
+        _draw_roi_relations(ax, matrix, np.array(roi[keep_key]), pos, face, FACE_CONTOURS, protocol)
+        ax.set_title(f"{title}\n({roi['run']}; the 30 strongest pairs of local ROIs, width ∝ |weight|)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -560,19 +581,24 @@ def _plot_learned(part: dict, protocol_name: str, path: Path) -> Path:
 
 
 def _draw_roi_relations(ax, matrix, keep, pos, face, contours, protocol, top: int = 30) -> None:
-    """The ``top`` strongest distinct ROI pairs of an (R', R') matrix on the face outline (global node aside)."""
+    """The ``top`` strongest distinct pairs of local ROIs of an (R', R') matrix on the face outline
+    (red positive, blue negative); the whole-face node's edges faint grey beside it."""
     for first, last, closed in contours:
         idx = list(range(first, last + 1)) + ([first] if closed else [])
         ax.plot(face[idx, 0], -face[idx, 1], color="#cfcfcf", lw=1.2, zorder=0)
-    sym = np.abs(matrix + matrix.T) / 2
+    sym = (matrix + matrix.T) / 2
     iu = np.triu_indices(len(keep), 1)
-    order = np.argsort(-sym[iu])[:top]
-    strongest = sym[iu][order[0]] if len(order) else 1.0
+    local = (keep[iu[0]] != protocol.global_index) & (keep[iu[1]] != protocol.global_index)
+    values = np.where(local, sym[iu], 0.0)
+    order = [k for k in np.argsort(-np.abs(values))[:top] if values[k] != 0]  # no edge: nothing to draw
+    strongest = np.abs(values[order[0]]) if len(order) else 1.0
     for k in order:
         u, v = keep[iu[0][k]], keep[iu[1][k]]
-        glob = protocol.global_index in (u, v)
-        ax.plot([pos[u, 0], pos[v, 0]], [-pos[u, 1], -pos[v, 1]], color="#bbbbbb" if glob else "#d62728",
-                lw=0.5 + 3.5 * sym[iu][k] / (strongest or 1.0), alpha=0.7, zorder=1)
+        ax.plot([pos[u, 0], pos[v, 0]], [-pos[u, 1], -pos[v, 1]], color="#d62728" if values[k] > 0 else "#1f77b4",
+                lw=0.5 + 3.5 * abs(values[k]) / (strongest or 1.0), alpha=0.7, zorder=1)
+    for k in np.nonzero(~local)[0]:
+        u, v = keep[iu[0][k]], keep[iu[1][k]]
+        ax.plot([pos[u, 0], pos[v, 0]], [-pos[u, 1], -pos[v, 1]], color="#dddddd", lw=0.5, zorder=0)
     ax.scatter(pos[keep, 0], -pos[keep, 1], s=160, c="#fde9c9", edgecolors="#444444", zorder=2)
     for r in keep:
         roi = protocol.rois[r]
@@ -668,26 +694,29 @@ def run(args) -> int:
     for part in parts:
         print(f"{part}: folds {setup.folds}, seeds {setup.seeds}, budget {budget}", flush=True)
         t0, load0 = time.perf_counter(), _load()
-        if part == "table-frozen":
-            result = table_part(setup, "frozen", variants)
-        elif part == "table-e2e":
-            result = table_part(setup, "end-to-end", variants)
-        elif part == "sweep":
+        def finish(result):  # record the part (so far) and rebuild every output
+            train = result.get("variants") or result.get("runs") or {}
+            result.update(machine=bp.machine(), budget=budget, budget_overrides=bp.BUDGETS[budget], quick=args.quick,
+                          folds=list(setup.folds),
+                          seeds=list(args.sweep_seeds if part == "sweep" and args.sweep_seeds else setup.seeds),
+                          wall_seconds=time.perf_counter() - t0, load_start=load0, load_end=_load(),
+                          train_seconds=float(sum(s.get("train_seconds", 0.0) for s in train.values()))
+                          if part != "sweep" else float(sum(p["train_seconds"] for p in result["points"])))
+            doc["parts"][part] = result
+            for path in write_outputs(doc, out):
+                print(f"wrote {path}")
+
+        if part in ("table-frozen", "table-e2e"):
+            table_part(setup, "frozen" if part == "table-frozen" else "end-to-end", variants, finish)
+            continue
+        if part == "sweep":
             grid = QUICK_SWEEP if args.quick else SWEEP
             if args.measures:
                 grid = parse_measures(args.measures, grid)
             result = sweep_part(setup, grid, args.sweep_seeds, doc["parts"].get("sweep"))
         else:
             result = learned_part(setup)
-        train = result.get("variants") or result.get("runs") or {}
-        result.update(machine=bp.machine(), budget=budget, budget_overrides=bp.BUDGETS[budget], quick=args.quick,
-                      folds=list(setup.folds), seeds=list(args.sweep_seeds if part == "sweep" and args.sweep_seeds else setup.seeds),
-                      wall_seconds=time.perf_counter() - t0, load_start=load0, load_end=_load(),
-                      train_seconds=float(sum(s.get("train_seconds", 0.0) for s in train.values()))
-                      if part != "sweep" else float(sum(p["train_seconds"] for p in result["points"])))
-        doc["parts"][part] = result
-        for path in write_outputs(doc, out):
-            print(f"wrote {path}")
+        finish(result)
     return 0
 
 
