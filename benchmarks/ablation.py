@@ -277,7 +277,7 @@ def model_relations(run: Path, store, layer: str) -> dict:
     return out
 
 
-def learned_part(setup: Setup, seeds=None) -> dict:
+def learned_part(setup: Setup, seeds=None, train_e2e: bool = False) -> dict:
     from augcn_pyg.train import open_store as open_roi_store
     from augcn_pyg.paper import TABLE1
 
@@ -291,9 +291,9 @@ def learned_part(setup: Setup, seeds=None) -> dict:
     tests = {f"{layer} vs gcn": {m: paired(runs[layer], runs["gcn"], folds, m) for m in ("f1", "auc")}
              for layer in ("learned", "gat")}
     e2e = {}
-    for layer in ("gcn", "learned"):  # end to end only where both finished already (the table-e2e part's budget)
+    for layer in ("gcn", "learned"):  # end to end: trained with train_e2e, else only where both finished already
         done = [run_dir(setup.root, f, s, layer, "end-to-end") for f, s in setup.pairs(seeds)]
-        if all((d / "test_metrics.json").exists() for d in done):
+        if train_e2e or all((d / "test_metrics.json").exists() for d in done):
             e2e[layer] = run_scores(setup, layer, "end-to-end", seeds=seeds)
     if len(e2e) == 2:
         tests["learned vs gcn (end-to-end)"] = {m: paired(e2e["learned"], e2e["gcn"], folds, m) for m in ("f1", "auc")}
@@ -644,6 +644,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep-seeds", type=_ints, help="seeds of the sweep (default --seeds)")
     ap.add_argument("--measures", help=f"sweep only these measures (from {', '.join(SWEEP)}), optionally at chosen "
                                        "thresholds: conditional=0.8/1.2,phi; earlier points are kept")
+    ap.add_argument("--learned-e2e", action="store_true", help="learned part: also train learned and gcn end to end")
     ap.add_argument("--torch-threads", type=int, default=0,
                     help="torch threads of this process (0: torch's default). Not part of the run configs, so "
                          "runs stay shared; 1 is faster on a machine other jobs keep busy")
@@ -715,7 +716,7 @@ def run(args) -> int:
                 grid = parse_measures(args.measures, grid)
             result = sweep_part(setup, grid, args.sweep_seeds, doc["parts"].get("sweep"))
         else:
-            result = learned_part(setup)
+            result = learned_part(setup, train_e2e=args.learned_e2e)
         finish(result)
     return 0
 
