@@ -35,12 +35,10 @@ BUDGETS = {
               "frozen": ["train.epochs_ae=0", "train.epochs=3"],
               "end-to-end": ["train.epochs_ae=0", "train.epochs=2"],
               "common": ["model.latent=16", "model.hidden=8,4", "model.strip_channels=4", "train.batch_size=32"]},
-    # sized for a 2-core machine shared with other jobs: one torch thread per run (two threads on two busy
-    # cores make the small relation-layer ops ~20x slower), and every stage ends after a learning-rate decay
-    "full": {"stage1": ["train.epochs_ae=6", "train.epochs=0", "train.lr_step=4"],
-             "frozen": ["train.epochs_ae=0", "train.epochs=15", "train.lr_step=5"],
-             "end-to-end": ["train.epochs_ae=0", "train.epochs=6", "train.lr_step=3"],
-             "common": ["train.threads=1"]},
+    "full": {"stage1": ["train.epochs_ae=12", "train.epochs=0"],
+             "frozen": ["train.epochs_ae=0", "train.epochs=40"],
+             "end-to-end": ["train.epochs_ae=0", "train.epochs=12", "train.lr_step=5"],
+             "common": []},
 }
 
 
