@@ -56,7 +56,7 @@ def test_quick_runs_are_paired_and_compared(quick):
 
 def test_selection_cost_never_below_the_honest_choice(quick):
     cost = pd.read_csv(quick / "selection_cost_quick.csv")
-    assert set(cost.layer) == {"gcn", "none", "all layers"}
+    assert {"gcn", "none", "all layers"} <= set(cost.layer)
     assert (cost.epoch_gain_mean >= 0).all() and (cost.threshold_gain_mean >= cost.epoch_gain_mean).all()
 
 
