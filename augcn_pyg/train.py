@@ -216,6 +216,10 @@ class Trainer:
             raise InputError(f"{dist.world_size} processes cannot share batches of {t.batch_size} faces from "
                              f"{len(train_rows)} training faces: each process needs at least one face of every "
                              f"batch (use fewer processes or a larger batch)")
+        last = len(train_rows) % t.batch_size
+        if 0 < last < dist.world_size:  # a process would get an empty share of the last batch
+            raise InputError(f"the last batch of {len(train_rows)} training faces in batches of {t.batch_size} has "
+                             f"{last} faces, fewer than the {dist.world_size} processes; choose another batch size")
         labels = np.asarray(store.labels[train_rows])
         self.graph = fit_graph(cfg, self.protocol, labels)
         self.weights = torch.from_numpy(au_weights(labels, self.protocol.aus)).to(self.device)

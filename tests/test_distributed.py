@@ -146,6 +146,14 @@ def test_a_two_process_run_killed_with_sigkill_resumes(store, tmp_path, trained_
     assert json.loads((killed / runs.RUN_JSON).read_text())["status"] == "done"
 
 
+def test_a_last_batch_smaller_than_the_processes_is_a_clear_error(store, tmp_path):
+    # the fixture's fold-1 training part holds 72 faces: batches of 71 leave a last batch of 1
+    result = run_cli(*train_args(store, "1,1", "train.batch_size=71"), "-o", tmp_path / "run", "--nproc", 2,
+                     check=False)
+    assert result.returncode == 1 and "has 1 faces, fewer than the 2 processes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_more_processes_than_faces_in_a_batch_is_a_clear_error(store, tmp_path):
     result = run_cli(*train_args(store, "1,1", "train.batch_size=2"), "-o", tmp_path / "run", "--nproc", 3,
                      check=False)

@@ -123,7 +123,7 @@ class FaceGraphLoader:
         batch.edge_weight = topo.edge_weight.clone()
         batch.y = y
         batch.y_mask = known
-        batch.roi_y = roi_y.reshape(size * num_rois, -1)  # (B*R, C)
+        batch.roi_y = roi_y.reshape(size * num_rois, roi_y.shape[-1])  # (B*R, C); B may be 0 (an empty share)
         batch.subject = ds.store.subject[rows].tolist()
         batch.video = ds.store.video[rows].tolist()
         batch.frame = torch.from_numpy(np.array(ds.store.frame[rows], dtype=np.int64))
