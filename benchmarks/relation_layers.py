@@ -7,7 +7,7 @@
 
 Everything follows ``bench_protocol``: the same folds, seeds, budget (``BUDGETS["full"]``) and selection on
 validation subjects for every layer; one shared stage-1 model per (fold, seed); finished runs under
-``--root`` (default /work/data/bench/<store name>) are reused, so an interrupted benchmark resumes.
+``--root`` (default: the store's folder's bench/<store name>) are reused, so an interrupted benchmark resumes.
 
 Parts:
 
@@ -421,7 +421,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="ROI store (default: a tiny synthetic one with --quick)")
     p.add_argument("--out", default=str(RESULTS), help="folder for the result files")
-    p.add_argument("--root", help="run root (default /work/data/bench/<store name>)")
+    p.add_argument("--root", help="run root (default: DATA/../bench/<store name>, shared with ablation.py)")
     p.add_argument("--quick", action="store_true", help="tiny store and budget: checks the pipeline, proves nothing")
     p.add_argument("--parts", default="frozen,end-to-end,folds", help="comma list of frozen, end-to-end, folds")
     p.add_argument("--layers", help="comma list of layers for the frozen part (default: every registered layer)")
@@ -474,8 +474,9 @@ def main(argv=None) -> int:
     else:
         if not args.data:
             raise InputError("--data STORE is needed (or --quick)")
-        store, budget, layers_default, n_seeds, fold_seeds = Path(args.data), "full", layer_names(), args.seeds, args.fold_seeds
-        root = Path(args.root) if args.root else Path("/work/data/bench") / Path(args.data).resolve().name
+        store, budget, layers_default, n_seeds, fold_seeds = (Path(args.data).resolve(), "full", layer_names(),
+                                                              args.seeds, args.fold_seeds)
+        root = Path(args.root) if args.root else store.parent / "bench" / store.name  # beside the store, as ablation.py
     store = check_store(store)
     layers = args.layers.split(",") if args.layers else list(layers_default)
     meta = json.loads((store / "store.json").read_text())
