@@ -7,6 +7,7 @@ Unknown keys and values of the wrong type are :class:`~augcn_pyg.errors.InputErr
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -72,6 +73,7 @@ class TrainConfig:
     flip: bool = True  #: horizontal flips (on the stored ROIs)
     flip_p: float = 0.5
     select: str = "last"  #: "last" epoch, or "val": the best validation average F1
+    patience: int = 0  #: with select "val": end stage 2 after this many epochs without a better validation F1; 0 = never
     freeze_encoders: bool = False  #: stage 2 trains only the relation layers and classifier, on cached latents
     init: str = ""  #: a run folder or model file whose stage-1 weights (auto-encoders, ROI heads) start this run
     seed: int = 0
@@ -139,6 +141,13 @@ def _convert(value, tp, key: str):
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if math.isfinite(number):
+                return number
         raise InputError(f"config key {key!r} must be a number, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -236,7 +245,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         if value < 1:
             raise InputError(f"config key {key!r} must be >= 1, got {value}")
     for key, value in {"train.epochs_ae": t.epochs_ae, "train.epochs": t.epochs, "train.threads": t.threads,
-                       "data.paper_positives": d.paper_positives}.items():
+                       "data.paper_positives": d.paper_positives, "train.patience": t.patience}.items():
         if value < 0:
             raise InputError(f"config key {key!r} must be >= 0, got {value}")
     if not m.hidden or any(h < 1 for h in m.hidden):
@@ -250,4 +259,6 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise InputError(f"config key 'data.fold' must be 1, 2 or 3, got {d.fold}")
     if t.lr <= 0:
         raise InputError(f"config key 'train.lr' must be > 0, got {t.lr}")
+    if t.patience and t.select != "val":
+        raise InputError("config key 'train.patience' needs train.select=val: early stopping watches the validation F1")
     return cfg

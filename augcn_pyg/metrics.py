@@ -1,4 +1,4 @@
-"""Per-AU F1 and AUC and their averages, through scikit-learn.
+"""Per-AU F1 and AUC and their averages, equal to scikit-learn's.
 
 The field's convention (ME-GraphAU's ``utils.py``, the paper): F1 per AU at threshold 0.5, counted over
 all test frames of a fold at once, then averaged over AUs; AUC per AU likewise. Frames whose label is
@@ -56,8 +56,14 @@ class AUScores:
 
 def au_scores(probabilities, labels, known=None, aus=None, threshold: float = 0.5) -> AUScores:
     """Scores of (N, C) probabilities against (N, C) 0/1 labels; ``known`` (N, C) bool masks unknowns
-    (default: labels that are NaN are unknown)."""
-    from sklearn.metrics import f1_score, roc_auc_score
+    (default: labels that are NaN are unknown).
+
+    Counted directly rather than through one scikit-learn call per AU: training validates every epoch,
+    and scikit-learn's input checks made that ~0.3 s of a 0.5 s frozen-encoder epoch. The results equal
+    ``f1_score(zero_division=0)`` and ``roc_auc_score`` (tested): F1 from the confusion counts, AUC as the
+    Mann-Whitney statistic on average ranks, which is the trapezoidal ROC area with ties included.
+    """
+    from scipy.stats import rankdata
 
     p = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
@@ -66,20 +72,22 @@ def au_scores(probabilities, labels, known=None, aus=None, threshold: float = 0.
     known = ~np.isnan(y) if known is None else np.asarray(known, dtype=bool)
     num_aus = p.shape[1]
     aus = list(aus) if aus is not None else list(range(num_aus))
-    f1 = np.zeros(num_aus)
-    auc = np.full(num_aus, np.nan)
-    positives = np.zeros(num_aus, dtype=np.int64)
+    present = known & (np.nan_to_num(y) > 0.5)  # (N, C)
+    absent = known & ~present
+    predicted = p >= threshold
+    tp = (predicted & present).sum(0)  # (C,)
+    errors = (predicted & absent).sum(0) + (~predicted & present).sum(0)  # fp + fn
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + errors, 1), 0.0)
+    positives = present.sum(0)
     frames = known.sum(0)
+    auc = np.full(num_aus, np.nan)
     undefined = []
     for c in range(num_aus):
-        m = known[:, c]
-        yc = y[m, c].astype(np.int64)
-        pc = p[m, c]
-        positives[c] = int(yc.sum())
-        if m.any():
-            f1[c] = f1_score(yc, (pc >= threshold).astype(np.int64), zero_division=0)
-        if 0 < positives[c] < len(yc):
-            auc[c] = roc_auc_score(yc, pc)
-        else:
+        if not 0 < positives[c] < frames[c]:
             undefined.append(aus[c])
-    return AUScores(aus, f1, auc, positives, frames, undefined)
+            continue
+        m = known[:, c]
+        ranks = rankdata(p[m, c])  # average ranks: ties count one half
+        n_pos, n_neg = positives[c], frames[c] - positives[c]
+        auc[c] = (ranks[present[m, c]].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return AUScores(aus, f1.astype(np.float64), auc, positives.astype(np.int64), frames, undefined)

@@ -346,13 +346,12 @@ class Trainer:
                 crops = batch.x.view(count, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
                 yield crops, batch.y.to(self.device), batch.y_mask.to(self.device), len(pos)
                 continue
-            latents, flipped, y, known = self.cache
+            latents, y, known = self.cache
             pos_t = torch.from_numpy(mine).to(self.device)
-            z = latents[pos_t]
-            if self.flip is not None:
-                chosen = self.flip.draw(count).to(self.device)
-                z = torch.where(chosen[:, None, None], flipped[pos_t], z)
-            yield z, y[pos_t], known[pos_t], len(pos)
+            rows = pos_t
+            if self.flip is not None:  # the flipped copy of face i is row M + i
+                rows = pos_t + self.flip.draw(count).to(self.device).long() * len(y)
+            yield latents.index_select(0, rows), y[pos_t], known[pos_t], len(pos)
         self.model.dropout.share = None
         if self.flip is not None:
             self.flip.share = None
@@ -363,16 +362,23 @@ class Trainer:
         t0 = time.perf_counter()
         offset, count = shard(len(rows), dist.world_size, dist.rank)  # each process encodes a share, then all
         mine = rows[offset:offset + count]
-        latents = dist.gather_rows(encode_rows(self.model, self.store, mine, self.device), len(rows))
-        flipped = None
-        if self.flip:
-            flipped = dist.gather_rows(encode_rows(self.model, self.store, mine, self.device, flip=self.flip), len(rows))
+        latents = dist.gather_rows(self.frozen_latents(mine), len(rows))  # (M, R, d0)
+        if self.flip:  # one table of both: a batch is then one gather, flipped faces at rows M + i
+            latents = torch.cat([latents, dist.gather_rows(self.frozen_latents(mine, flip=True), len(rows))])
         y, known = self.loader.dataset.labels_and_mask(rows)
-        self.cache = (latents, flipped, y.to(self.device), known.to(self.device))
+        self.cache = (latents, y.to(self.device), known.to(self.device))
         # rank 0 alone validates
-        self.val_latents = encode_rows(self.model, self.store, self.splits.val_rows, self.device) if dist.is_main else None
+        self.val_latents = self.frozen_latents(self.splits.val_rows) if dist.is_main else None
         self.echo_line(f"cached stage-2 latents of {len(rows)} training and {len(self.splits.val_rows)} validation "
                        f"faces in {time.perf_counter() - t0:.1f} s")
+
+    def frozen_latents(self, rows: np.ndarray, flip: bool = False) -> torch.Tensor:
+        """(M, R, d0) latents of store ``rows`` under the frozen encoders, remembered within the process
+        (every layer trained on one shared stage-1 model encodes the same faces)."""
+        from .latent_memo import remembered
+
+        return remembered(self.model, self.store, rows, self.device, flip,
+                          lambda: encode_rows(self.model, self.store, rows, self.device, flip=self.flip if flip else None))
 
     def echo_line(self, text: str) -> None:
         if not self.quiet:
@@ -416,6 +422,10 @@ class Trainer:
         current = None
         for epoch in range(start, total):
             stage, e = stage_of[epoch]
+            if self._patience_ran_out(stage, epoch, best):
+                self.echo_line(f"stopping after epoch {epoch}: no better validation F1 in "
+                               f"{self.cfg.train.patience} epochs (best: epoch {best['epoch']})")
+                break
             if stage.name != current:
                 opt, sched = self._optimizer(stage.name)
                 if resumed_state is not None and resumed_state.doc["stage"] == stage.name and e > 0:
@@ -453,6 +463,15 @@ class Trainer:
                             optimizer_state=opt.state_dict(), rng=rng)
             self.echo_line(_epoch_line(row, total))
         return self._finish(history, best)
+
+    def _patience_ran_out(self, stage: Stage, epochs_done: int, best: dict) -> bool:
+        """Early stopping, decided by rank 0 (which alone validates) for every rank. Checked before each
+        epoch, so a run killed after its last epoch stops again when resumed."""
+        patience = self.cfg.train.patience
+        if not patience or stage.name != "all":
+            return False
+        out = best["epoch"] is not None and epochs_done - best["epoch"] >= patience
+        return bool(self.dist.broadcast_int(int(out)))
 
     def _epoch(self, epoch: int, stage: Stage, e: int, opt, step: nn.Module) -> dict:
         self.model.train()
@@ -508,6 +527,7 @@ class Trainer:
         metrics = {"fold": self.cfg.data.fold, "seed": self.cfg.train.seed, "layer": self.cfg.model.layer,
                    "selected": selected, "epoch": epoch, "test": test.to_dict(),
                    "val_f1_at_selected": next((r["val_f1"] for r in history if r["epoch"] == epoch), None),
+                   "epochs_run": len(history),
                    "train_seconds": float(sum(r["seconds"] for r in history))}
         write_json_atomic(self.run_dir / runs.TEST_METRICS, metrics)
         write_table(self.run_dir / runs.TEST_TABLE, test)

@@ -165,18 +165,20 @@ def training_epochs(store: str, faces: int, frozen_epochs: int = 40) -> dict:
         trainer.loader.dataset.indices = rows
         trainer.cache = None
         opt, _ = trainer._optimizer("all")
-        trainer._epoch(0, Stage("all", 1), 0, opt)  # warm-up epoch
+        step = trainer._step_module("all")
+        trainer._epoch(0, Stage("all", 1), 0, opt, step)  # warm-up epoch
         t0 = time.perf_counter()
-        trainer._epoch(1, Stage("all", 1), 0, opt)
+        trainer._epoch(1, Stage("all", 1), 0, opt, step)
         end_to_end = time.perf_counter() - t0
         cfg.train.freeze_encoders = True
         t0 = time.perf_counter()
         trainer._fill_cache()
         cache = time.perf_counter() - t0
         opt, _ = trainer._optimizer("all")
+        step = trainer._step_module("all")
         t0 = time.perf_counter()
         for epoch in range(frozen_epochs):
-            trainer._epoch(epoch, Stage("all", frozen_epochs), epoch, opt)
+            trainer._epoch(epoch, Stage("all", frozen_epochs), epoch, opt, step)
         frozen = time.perf_counter() - t0
     return {"faces": int(len(rows)), "stage2_epoch_s": end_to_end, "frozen_cache_s": cache,
             "frozen_epochs": frozen_epochs, "frozen_epochs_s": frozen, "frozen_total_s": cache + frozen}

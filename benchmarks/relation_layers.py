@@ -74,6 +74,12 @@ def finished(path: Path) -> bool:
     return doc is not None and doc.get("status") == "done" and (path / bp.TEST_FOLD_EPOCHS).exists()
 
 
+def finished_stage1(root: Path, fold: int, seed: int, fold_seed: int) -> bool:
+    path = bp.run_root(root, fold_seed) / "stage1" / f"fold{fold}-seed{seed}"
+    doc = runs.read_run_json(path) if path.is_dir() else None
+    return bool(doc and doc.get("status") == "done")
+
+
 def read_finished(path: Path) -> dict:
     """The same result ``bench_protocol.layer_run`` returns, read back from a finished run folder."""
     metrics = json.loads((path / runs.TEST_METRICS).read_text())
@@ -113,8 +119,45 @@ def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, 
             "load": [wall.get("load_before"), wall.get("load_after")]}
 
 
-def run_set(store, root, protocol, layers, folds, seeds, fold_seed, budget, train, log) -> list[dict]:
-    """Rows of every (seed, fold, layer) run; seed-major so a partial set holds whole repetitions."""
+def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget) -> None:
+    """A worker's job: every layer on one shared stage-1 model (whose latents it then encodes once)."""
+    from augcn_pyg._allocator import keep_freed_memory
+
+    torch.set_num_threads(1)
+    keep_freed_memory()  # as the commands do
+    for layer in layers:
+        one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, True, lambda m: print(m, flush=True))
+
+
+def train_side_by_side(store, root, protocol, layers, folds, seeds, fold_seed, budget, jobs: int) -> None:
+    """Train the (seed, fold) groups ``jobs`` at a time, each in a spawned process with one thread."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    groups = [(fold, seed) for seed in seeds for fold in folds
+              if not all(finished(run_dir(root, protocol, l, fold, seed, fold_seed)) for l in layers)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_group, store, root, protocol, layers, fold, seed, fold_seed, budget)
+                   for fold, seed in groups]
+        for future in futures:
+            try:
+                future.result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+def run_set(store, root, protocol, layers, folds, seeds, fold_seed, budget, train, log, jobs: int = 1) -> list[dict]:
+    """Rows of every (seed, fold, layer) run; seed-major so a partial set holds whole repetitions.
+
+    With ``jobs`` > 1 the runs are trained first, side by side (:func:`train_side_by_side`), then read.
+    The wall time of a set that trained anything is appended to ``part_wall.json`` beside its runs."""
+    t0, load_before = time.perf_counter(), loadavg()
+    todo = [(l, f, s) for s in seeds for f in folds for l in layers
+            if not finished(run_dir(root, protocol, l, f, s, fold_seed))] if train else []
+    stage1_todo = len({(f, s) for _, f, s in todo if not finished_stage1(root, f, s, fold_seed)})
+    if todo and jobs > 1:
+        train_side_by_side(store, root, protocol, layers, folds, seeds, fold_seed, budget, jobs)
     rows = []
     for seed in seeds:
         for fold in folds:
@@ -122,7 +165,30 @@ def run_set(store, root, protocol, layers, folds, seeds, fold_seed, budget, trai
                 got = one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, train, log)
                 if got is not None:
                     rows.append(flat_row(protocol, layer, fold, seed, fold_seed, got))
+    if todo:
+        record_part_wall(bp.run_root(root, fold_seed) / protocol, {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs_trained": len(todo), "runs": len(rows),
+            "stage1_models_trained": stage1_todo,
+            "layers": list(layers), "jobs": jobs, "wall_s": time.perf_counter() - t0,
+            "load": [load_before, loadavg()], "budget": budget})
     return rows
+
+
+PART_WALL = "part_wall.json"
+
+
+def record_part_wall(folder: Path, entry: dict) -> None:
+    """Append ``entry`` to the part's wall-time history (the README quotes the latest complete one)."""
+    from augcn_pyg.io import write_json_atomic
+
+    path = folder / PART_WALL
+    history = json.loads(path.read_text()) if path.exists() else []
+    write_json_atomic(path, [*history, entry])
+
+
+def part_walls(root: Path, protocol: str, fold_seed: int = -1) -> list[dict]:
+    path = bp.run_root(root, fold_seed) / protocol / PART_WALL
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
@@ -360,6 +426,20 @@ def plots(out: Path, name: str, summaries: dict, spread: list[dict]) -> list[str
     return written
 
 
+def part_wall_lines(history: list[dict]) -> list[str]:
+    """The whole part's wall time, as each invocation that trained part of it measured it."""
+    if not history:
+        return []
+    out = ["Wall time of the whole part, per invocation that trained in it (stage-1 models it needed included):", "",
+           "| date | runs trained / in the part | stage-1 models trained | jobs | wall | load before → after |",
+           "|---|---|---|---|---|---|"]
+    for h in history:
+        load = " → ".join("?" if v is None else f"{v:.1f}" for v in h["load"])
+        out.append(f"| {h['date']} | {h['runs_trained']} / {h['runs']} | {h.get('stage1_models_trained', '?')} | "
+                   f"{h['jobs']} | {h['wall_s'] / 60:.1f} min | {load} |")
+    return out + [""]
+
+
 def markdown(name, doc) -> str:
     aus = doc["aus"]
     lines = [f"# Relation layers on {name}", ""]
@@ -382,6 +462,7 @@ def markdown(name, doc) -> str:
         lines += [f"## {protocol}", "", *layer_table(summary), "",
                   f"Wall time of the layer runs (sum over {t['runs_timed']} of {t['runs']} runs trained by this script; "
                   f"stage-1 models excluded): {t['wall_s']:.0f} s; load average during them {t['load']}.", "",
+                  *part_wall_lines(doc["timing"].get("part_walls", {}).get(protocol, [])),
                   f"Per-AU F1 ({protocol})", "", *per_au_table(summary, aus), "",
                   f"Per-AU AUC ({protocol})", "", *per_au_table(summary, aus, "per_au_auc"), ""]
     s1 = doc["timing"]["stage1"]
@@ -431,6 +512,8 @@ def parse_args(argv=None):
     p.add_argument("--fold-layers", default="gcn,none", help="layers trained on the random fold assignments")
     p.add_argument("--fold-assignment-seeds", type=int, default=1, help="seeds per fold on the random assignments")
     p.add_argument("--report-only", action="store_true", help="train nothing; tables from the finished runs")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs side by side, one process with one thread each, grouped by stage-1 model (2 on 2 cores)")
     return p.parse_args(argv)
 
 
@@ -458,6 +541,9 @@ def main(argv=None) -> int:
         if part not in ("frozen", "end-to-end", "folds"):
             raise InputError(f"unknown part {part!r}; choose from frozen, end-to-end, folds")
     torch.set_num_threads(1)
+    from augcn_pyg._allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the commands do
     t_start = time.perf_counter()
     out = Path(args.out)
     tmp = None
@@ -490,7 +576,9 @@ def main(argv=None) -> int:
     if args.quick:
         log(QUICK_NOTE)
 
-    rows = run_set(store, root, "frozen", layers, folds, seeds, -1, budget, train and "frozen" in parts, log)
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be 1 or more, got {args.jobs}")
+    rows = run_set(store, root, "frozen", layers, folds, seeds, -1, budget, train and "frozen" in parts, log, args.jobs)
     frozen_f1 = {l: np.mean([r["mean_f1"] for r in rows if r["layer"] == l]) for l in layers
                  if any(r["layer"] == l for r in rows)}
     if args.e2e_layers:
@@ -498,11 +586,13 @@ def main(argv=None) -> int:
     else:  # the paper's two, then the best two others of the frozen comparison
         others = sorted((l for l in frozen_f1 if l not in REFERENCES), key=lambda l: -frozen_f1[l])
         e2e_layers = [l for l in REFERENCES if l in known] + others[:2]
-    rows += run_set(store, root, "end-to-end", e2e_layers, folds, seeds, -1, budget, train and "end-to-end" in parts, log)
+    rows += run_set(store, root, "end-to-end", e2e_layers, folds, seeds, -1, budget, train and "end-to-end" in parts, log,
+                    args.jobs)
     fold_layers = ["gcn"] if args.quick else args.fold_layers.split(",")
     fa_seeds = list(range(args.fold_assignment_seeds if not args.quick else 1))
     for fs in range(fold_seeds):
-        rows += run_set(store, root, "frozen", fold_layers, folds, fa_seeds, fs, budget, train and "folds" in parts, log)
+        rows += run_set(store, root, "frozen", fold_layers, folds, fa_seeds, fs, budget, train and "folds" in parts, log,
+                        args.jobs)
     if not rows:
         raise InputError(f"no finished runs under {root} (and --report-only given)")
 
@@ -529,6 +619,7 @@ def main(argv=None) -> int:
            "fold_assignment_seeds": fa_seeds, "machine": bp.machine(), "load_at_report": loadavg(),
            "summary": summaries, "fold_assignments": spread, "selection_cost": selection,
            "timing": {"frozen": timing("frozen"), "end-to-end": timing("end-to-end"),
+                      "part_walls": {p: part_walls(root, p) for p in PROTOCOLS},
                       "stage1": {"models": len(stage1_dirs), "train_seconds": float(sum(
                           json.loads((d / runs.TEST_METRICS).read_text())["train_seconds"] for d in stage1_dirs))},
                       "this_invocation_wall_s": time.perf_counter() - t_start},

@@ -35,12 +35,15 @@ def test_resolved_yaml_round_trips(tmp_path):
     (["nosection.x=1"], "unknown config key 'nosection'"),
     (["train.epochs=two"], "'train.epochs' must be an integer"),
     (["train.lr=fast"], "'train.lr' must be a number"),
+    (["train.lr=nan"], "'train.lr' must be a number"),
     (["loss.dice=maybe"], "'loss.dice' must be true or false"),
     (["model.hidden=a,b"], r"'model.hidden\[0\]' must be an integer"),
     (["train.select=best"], "'train.select' must be one of last, val"),
     (["data.fold=4"], "'data.fold' must be 1, 2 or 3"),
     (["train.batch_size=0"], "'train.batch_size' must be >= 1"),
     (["data.val_fraction=1.0"], "'data.val_fraction' must be in"),
+    (["train.patience=-1"], "'train.patience' must be >= 0"),
+    (["train.patience=5"], "'train.patience' needs train.select=val"),
     (["train"], "--set takes section.key=value"),
     (["train=3"], "config section 'train' must be a mapping"),
 ])
@@ -71,3 +74,8 @@ def test_yaml_is_read_safely(tmp_path):
     path.write_text("train: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_config(path)
+
+
+def test_a_number_in_exponent_form_is_a_number():
+    # YAML 1.1 reads 1e-3 as a string; a researcher means the number
+    assert load_config(None, ["train.lr=1e-3"]).train.lr == pytest.approx(0.001)

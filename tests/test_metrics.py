@@ -40,3 +40,23 @@ def test_single_class_au_has_no_auc_and_is_named():
     assert s.to_dict()["auc"][1] is None
     back = AUScores.from_dict(s.to_dict())
     assert back.to_dict() == s.to_dict() and np.isnan(back.auc[1])
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("levels", [0, 4, 20])  # 0: continuous probabilities; k: k tied values
+def test_scores_equal_scikit_learn_with_ties_rare_aus_and_a_given_mask(seed, levels):
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.5, 0.2, 0.02, 0.0, 1.0, 0.3])  # includes never-present and always-present AUs
+    y = (rng.random((300, 6)) < rates).astype(np.float32)
+    p = np.clip(0.4 * y + 0.6 * rng.random(y.shape), 0, 1)
+    if levels:
+        p = np.round(p * levels) / levels  # many equal scores, and scores exactly at the threshold
+    known = rng.random(y.shape) > 0.15
+    s = au_scores(p, y, known=known)
+    for c in range(6):
+        m = known[:, c]
+        assert s.f1[c] == pytest.approx(f1_score(y[m, c], p[m, c] >= 0.5, zero_division=0), abs=1e-12)
+        if 0 < y[m, c].sum() < m.sum():
+            assert s.auc[c] == pytest.approx(roc_auc_score(y[m, c], p[m, c]), abs=1e-12)
+        else:
+            assert np.isnan(s.auc[c]) and c in s.undefined_auc

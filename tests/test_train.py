@@ -133,6 +133,32 @@ def test_select_val_reports_the_best_validation_epoch(store, tmp_path):
     assert model.doc["epoch"] == best
 
 
+def test_patience_ends_stage_2_once_validation_stops_improving_and_holds_on_resume(store, tmp_path):
+    import pandas as pd
+
+    # a learning rate this small leaves the predictions, and so the validation F1, as they were after epoch 2
+    still = cfg(store, "train.select=val", "train.patience=2", "train.lr=1e-12", "train.freeze_encoders=true",
+                epochs=(1, 12))
+    run = tmp_path / "still"
+    metrics = train(still, run, quiet=True)
+    epochs = pd.read_csv(run / runs.EPOCHS)
+    assert metrics["epoch"] == 2 and metrics["epochs_run"] == 4 == len(epochs)  # epochs 3 and 4 were no better
+    # killed after the last checkpoint, before the run was marked done: resuming stops again at once
+    doc = json.loads((run / runs.RUN_JSON).read_text())
+    (run / runs.RUN_JSON).write_text(json.dumps({**doc, "status": "running"}))
+    again = train(still, run, resume=True, quiet=True)
+    assert again["epochs_run"] == 4 and again["test"] == metrics["test"]
+
+    # a learning run: it stops exactly when the patience runs out, or runs every epoch
+    moving = cfg(store, "train.select=val", "train.patience=2", epochs=(1, 8))
+    metrics = train(moving, tmp_path / "moving", quiet=True)
+    val = pd.read_csv(tmp_path / "moving" / runs.EPOCHS)["val_f1"].tolist()[1:]  # stage-2 epochs 2..
+    best_so_far = [max(range(i + 1), key=lambda j: (val[j], -j)) for i in range(len(val))]
+    waited = [i - b for i, b in enumerate(best_so_far)]
+    assert all(w < 2 for w in waited[:-1])
+    assert waited[-1] == 2 or len(val) == 8
+
+
 def test_frozen_encoders_train_only_the_head(store, tmp_path):
     train(cfg(store, epochs=(1, 0)), tmp_path / "ae", quiet=True)
     metrics = train(cfg(store, "train.freeze_encoders=true", epochs=(1, 3)), tmp_path / "frozen", quiet=True)

@@ -508,13 +508,20 @@ class GraphConvLayer(RelationLayer):
 
 class GINLayer(RelationLayer):
     r"""PyG's ``GINConv``: :math:`x'_t = \mathrm{MLP}((1 + \epsilon) x_t + \sum_s x_s)`, MLP =
-    Linear(in, out)-ReLU-Linear(out, out); edge weights not used. Fast path: ``DenseGINConv``."""
+    Linear(in, out)-[LayerNorm]-ReLU-Linear(out, out); edge weights not used. Fast path: ``DenseGINConv``.
 
-    def __init__(self, in_channels, out_channels, topology, eps, train_eps):
+    The sum over ~20 neighbours (the global node's are all ROIs) multiplies the input's scale; without a
+    norm in the MLP, as in the GIN paper's (which uses BatchNorm), SGD at the toolkit's lr diverged and the
+    model predicted every AU everywhere. LayerNorm rather than BatchNorm: it normalises each face's nodes
+    alone, so a face's output does not depend on its batch and N processes compute what one does."""
+
+    def __init__(self, in_channels, out_channels, topology, eps, train_eps, norm):
         super().__init__(in_channels, out_channels, topology)
 
         def mlp():
-            return nn.Sequential(nn.Linear(in_channels, out_channels), nn.ReLU(), nn.Linear(out_channels, out_channels))
+            middle = [nn.LayerNorm(out_channels)] if norm == "layer" else []
+            return nn.Sequential(nn.Linear(in_channels, out_channels), *middle, nn.ReLU(),
+                                 nn.Linear(out_channels, out_channels))
         self.conv = GINConv(mlp(), eps=eps, train_eps=train_eps)
         self._twin = _Twin(DenseGINConv(mlp(), eps=eps, train_eps=train_eps))
 
@@ -624,16 +631,19 @@ def build_ggnn(in_channels, out_channels, topology, steps=2, aggr="add"):
                            _choice("aggr", aggr, ("add", "mean")))
 
 
-@register_layer("graphconv", description="GraphConv: root weight plus weighted neighbour aggregation",
+@register_layer("graphconv", description="GraphConv: root weight plus weighted neighbour mean (aggr add: the sum)",
                 uses_edge_weight=True, pyg_layer="torch_geometric.nn.GraphConv")
-def build_graphconv(in_channels, out_channels, topology, aggr="add"):
+def build_graphconv(in_channels, out_channels, topology, aggr="mean"):
+    # mean by default: PyG's own default, the sum, grows with the ~20 neighbours of the global node and
+    # diverged at the toolkit's lr (first-layer outputs of 260-400, every AU predicted everywhere)
     return GraphConvLayer(in_channels, out_channels, topology, _choice("aggr", aggr, ("add", "mean")))
 
 
 @register_layer("gin", description="GIN: MLP((1 + eps) x + sum of neighbours)",
                 pyg_layer="torch_geometric.nn.GINConv")
-def build_gin(in_channels, out_channels, topology, eps=0.0, train_eps=False):
-    return GINLayer(in_channels, out_channels, topology, _number("eps", eps), _flag("train_eps", train_eps))
+def build_gin(in_channels, out_channels, topology, eps=0.0, train_eps=False, norm="layer"):
+    return GINLayer(in_channels, out_channels, topology, _number("eps", eps), _flag("train_eps", train_eps),
+                    _choice("norm", norm, ("layer", "none")))
 
 
 @register_layer("sage", description="GraphSAGE with mean aggregation",

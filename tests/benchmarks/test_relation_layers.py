@@ -71,3 +71,14 @@ def test_unknown_layer_is_one_clear_error(tmp_path):
     res = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--layers", "gcn,nope", "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "unknown relation layer 'nope'" in res.stderr
+
+
+def test_jobs_train_the_same_runs_side_by_side(quick, tmp_path):
+    assert rl.main(["--quick", "--parts", "frozen", "--jobs", "2", "--out", str(tmp_path)]) == 0
+    key = ["protocol", "layer", "fold", "seed", "fold_seed"]
+    one = pd.read_csv(quick / "relation_layers_quick.csv").query("protocol == 'frozen'").set_index(key).sort_index()
+    two = pd.read_csv(tmp_path / "relation_layers_quick.csv").query("protocol == 'frozen'").set_index(key).sort_index()
+    standard = two.index.get_level_values("fold_seed") == -1
+    pd.testing.assert_series_equal(one.loc[two.index[standard], "mean_f1"], two.loc[standard, "mean_f1"])
+    walls = json.loads((tmp_path / "relation_layers_quick.json").read_text())["timing"]["part_walls"]["frozen"]
+    assert walls[-1]["jobs"] == 2 and walls[-1]["runs_trained"] == walls[-1]["runs"] > 0

@@ -262,8 +262,9 @@ def test_ggnn_runs_its_steps():
     torch.testing.assert_close(three(x), three.forward_sparse(x), atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name, options", [("ggnn", dict(aggr="mean")), ("graphconv", dict(aggr="mean")),
-                                           ("gin", dict(eps=0.3, train_eps=True)), ("rgcn", dict(num_bases=2)),
+@pytest.mark.parametrize("name, options", [("ggnn", dict(aggr="mean")), ("graphconv", dict(aggr="add")),
+                                           ("gin", dict(eps=0.3, train_eps=True)), ("gin", dict(norm="none")),
+                                           ("rgcn", dict(num_bases=2)),
                                            ("learned", dict(mask=True))])
 def test_options_keep_the_two_paths_equal(name, options):
     layer = randomise(make(name, **options)).eval()
@@ -273,8 +274,9 @@ def test_options_keep_the_two_paths_equal(name, options):
 
 def test_graphconv_mean_differs_from_add():
     x = features()
-    add, mean = make("graphconv", seed=5), make("graphconv", seed=5, aggr="mean")
+    add, mean = make("graphconv", seed=5, aggr="add"), make("graphconv", seed=5)
     assert not torch.allclose(add(x), mean(x))
+
 
 
 # --- the registry ------------------------------------------------------------------------------------
@@ -307,6 +309,7 @@ def test_unknown_layer_lists_every_name():
     ("graphconv", dict(aggr="sum"), "aggr must be one of add, mean"),
     ("gin", dict(eps="x"), "eps must be a finite number"),
     ("gin", dict(train_eps=1), "train_eps must be true or false"),
+    ("gin", dict(norm="batch"), "norm must be one of layer, none"),
     ("rgcn", dict(num_bases=0), "num_bases must be a positive integer"),
     ("learned", dict(mask="yes"), "mask must be true or false"),
 ])
