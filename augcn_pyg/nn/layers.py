@@ -345,9 +345,13 @@ class NoGraphLayer(RelationLayer):
 
     def __init__(self, in_channels, out_channels, topology):
         super().__init__(in_channels, out_channels, topology)
-        self.lin = PygLinear(in_channels, out_channels, bias=False, weight_initializer="glorot")
-        self.bias = nn.Parameter(torch.zeros(out_channels))
-        self._twin = _Twin(GCNConv(in_channels, out_channels, normalize=False, add_self_loops=False))
+        # W and b made as GCNConv makes them, so that one seed starts `none` from exactly the weights it
+        # gives `gcn`, and `gcn` on a graph of self-loops alone (normalised: I) trains to the same
+        # weights; the twin's own (unused) weights then must not draw from the global generator
+        conv = GCNConv(in_channels, out_channels)
+        self.lin, self.bias = conv.lin, conv.bias
+        with torch.random.fork_rng(devices=[]):
+            self._twin = _Twin(GCNConv(in_channels, out_channels, normalize=False, add_self_loops=False))
 
     def _fast(self, x):
         return self.lin(x) + self.bias

@@ -33,8 +33,13 @@ def test_quick_mode_writes_every_table_test_and_drawing(tmp_path, capsys):
     assert "not a SynthAU store" in learned["truth_source"]
     for scores in learned["scores"].values():
         assert -1 <= scores["spearman"] <= 1 and 0 <= scores["precision_at_k"] <= 1
+    rules = doc["parts"]["rules"]
+    # self-loops alone normalise to G = I: gcn then trains exactly as none does (same start, same steps)
+    assert rules["rule_sets"]["self"]["f1"] == rules["none"]["f1"]
+    assert rules["rule_sets"]["self"]["edges"] < rules["rule_sets"]["all (the paper's)"]["edges"]
     md = (tmp_path / "ablation.md").read_text()
     assert "| AU-Net (`au-net`) |" in md and "54.0" in md and "proves nothing" in md
+    assert "Which edges cost accuracy" in md
 
 
 def test_bad_input_is_one_clear_error(tmp_path, capsys):

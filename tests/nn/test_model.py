@@ -97,3 +97,15 @@ def test_flop_count_parts():
     assert flops["decoders"] == 0
     assert count_flops(model, reconstruct=True)["decoders"] > 0
     assert flops["total"] == pytest.approx(sum(v for k, v in flops.items() if k != "total"))
+
+
+def test_none_starts_from_the_weights_gcn_starts_from():
+    # none vs gcn isolates message passing: with one seed both models begin identical
+    models = {}
+    for layer in ("gcn", "none"):
+        torch.manual_seed(0)
+        models[layer] = small(layer)
+    gcn, none = (dict(models[k].named_parameters()) for k in ("gcn", "none"))
+    for i in range(len(models["gcn"].relation)):
+        assert torch.equal(gcn[f"relation.{i}.conv.lin.weight"], none[f"relation.{i}.lin.weight"])
+    assert torch.equal(gcn["classifier.weight"], none["classifier.weight"])
