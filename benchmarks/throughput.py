@@ -459,8 +459,8 @@ def markdown(doc: dict) -> str:
               f"{doc['torch_scatter'] or 'not installed'}.", "",
               f"Roofline ({roof['size']}² float32 matrix product, the same threads): {roof['start']:.0f} GFLOP/s at the "
               f"start of the run, {roof['end']:.0f} at the end (and in each layer's loop: see the GFLOP/s table).", "",
-              f"Load (`/proc/loadavg`, 2 cores shared with other engineers' jobs): `{doc['load']['start']}` at the "
-              f"start, `{doc['load']['end']}` at the end. Timings under that load are inflated; the ratios compare "
+              f"Load (`/proc/loadavg`; the machine has 2 cores and may be shared): `{doc['load']['start']}` at the "
+              f"start, `{doc['load']['end']}` at the end. Other jobs inflate the timings; the ratios compare "
               f"runs taken in turns and are the figures to read.", ""]
     tg = doc["targets"]
     if tg:
