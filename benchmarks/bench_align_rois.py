@@ -18,19 +18,16 @@ import argparse
 import importlib.util
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from augcn_pyg.align import align_faces, similarity_transforms, template_for  # noqa: E402
-from augcn_pyg.io import write_json_atomic, write_text_atomic  # noqa: E402
-from augcn_pyg.rois import extract_rois  # noqa: E402
-
-from _meta import RESULTS, machine_info  # noqa: E402
+from augcn_pyg.core.io import write_json_atomic, write_text_atomic
+from augcn_pyg.face.align import align_faces, similarity_transforms, template_for
+from augcn_pyg.face.rois import extract_rois
+from benchmarks.common import RESULTS, machine_info
 
 
 def frame_and_landmarks(batch: int, seed: int = 0):

@@ -31,8 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,8 +170,7 @@ def main(argv=None) -> None:
         work = Path(tmp)
         store = args.data
         if args.quick:
-            sys.path.insert(0, str(ROOT / "tests"))
-            from model_fixtures import make_store
+            from benchmarks.fixtures import make_store
 
             store = make_store(work / "store").path
             sets = ["model.latent=16", "model.hidden=8,4", "model.strip_channels=4", "train.batch_size=24"]

@@ -15,18 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from augcn_pyg.nn.layers import RELATION_LAYERS, build_layer  # noqa: E402
-from augcn_pyg.nn.topology import GraphTopology  # noqa: E402
-from augcn_pyg.relations import paper_graph  # noqa: E402
-
-from _meta import RESULTS, machine_info  # noqa: E402
-from timing import alternate, median_and_min  # noqa: E402
+from augcn_pyg.graph.relations import paper_graph
+from augcn_pyg.nn.layers import RELATION_LAYERS, build_layer
+from augcn_pyg.nn.topology import GraphTopology
+from benchmarks.common import RESULTS, machine_info
+from benchmarks.timing import alternate, median_and_min
 
 
 def inference(run, x):

@@ -25,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 
 def make_store(path: Path, faces: int, protocol: str = "bp4d", roi_size: int = 25, seed: int = 0):
     """A store of ``faces`` random faces; ROI bytes are a tiled random block (content does not matter)."""
-    from augcn_pyg.aus import get_protocol
+    from augcn_pyg.core.aus import get_protocol
     from augcn_pyg.data.store import write_store
 
     p = get_protocol(protocol)
@@ -54,7 +53,7 @@ def make_store(path: Path, faces: int, protocol: str = "bp4d", roi_size: int = 2
 
 def _dataset(store_path: Path, protocol: str):
     from augcn_pyg.data.dataset import AUROIDataset
-    from augcn_pyg.relations import paper_graph
+    from augcn_pyg.graph.relations import paper_graph
 
     return AUROIDataset(store_path, paper_graph(protocol))
 

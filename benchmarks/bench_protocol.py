@@ -13,21 +13,18 @@
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # _meta, beside this file
-
-from augcn_pyg import runs  # noqa: E402
-from augcn_pyg.config import load_config  # noqa: E402
-from augcn_pyg.io import write_json_atomic  # noqa: E402
-from augcn_pyg.train import Trainer, predict_latents, predict_rows  # noqa: E402
+from augcn_pyg.core.io import write_json_atomic
+from augcn_pyg.engine import runs
+from augcn_pyg.engine.config import load_config
+from augcn_pyg.engine.scoring import predict_latents, predict_rows
+from augcn_pyg.engine.trainer import Trainer
+from benchmarks.common import finished, layer_dir, load_average, locked, machine_info, stage1_dir
 
 #: training budgets (config overrides). "quick" only checks that a pipeline works; it proves nothing.
 BUDGETS = {
@@ -52,33 +49,18 @@ def run_config(store, fold: int, seed: int, layer: str, budget: str, part: str, 
     return load_config(None, sets)
 
 
-@contextmanager
-def _locked(run_dir: Path):
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.parent / f".{run_dir.name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def train_or_reuse(cfg, run_dir: Path, on_epoch=None) -> dict:
     """The run's test metrics: trained now, resumed, or read back when it finished before.
 
     A reused run does not call ``on_epoch`` again: recorders keep their own results next to the run."""
-    with _locked(run_dir):
+    with locked(run_dir):
         doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
         return Trainer(cfg, run_dir, resume=doc is not None, quiet=True, on_epoch=on_epoch).run()
 
 
-def run_root(root: Path, fold_seed: int) -> Path:
-    return Path(root) / ("standard-folds" if fold_seed < 0 else f"fold-seed{fold_seed}")
-
-
 def stage1(store, fold: int, seed: int, root: Path, budget: str, fold_seed: int = -1, threads: int = 0) -> Path:
     """The run folder of the shared stage-1 model of (fold, seed), trained if it is not there yet."""
-    run_dir = run_root(root, fold_seed) / "stage1" / f"fold{fold}-seed{seed}"
+    run_dir = stage1_dir(root, fold, seed, fold_seed)
     cfg = run_config(store, fold, seed, "gcn", budget, "stage1", fold_seed, threads=threads)
     train_or_reuse(cfg, run_dir)
     return run_dir
@@ -97,15 +79,14 @@ def layer_run(store, fold: int, seed: int, layer: str, root: Path, budget: str, 
     init = stage1(store, fold, seed, root, budget, fold_seed, threads)
     sets = [f"train.init={init}", *(["train.freeze_encoders=true"] if protocol == "frozen" else []), *extra]
     cfg = run_config(store, fold, seed, layer, budget, protocol, fold_seed, sets, threads)
-    run_dir = run_root(root, fold_seed) / protocol / (name or layer) / f"fold{fold}-seed{seed}"
+    run_dir = layer_dir(root, protocol, name or layer, fold, seed, fold_seed)
     record = run_dir / TEST_FOLD_EPOCHS
-    with _locked(run_dir):
-        doc = runs.read_run_json(run_dir) if run_dir.is_dir() else None
+    with locked(run_dir):
         # the recorder must see every epoch, so a run that did not finish starts again
-        finished = doc is not None and doc.get("status") == "done" and record.exists()
+        done = finished(run_dir, TEST_FOLD_EPOCHS)
         recorder = TestFoldRecorder()
-        metrics = Trainer(cfg, run_dir, resume=finished, overwrite=not finished, quiet=True, on_epoch=recorder).run()
-        if not finished:
+        metrics = Trainer(cfg, run_dir, resume=done, overwrite=not done, quiet=True, on_epoch=recorder).run()
+        if not done:
             write_json_atomic(record, recorder.rows)
     return {**metrics, "test_fold_epochs": json.loads(record.read_text())}
 
@@ -163,13 +144,16 @@ def selection_cost(recorded: list[dict]) -> dict:
 
 
 def machine() -> dict:
-    """Where and with what a benchmark ran (benchmarks/_meta.py), with the torch threads and the load."""
+    """Where and with what a benchmark ran (benchmarks/common.py), with the torch threads and the load."""
     import platform
 
     import torch_geometric
-    from _meta import machine_info
 
     info = machine_info()
+    try:
+        load = load_average().split()[:3]
+    except OSError:  # no /proc/loadavg
+        load = None
     return {**info, "machine": platform.platform(), "cpus": info["cores"], "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__, "torch_threads": torch.get_num_threads(),
-            "load_average": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None}
+            "load_average": load}

@@ -10,16 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from augcn_pyg.relations import RelationBuilder  # noqa: E402
-
-from _meta import RESULTS, machine_info  # noqa: E402
+from augcn_pyg.graph.relations import RelationBuilder
+from benchmarks.common import RESULTS, machine_info
 
 
 def labels_like_bp4d(n: int, seed: int = 0) -> np.ndarray:

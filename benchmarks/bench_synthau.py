@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,18 +26,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _meta import RESULTS, machine_info  # noqa: E402
-
-from augcn_pyg.aus import get_protocol  # noqa: E402
-from augcn_pyg.data.synthau.check import best_threshold, msym  # noqa: E402
-from augcn_pyg.data.synthau.plan import sample_labels  # noqa: E402
-from augcn_pyg.data.synthau.prototypes import TARGET_RATES  # noqa: E402
-from augcn_pyg.data.synthetic import generate_synthau  # noqa: E402
-from augcn_pyg.io import write_json_atomic, write_text_atomic  # noqa: E402
-from augcn_pyg.paper import TABLE1  # noqa: E402
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.io import write_json_atomic, write_text_atomic
+from augcn_pyg.data.synthau.check import best_threshold, msym
+from augcn_pyg.data.synthau.plan import sample_labels
+from augcn_pyg.data.synthau.prototypes import TARGET_RATES
+from augcn_pyg.data.synthetic import generate_synthau
+from augcn_pyg.graph.paper import TABLE1
+from benchmarks.common import RESULTS, machine_info
 
 
 def bench_speed(tmp: Path, quick: bool) -> dict:

@@ -31,12 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, machine_info  # noqa: E402
-
-from augcn_pyg.data.folds import FOLDS  # noqa: E402
-from augcn_pyg.data.labels import read_labels  # noqa: E402
-from augcn_pyg.data.readers import read_dataset  # noqa: E402
+from augcn_pyg.data.folds import FOLDS
+from augcn_pyg.data.labels import read_labels
+from augcn_pyg.data.readers import read_dataset
+from benchmarks.common import RESULTS, machine_info
 
 BP4D_CODED = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA_FILE_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
@@ -144,7 +142,7 @@ def csv_cases(tmp: Path, rows: int, repeats: int, runs: int) -> list[dict]:
     write_plain_csv(big, rows, np.random.default_rng(0))
     t_read, ls = best_of(lambda: read_labels(big, "bp4d"), repeats)
     assert ls.labels.shape == (rows, len(BP4D_CODED))
-    cli = [sys.executable, "-m", "augcn_pyg.cli", "build-graph", "--protocol", "bp4d", "-o", str(tmp / "g.json")]
+    cli = [sys.executable, "-m", "augcn_pyg", "build-graph", "--protocol", "bp4d", "-o", str(tmp / "g.json")]
     t_cmd = median_wall(cli + ["--labels", str(big)], runs)
     t_base = median_wall(cli, runs)  # start-up, Table 1 graph, report, file: everything but the labels
     stamp = {"measured": machine_info()["date"], "git": machine_info()["git"],

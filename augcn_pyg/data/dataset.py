@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from ..errors import InputError
-from .store import ROIStore
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.data.folds import fold_split
+from augcn_pyg.data.store import ROIStore
+from augcn_pyg.graph.relations import RelationBuilder, RelationGraph
 
 #: split=("bp4d", 1, "train"): protocol, fold (1-3), part
 PARTS = ("train", "test")
@@ -42,8 +44,6 @@ def load_graph(graph):
     """A RelationGraph, or one loaded from a graph JSON path; anything with ``edge_index``/``edge_type``/
     ``edge_weight`` (and ideally ``protocol``) is accepted."""
     if isinstance(graph, (str, os.PathLike)):
-        from ..relations import RelationGraph
-
         return RelationGraph.load(Path(graph))
     return graph
 
@@ -64,7 +64,6 @@ def split_subjects(store: ROIStore, split) -> list[str] | None:
         if name != store.protocol.name:
             raise InputError(f"split protocol {name!r} does not match the store {store.path} "
                              f"(protocol {store.protocol.name!r})")
-        from .folds import fold_split
 
         train, test = fold_split(name, int(fold))
         return list(train if part == "train" else test)
@@ -171,8 +170,6 @@ def fold_datasets(store, fold: int, builder=None) -> tuple[AUROIDataset, AUROIDa
     training subjects' labels only. ``builder``: a ``RelationBuilder``; default ``RelationBuilder(protocol)``:
     the paper's measure and rules at the toolkit's default threshold (``relations.DEFAULT_THRESHOLDS``:
     P(j|i) + P(i|j) >= 1.0; the paper states none), the same graph ``build-graph`` fits without --threshold."""
-    from ..relations import RelationBuilder
-
     store = open_store(store)
     name = store.protocol.name
     train_rows = fold_rows(store, (name, fold, "train"))

@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..aus import Protocol
-from ..errors import InputError
+from augcn_pyg.core.aus import Protocol
+from augcn_pyg.core.errors import InputError
 
 #: protocol -> the three subject-exclusive parts (tuples of subject ids)
 FOLDS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from .dataset import AUROIDataset
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.draws import batch_rand
+from augcn_pyg.data.dataset import AUROIDataset
 
 
 class _Topology:
@@ -141,15 +143,13 @@ class FlipROIs:
 
     A flipped face's ROI r is the mirror image of the original's ROI ``protocol.mirror_permutation()[r]``
     (its left/right partner; the global ROI is its own), which is exactly what
-    :func:`augcn_pyg.rois.extract_rois` gives on :func:`augcn_pyg.rois.flip_faces` (a test checks the
+    :func:`augcn_pyg.face.rois.extract_rois` gives on :func:`augcn_pyg.face.rois.flip_faces` (a test checks the
     equality), so no image needs decoding again. Labels are unchanged: partners carry the same AUs.
     Each face is flipped with probability ``p``; draws come from a generator seeded with ``seed``, one per
     face of the global batch whatever share of it this process holds (``share``).
     """
 
     def __init__(self, protocol, p: float = 0.5, seed: int = 0):
-        from ..aus import get_protocol
-
         self.protocol = get_protocol(protocol)
         self.p = float(p)
         self.permutation = torch.from_numpy(self.protocol.mirror_permutation())  # (R,)
@@ -163,8 +163,6 @@ class FlipROIs:
 
     def draw(self, count: int) -> torch.Tensor:
         """(count,) bool: which faces of the next batch (or of this process's share of it) are flipped."""
-        from ..distributed import batch_rand
-
         return batch_rand(count, share=self.share, generator=self.generator) < self.p
 
     def __call__(self, batch: Batch) -> Batch:

@@ -33,18 +33,25 @@ import shutil
 import signal
 import threading
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
-from ..aus import Protocol, get_protocol
-from ..errors import InputError
-from ..io import write_json_atomic, write_text_atomic
-from .store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
+from augcn_pyg.core.aus import PROTOCOLS, Protocol, get_protocol
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.io import write_json_atomic, write_text_atomic
+from augcn_pyg.data.readers import NATIVE_DATASETS, load_image, read_dataset, release_videos
+from augcn_pyg.data.store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
+from augcn_pyg.face.pipeline import align_usable, crop_rois
+from augcn_pyg.face.rois import check_roi_size
+from augcn_pyg.landmarks import LANDMARK_BACKENDS, get_backend, resolve_backend
+from augcn_pyg.landmarks.layout import to_68
+from augcn_pyg.landmarks.tracking import FaceTracker
 
 SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
@@ -52,11 +59,7 @@ SKIPPED_CSV = "skipped.csv"
 #: chunk K's checkpoint (what Ctrl-C in a terminal does). Used by tests/data/test_prepare.py to prove resume.
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
 #: datasets whose readers list the frames of one video consecutively: tracking is on by default for them
-VIDEO_DATASETS = ("bp4d", "disfa")
-#: side of the aligned face (the paper's 200 x 200)
-ALIGNED_SIZE = 200
-#: landmarks spanning fewer pixels than this (width or height of the brows-to-chin points) are degenerate
-MIN_FACE_EXTENT = 4.0
+VIDEO_DATASETS = NATIVE_DATASETS
 
 
 @dataclass
@@ -101,7 +104,6 @@ def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: 
                  limit_threads: bool = True) -> None:
     if limit_threads:  # in a worker process: the parallelism is the processes, one thread each
         import cv2
-        import torch
 
         # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -114,8 +116,6 @@ def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: 
 def _backend():
     # Built on the first frame without shipped landmarks, then kept for the worker's life.
     if _WORKER["backend"] is None:
-        from ..landmarks import get_backend
-
         _WORKER["backend"] = get_backend(_WORKER["landmarks"], **_WORKER["backend_options"])
     return _WORKER["backend"]
 
@@ -132,7 +132,6 @@ class _ChunkDetector:
         if not self.track:
             self.detections += 1
             return _backend().detect(image)
-        from ..landmarks.tracking import FaceTracker
 
         video = (frame.subject, frame.video)
         if video != self.video:
@@ -148,8 +147,6 @@ class _ChunkDetector:
 
 def _face_landmarks(frame, image, detector: _ChunkDetector) -> tuple[np.ndarray | None, str]:
     """(68, 2) float32 landmarks of the frame's face (shipped, else the best detected face), or None and why."""
-    from ..landmarks.layout import to_68
-
     if frame.landmarks is not None:
         try:
             return to_68(np.asarray(frame.landmarks, dtype=np.float32)), ""
@@ -171,22 +168,6 @@ def _centre_inside(points: np.ndarray, shape: tuple) -> bool:
     return bool(0 <= x < shape[1] and 0 <= y < shape[0])
 
 
-def _unusable(points: np.ndarray, transforms: np.ndarray, protocol: Protocol) -> list[str]:
-    """Per face of (B, 68, 2) ``points``: "" if it can be aligned and cut, else why not."""
-    from ..landmarks.layout import STABLE_POINTS
-    from ..rois import usable_faces
-
-    usable = usable_faces(points, protocol)  # the ROI points finite, and enough alignment points
-    stable = points[:, STABLE_POINTS]  # (B, 49, 2); NaN where a layout lacks a point
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN faces: caught by `usable`
-        extent = np.nanmin(np.nanmax(stable, axis=1) - np.nanmin(stable, axis=1), axis=1)  # (B,) px
-    # Points (nearly) on one spot fit a meaningless transform: demand a face of some extent.
-    solid = np.isfinite(transforms).all(axis=(1, 2)) & (extent >= MIN_FACE_EXTENT)
-    return np.where(~usable, "landmarks with NaN or infinite values",
-                    np.where(~solid, "degenerate landmarks (all on one spot)", "")).tolist()
-
-
 def _unreadable(exc: Exception) -> str:
     text = str(exc)
     # load_image's own messages already begin with the category; others get it
@@ -197,8 +178,6 @@ def chunk_landmarks(items: list) -> tuple[list, list, list[int], list[tuple[int,
     """``(images, (68, 2) landmarks, kept positions, [(skipped position, reason)], whole-frame detections)``
     of ``[(frame position, Frame), ...]``: what :func:`process_chunk` aligns (in a worker, or after
     ``_init_worker``)."""
-    from .readers import load_image
-
     detector = _ChunkDetector(_WORKER.get("track", False))
     images, points, kept, skipped = [], [], [], []
     for pos, frame in items:
@@ -225,25 +204,15 @@ def chunk_landmarks(items: list) -> tuple[list, list, list[int], list[tuple[int,
 def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]], int]:
     """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
     uint8, [(skipped position, reason)], whole-frame detections)``."""
-    from ..align import align_faces, similarity_transforms, template_for
-    from ..rois import extract_rois
-
     chunk, items = task
     protocol = get_protocol(_WORKER["protocol"])
     images, points, kept, skipped, detections = chunk_landmarks(items)
-    if kept:
-        points = np.stack(points)  # (B, 68, 2)
-        transforms = similarity_transforms(points, template_for(ALIGNED_SIZE))  # (B, 2, 3)
-        why = _unusable(points, transforms, protocol)
-        ok = np.array([not w for w in why])
-        skipped += [(pos, w) for pos, w in zip(kept, why) if w]
-        kept = [pos for pos, good in zip(kept, ok) if good]
-        images = [im for im, good in zip(images, ok) if good]
-        points, transforms = points[ok], transforms[ok]
+    faces = align_usable(images, np.stack(points) if kept else np.zeros((0, 68, 2), np.float32), protocol)
+    skipped += [(pos, why) for pos, why in zip(kept, faces.reasons) if why]
+    kept = [kept[i] for i in faces.kept]
     if not kept:
         return chunk, [], None, sorted(skipped), detections
-    aligned, aligned_points = align_faces(images, points, ALIGNED_SIZE, transforms=transforms)  # (B, S, S, 3)
-    rois = extract_rois(aligned, aligned_points, protocol, size=_WORKER["roi_size"])  # (B, R, 3, n, n)
+    rois = crop_rois(faces.aligned, faces.points, protocol, _WORKER["roi_size"])  # (B, R, 3, n, n)
     return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped), detections
 
 
@@ -335,7 +304,6 @@ def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], read
 
 def _results(tasks: Iterable, workers: int, init_args: tuple):
     if workers <= 1:  # in this process: leave the caller's thread settings alone
-        from .readers import release_videos
 
         _init_worker(*init_args, limit_threads=False)
         try:
@@ -379,8 +347,6 @@ def _nothing_prepared(where, total: int, skipped: list[tuple[int, str]], reader_
 
 def _resolve_track(track: bool | None, dataset: str, backend: str | None) -> bool:
     """Whether to track: None = for :data:`VIDEO_DATASETS` when ``backend`` (None: nothing to detect) can."""
-    from ..landmarks import LANDMARK_BACKENDS
-
     can = backend is not None and hasattr(LANDMARK_BACKENDS[backend], "detect_near")
     if track is None:
         return can and dataset.lower() in VIDEO_DATASETS
@@ -422,9 +388,6 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
     from frame to frame within each video of a chunk (see the module docstring); None = on for
     :data:`VIDEO_DATASETS` when the backend can track (dlib). Ctrl-C raises :class:`PrepareInterrupted`.
     """
-    from ..landmarks import resolve_backend
-    from ..rois import check_roi_size
-
     reader_skipped = list(getattr(frames, "skipped", ()))
     notes = tuple(getattr(frames, "notes", ()))
     protocol = get_protocol(protocol)
@@ -488,7 +451,6 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         writer = ROIStoreWriter(out, protocol, roi_size, capacity=len(frames), resume=bool(done))
         tasks = ((k, [(p, frames[p]) for p in range(k * batch_size, min((k + 1) * batch_size, len(frames)))])
                  for k in range(len(done), num_chunks))
-        from tqdm.auto import tqdm
 
         bar = tqdm(total=len(frames), initial=min(len(done) * batch_size, len(frames)), unit="frame",
                    desc="prepare", disable=not progress)
@@ -550,17 +512,15 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
             overwrite: bool = False, progress: bool = True, backend_options: dict | None = None,
             on_note: Callable[[str], None] | None = None, track: bool | None = None,
             **reader_options) -> PrepareSummary:
-    """Read ``dataset`` ("bp4d", "disfa", "lists", "folder") at ``root`` and write its ROI store to ``out``.
+    """Read ``dataset`` (a name of :data:`~augcn_pyg.data.readers.DATASET_READERS`) at ``root`` and write its ROI store to ``out``.
 
     ``protocol`` defaults to the dataset's own for BP4D and DISFA; it is required for the others.
     """
-    from ..rois import check_roi_size
-    from .readers import read_dataset
-
     check_roi_size(roi_size)  # before reading the dataset, which can take a while
     if protocol is None:
-        if dataset.lower() not in ("bp4d", "disfa"):
-            raise InputError(f"{root}: --protocol is needed for dataset {dataset!r} (bp4d or disfa AU order)")
+        if dataset.lower() not in NATIVE_DATASETS:
+            raise InputError(f"{root}: --protocol is needed for dataset {dataset!r} "
+                             f"({' or '.join(PROTOCOLS)} AU order)")
         protocol = dataset.lower()
     protocol = get_protocol(protocol)
     frames = read_dataset(dataset, root, protocol, **reader_options)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from .folds import fold_split, kfold_subjects, split_parts
-from .store import ROIStore
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.data.folds import fold_split, kfold_subjects, split_parts
+from augcn_pyg.data.store import ROIStore
 
 #: the paper's P (positives per video and AU; negatives are 2P)
 PAPER_POSITIVES = {"bp4d": 100, "disfa": 800}

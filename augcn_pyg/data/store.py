@@ -22,10 +22,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._version import __version__
-from ..aus import Protocol, get_protocol
-from ..errors import InputError
-from ..io import atomic_path, write_json_atomic
+from augcn_pyg._version import __version__
+from augcn_pyg.core.aus import Protocol, get_protocol
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.io import atomic_path, write_json_atomic
 
 FORMAT = "augcn-pyg-roi-store"
 #: Bump when the layout changes; readers refuse other versions with a "re-run prepare" message.

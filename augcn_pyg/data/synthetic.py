@@ -3,8 +3,18 @@ frames_per_video=60, seed=0, difficulty="medium", workers=1, ...)``.
 
 The implementation lives in :mod:`augcn_pyg.data.synthau` (one module per job); see ``docs/synthau.md``.
 """
-from .synthau import (DIFFICULTIES, KNOBS, RELATIONS, Conditions, FaceRenderer, conditions,  # noqa: F401
-                      generate_synthau, render_gallery, sample_labels, subject_ids)
+from augcn_pyg.data.synthau import (  # noqa: F401
+                      DIFFICULTIES,
+                      KNOBS,
+                      RELATIONS,
+                      Conditions,
+                      FaceRenderer,
+                      conditions,
+                      generate_synthau,
+                      render_gallery,
+                      sample_labels,
+                      subject_ids,
+)
 
 __all__ = ["generate_synthau", "sample_labels", "render_gallery", "subject_ids", "FaceRenderer",
            "Conditions", "conditions", "DIFFICULTIES", "KNOBS", "RELATIONS"]

@@ -13,21 +13,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.registry import Registry
 
 
 @dataclass
 class Face:
-    """One detected face: ``box`` (4,) float32 x0, y0, x1, y1; ``score``; ``landmarks`` (68, 2) float32."""
+    """One detected face: ``box`` (4,) float32 x0, y0, x1, y1; ``score``, the detector's own score (what
+    faces are ranked by; dlib's is an SVM margin, often 1-2.5); ``landmarks`` (68, 2) float32; and
+    ``confidence``, the score as a value in [0, 1] (what ``predict`` writes, as OpenFace 2 does): a backend
+    whose score is not already in [0, 1] passes its own mapping (dlib: a logistic of the margin); left out,
+    it is the score clipped to [0, 1]."""
 
     box: np.ndarray
     score: float
     landmarks: np.ndarray
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         self.box = np.asarray(self.box, dtype=np.float32).reshape(4)
         self.score = float(self.score)
         self.landmarks = np.asarray(self.landmarks, dtype=np.float32).reshape(68, 2)
+        confidence = self.score if self.confidence is None else float(self.confidence)
+        self.confidence = min(max(confidence, 0.0), 1.0)
 
 
 class LandmarkBackend:
@@ -62,14 +70,13 @@ def check_image(image) -> np.ndarray:
 
 
 #: name -> backend class. Registered by the backend modules (imported at the end of ``__init__``).
-LANDMARK_BACKENDS: dict[str, type[LandmarkBackend]] = {}
+LANDMARK_BACKENDS: Registry[type[LandmarkBackend]] = Registry("landmark backend")
 #: the order in which ``"auto"`` tries the backends (the design's landmark source first)
 AUTO_ORDER = ("insightface", "dlib")
 
 
 def register_backend(cls: type[LandmarkBackend]) -> type[LandmarkBackend]:
-    LANDMARK_BACKENDS[cls.name] = cls
-    return cls
+    return LANDMARK_BACKENDS.register(cls.name, cls)
 
 
 def get_backend(name: str = "auto", **kwargs) -> LandmarkBackend:
@@ -171,8 +178,8 @@ def detect_downscaled(backend: LandmarkBackend, image: np.ndarray,
     def back(points: np.ndarray) -> np.ndarray:  # (..., 2) copy pixels -> original pixels
         return (points + 0.5) * factor - 0.5
 
-    return [Face(box=back(f.box.reshape(2, 2)).reshape(4), score=f.score, landmarks=back(f.landmarks))
-            for f in faces], scale
+    return [Face(box=back(f.box.reshape(2, 2)).reshape(4), score=f.score, landmarks=back(f.landmarks),
+                 confidence=f.confidence) for f in faces], scale
 
 
 def missing_extra(package: str, extra: str) -> InputError:

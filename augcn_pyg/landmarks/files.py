@@ -11,8 +11,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
-from .layout import LAYOUTS, to_68
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.registry import Registry
+from augcn_pyg.landmarks.layout import LAYOUTS, to_68
 
 
 def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -93,11 +94,10 @@ def _lift(points: np.ndarray, path: Path) -> np.ndarray:
 
 
 #: file suffix -> reader returning (N, 68, 2) float32
-LANDMARK_FILE_READERS: dict[str, Callable[[Path], np.ndarray]] = {
-    ".csv": lambda p: read_openface_csv(p)[1],
-    ".mat": read_disfa_mat,
-    ".npy": read_npy,
-}
+LANDMARK_FILE_READERS: Registry[Callable[[Path], np.ndarray]] = Registry("landmark file type", lowercase=True)
+LANDMARK_FILE_READERS.register(".csv", lambda p: read_openface_csv(p)[1])
+LANDMARK_FILE_READERS.register(".mat", read_disfa_mat)
+LANDMARK_FILE_READERS.register(".npy", read_npy)
 
 
 def read_landmarks_file(path: str | Path) -> np.ndarray:
@@ -105,8 +105,5 @@ def read_landmarks_file(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"landmark file not found: {path}")
-    reader = LANDMARK_FILE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise InputError(f"unknown landmark file type {path.suffix!r} for {path}; "
-                         f"choose from {sorted(LANDMARK_FILE_READERS)}")
+    reader = LANDMARK_FILE_READERS.lookup(path.suffix, where=str(path))
     return reader(path)

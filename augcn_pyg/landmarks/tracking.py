@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from .base import Face
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.landmarks.base import Face
 
 
 class FaceTracker:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 
-def _per_roi(num_rois: int, fan_in: int, fan_out: int) -> tuple[nn.Parameter, nn.Parameter]:
+def per_roi(num_rois: int, fan_in: int, fan_out: int) -> tuple[nn.Parameter, nn.Parameter]:
     """(R, fan_in, fan_out) weight and (R, 1, fan_out) bias with nn.Linear's default initialisation."""
     bound = 1.0 / math.sqrt(fan_in)
     weight = nn.Parameter(torch.empty(num_rois, fan_in, fan_out).uniform_(-bound, bound))
@@ -87,10 +87,10 @@ class ROIAutoEncoders(nn.Module):
         self.num_strips = 3 * roi_size // strip_rows  # T strips per crop
         self.strip_channels = strip_channels
         hidden = self.num_strips * strip_channels  # T*k
-        self.enc_strip_weight, self.enc_strip_bias = _per_roi(num_rois, self.strip_width, strip_channels)
-        self.enc_latent_weight, self.enc_latent_bias = _per_roi(num_rois, hidden, latent)
-        self.dec_hidden_weight, self.dec_hidden_bias = _per_roi(num_rois, latent, hidden)
-        self.dec_strip_weight, self.dec_strip_bias = _per_roi(num_rois, strip_channels, self.strip_width)
+        self.enc_strip_weight, self.enc_strip_bias = per_roi(num_rois, self.strip_width, strip_channels)
+        self.enc_latent_weight, self.enc_latent_bias = per_roi(num_rois, hidden, latent)
+        self.dec_hidden_weight, self.dec_hidden_bias = per_roi(num_rois, latent, hidden)
+        self.dec_strip_weight, self.dec_strip_bias = per_roi(num_rois, strip_channels, self.strip_width)
 
     def pixels(self, crops: torch.Tensor) -> torch.Tensor:
         """(B, R, 3, n, n) uint8 -> (R, B*T, s*n) float32 in 0..255: ROI-major strips, one copy."""

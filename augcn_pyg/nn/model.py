@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from ..aus import Protocol, get_protocol
-from ..config import ModelConfig
-from .autoencoder import ROIAutoEncoders, _per_roi
-from .layers import build_layer
-from .topology import GraphTopology
+from augcn_pyg.core.aus import Protocol, get_protocol
+from augcn_pyg.core.draws import batch_rand
+from augcn_pyg.nn.autoencoder import ROIAutoEncoders, per_roi
+from augcn_pyg.nn.layers import build_layer
+from augcn_pyg.nn.topology import GraphTopology
 
 #: parameter-name prefixes of each part, in the order model-info prints them
 PARTS = {
@@ -57,8 +58,6 @@ class FaceDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        from ..distributed import batch_rand
-
         keep = batch_rand(x.shape[0], x.shape[1:], self.share, device=x.device) >= self.p  # (B, R, d)
         return x * keep / (1.0 - self.p)
 
@@ -66,33 +65,55 @@ class FaceDropout(nn.Module):
         return f"p={self.p}"
 
 
-class AUGCN(nn.Module):
-    """Args: protocol; graph: the fitted ``RelationGraph`` of the protocol; config: :class:`ModelConfig`;
-    roi_size: n of the store's crops."""
+#: the model's constructor options that a run config's ``model`` section holds (``from_config`` reads them)
+MODEL_OPTIONS = ("layer", "latent", "hidden", "dropout", "layer_options", "global_node", "strip_rows", "strip_channels")
 
-    def __init__(self, protocol: str | Protocol, graph, config: ModelConfig | None = None, roi_size: int = 25):
+
+class AUGCN(nn.Module):
+    """Args:
+        protocol: a protocol name or :class:`Protocol`.
+        graph: the fitted ``RelationGraph`` of the protocol.
+        layer: a relation layer's name (``augcn_pyg.nn.layers.RELATION_LAYERS``); ``layer_options`` its options.
+        latent: d0, each ROI's latent size; hidden: d1, d2, ...: one relation layer each.
+        dropout: after each relation layer, before its ReLU. Its masks come from :class:`FaceDropout`, whose
+            ``share`` attribute a distributed trainer sets (see :mod:`augcn_pyg.core.draws`).
+        global_node: the whole-face ROI as a node; strip_rows, strip_channels: the auto-encoders' strips.
+        roi_size: n of the store's crops.
+
+    ``AUGCN.from_config(protocol, graph, cfg.model, roi_size)`` builds one from a run config's model section.
+    """
+
+    def __init__(self, protocol: str | Protocol, graph, layer: str = "gcn", latent: int = 150,
+                 hidden=(30, 12), dropout: float = 0.2, layer_options: dict | None = None, global_node: bool = True,
+                 strip_rows: int = 5, strip_channels: int = 24, roi_size: int = 25):
         super().__init__()
         self.protocol = get_protocol(protocol)
-        self.config = config = config if config is not None else ModelConfig()
+        self.layer, self.latent, self.hidden = layer, int(latent), [int(h) for h in hidden]
+        self.layer_options = dict(layer_options or {})
+        self.global_node = bool(global_node)
         self.roi_size = roi_size
         keep = np.arange(self.protocol.num_rois)
-        if not config.global_node:
+        if not global_node:
             keep = keep[keep != self.protocol.global_index]
         self.register_buffer("keep", torch.as_tensor(keep, dtype=torch.long), persistent=False)
         self.all_rois = len(keep) == self.protocol.num_rois
         membership = torch.from_numpy(self.protocol.membership()[keep])  # (R, C) bool
         self.register_buffer("membership", membership, persistent=False)
         num_rois, num_aus = len(keep), self.protocol.num_aus
-        self.autoencoders = ROIAutoEncoders(num_rois, roi_size, config.latent, config.strip_rows,
-                                            config.strip_channels)
-        self.roi_head_weight, self.roi_head_bias = _per_roi(num_rois, config.latent, num_aus)
+        self.autoencoders = ROIAutoEncoders(num_rois, roi_size, self.latent, strip_rows, strip_channels)
+        self.roi_head_weight, self.roi_head_bias = per_roi(num_rois, self.latent, num_aus)
         self.topology = GraphTopology.from_graph(graph, keep=keep.tolist())
-        widths = [config.latent, *config.hidden]
+        widths = [self.latent, *self.hidden]
         self.relation = nn.ModuleList(
-            build_layer(config.layer, widths[i], widths[i + 1], self.topology, **config.layer_options)
+            build_layer(layer, widths[i], widths[i + 1], self.topology, **self.layer_options)
             for i in range(len(widths) - 1))
-        self.dropout = FaceDropout(config.dropout)
+        self.dropout = FaceDropout(dropout)
         self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
+
+    @classmethod
+    def from_config(cls, protocol: str | Protocol, graph, config, roi_size: int = 25) -> "AUGCN":
+        """The model a config's ``model`` section describes (any object with :data:`MODEL_OPTIONS` as attributes)."""
+        return cls(protocol, graph, roi_size=roi_size, **{k: getattr(config, k) for k in MODEL_OPTIONS})
 
     @property
     def num_rois(self) -> int:
@@ -141,8 +162,6 @@ class AUGCN(nn.Module):
 def count_flops(model: AUGCN, batch_size: int = 16, reconstruct: bool = False) -> dict[str, float]:
     """FLOPs per face of one forward pass, per part, from ``torch.utils.flop_counter`` (matrix products
     only: element-wise work and sparse message passing are not counted)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     crops = torch.zeros(batch_size, model.protocol.num_rois, 3, model.roi_size, model.roi_size, dtype=torch.uint8)
     was_training = model.training
     model.eval()

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import InputError
-from ..relations import RULES
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.graph.relations import RULES
 
 
 def _as_tensor(value, dtype: torch.dtype, name: str) -> Tensor:
@@ -32,7 +32,7 @@ class GraphTopology(torch.nn.Module):
 
     Args:
         edge_index: (2, E) int, row 0 the source, row 1 the target.
-        edge_type: (E,) int in ``0 .. num_relations - 1`` (an index into :data:`augcn_pyg.relations.RULES`).
+        edge_type: (E,) int in ``0 .. num_relations - 1`` (an index into :data:`augcn_pyg.graph.relations.RULES`).
         edge_weight: (E,) float.
         num_nodes: R.
         num_relations: the number of edge types (default: the number of relation rules).
@@ -75,7 +75,7 @@ class GraphTopology(torch.nn.Module):
 
     @classmethod
     def from_graph(cls, graph, keep: Sequence[int] | None = None) -> "GraphTopology":
-        """From a :class:`~augcn_pyg.relations.RelationGraph` (or anything with its four fields).
+        """From a :class:`~augcn_pyg.graph.relations.RelationGraph` (or anything with its four fields).
 
         ``keep``: node indices to keep, renumbered ``0 .. len(keep) - 1`` in the given order; edges that
         touch a dropped node are dropped (e.g. the graph without its global-face node).

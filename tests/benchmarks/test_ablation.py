@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-import ablation
-from augcn_pyg.aus import get_protocol
+from augcn_pyg.core.aus import get_protocol
+from benchmarks import ablation, ablation_parts
 
 
 def test_quick_mode_writes_every_table_test_and_drawing(tmp_path, capsys):
@@ -57,7 +57,7 @@ def test_au_level_averages_distinct_roi_pairs_and_ignores_the_global_node():
     u, v = rois_of[1][0], rois_of[12][0]
     a[u, v] = 2.0  # one directed ROI edge between an AU1 ROI and an AU12 ROI
     a[p.global_index, :] = 5.0  # the whole face talks to everyone: no AU relation
-    au = ablation.au_level(a, p, keep)
+    au = ablation_parts.au_level(a, p, keep)
     i, j = p.aus.index(1), p.aus.index(12)
     pairs = len(rois_of[1]) * len(rois_of[12])
     assert au[i, j] == pytest.approx(1.0 / pairs) and au[j, i] == pytest.approx(au[i, j])
@@ -72,7 +72,7 @@ def test_relation_scores_rank_and_precision():
     truth = rng.normal(size=(6, 6))
     truth = truth + truth.T
     edges = truth > 0.5
-    perfect = ablation.relation_scores(truth * 3 + 1, truth, edges, edges)
+    perfect = ablation_parts.relation_scores(truth * 3 + 1, truth, edges, edges)
     assert perfect["spearman"] == pytest.approx(1.0) and perfect["precision_at_k"] == 1.0
-    reverse = ablation.relation_scores(-truth, truth, edges, edges)
+    reverse = ablation_parts.relation_scores(-truth, truth, edges, edges)
     assert reverse["spearman"] == pytest.approx(-1.0) and reverse["precision_at_k"] < 1.0

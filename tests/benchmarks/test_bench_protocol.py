@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-import bench_protocol as bp
-from augcn_pyg.train import STAGE1_PARTS, load_model
-from model_fixtures import make_store
+from augcn_pyg.engine.models import load_model
+from augcn_pyg.engine.trainer import STAGE1_PARTS
+from benchmarks import bench_protocol as bp
+from benchmarks.fixtures import make_store
 
 
 @pytest.fixture(scope="module")

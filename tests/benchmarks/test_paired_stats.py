@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from paired_stats import compare, corrected_t_test
+from benchmarks.paired_stats import compare, corrected_t_test
 
 
 def test_the_correction_widens_the_plain_paired_t_test():

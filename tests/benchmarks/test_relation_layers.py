@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import relation_layers as rl
+from benchmarks import relation_layers as rl
 
-SCRIPT = Path(rl.__file__)
+REPO = Path(rl.__file__).resolve().parents[1]  # `python -m benchmarks.relation_layers` runs from here
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +61,15 @@ def test_selection_cost_never_below_the_honest_choice(quick):
 
 
 def test_bad_store_is_one_clear_error(tmp_path):
-    res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)],
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "benchmarks.relation_layers", "--data", str(tmp_path / "nothing"),
+                          "--out", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2
     assert "not a prepared ROI store" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_unknown_layer_is_one_clear_error(tmp_path):
-    res = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--layers", "gcn,nope", "--out", str(tmp_path)],
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "benchmarks.relation_layers", "--quick", "--layers", "gcn,nope",
+                          "--out", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2 and "unknown relation layer 'nope'" in res.stderr
 
 

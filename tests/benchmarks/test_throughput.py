@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from model_fixtures import make_store
+from benchmarks.fixtures import make_store
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bench(store):
-    from throughput import Bench
+    from benchmarks.throughput_measure import Bench
 
     return Bench(store, list_faces=64, max_batch=8)
 
@@ -38,11 +38,11 @@ def test_loaders_give_the_same_batch(bench):
 
 @pytest.mark.parametrize("layer", ["gcn", "gat", "rgcn", "learned"])
 def test_relation_paths_agree_for_the_same_weights(bench, layer):
-    from throughput import relation_stack, same_outputs
+    from benchmarks.throughput_steps import relation_stack, same_outputs
 
     model, obvious = bench.model_pair(layer)
     assert same_outputs(model, obvious) < 1e-4
-    z = torch.randn(3, model.num_rois, model.config.latent)
+    z = torch.randn(3, model.num_rois, model.latent)
     model.eval(), obvious.eval()
     with torch.no_grad():
         dense = relation_stack(model.relation, model.dropout, z, sparse=False)
@@ -51,7 +51,7 @@ def test_relation_paths_agree_for_the_same_weights(bench, layer):
 
 
 def test_obvious_model_shapes_and_training_step(bench):
-    from throughput import crops_of, model_steps
+    from benchmarks.throughput_steps import crops_of, model_steps
 
     model, obvious = bench.model_pair("gcn")
     batch = bench.loaders(4)["obvious"]()
@@ -63,7 +63,7 @@ def test_obvious_model_shapes_and_training_step(bench):
 
 
 def test_quick_writes_every_row(store, tmp_path):
-    from throughput import main
+    from benchmarks.throughput import main
 
     out = tmp_path / "res" / "throughput"
     assert main(["--quick", "--data", str(store), "--out", str(out), "--batches", "1", "3", "8"]) == 0
@@ -84,7 +84,7 @@ def test_quick_writes_every_row(store, tmp_path):
 
 
 def test_bad_input_is_one_clear_error(tmp_path, capsys):
-    from throughput import main
+    from benchmarks.throughput import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--data", str(tmp_path)])

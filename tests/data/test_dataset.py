@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from augcn_pyg.aus import BP4D
+from augcn_pyg.core.aus import BP4D
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.dataset import AUROIDataset, fold_rows
 from augcn_pyg.data.store import write_store
-from augcn_pyg.errors import InputError
-from augcn_pyg.relations import RelationBuilder, default_threshold, paper_graph
+from augcn_pyg.graph.relations import RelationBuilder, default_threshold, paper_graph
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from augcn_pyg.aus import get_protocol
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.folds import FOLDS, fold_split, kfold_subjects, split_parts, subject_mask
-from augcn_pyg.errors import InputError
 
 
 @pytest.mark.parametrize("protocol,n", [("bp4d", 41), ("disfa", 27)])

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 
+import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
 import numpy as np
 import pytest
 
-from augcn_pyg.data.labels import LABEL_FORMATS, detect_label_format, parse_au_name, read_labels
-from augcn_pyg.errors import InputError
-
-import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.data.labels import LABEL_FORMATS, detect_label_format, parse_au_name, read_labels, read_openface_table
 
 NAN = np.nan
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
@@ -248,6 +247,19 @@ def test_openface_success_zero_is_unknown(tmp_path, rng, spaces):
     assert str(f) in str(e.value)
 
 
+def test_openface_text_columns_are_not_read(tmp_path):
+    """augcn-pyg predict writes a `note` column (text for an unreadable image): only frame, success and
+    AUxx_c are read."""
+    f = tmp_path / "pred.csv"
+    f.write_text("frame,face_id,success,confidence,AU01_c,AU02_c,note\n"
+                 "1,0,1,0.9,1,0,\n"
+                 "2,0,0,0,,,unreadable image: not a decodable image\n"
+                 "3,0,1,0.8,0,1,\n")
+    names, data = read_openface_table(f)
+    assert names == ["frame", "success", "AU01_c", "AU02_c"]
+    np.testing.assert_array_equal(data, [[1, 1, 1, 0], [2, 0, NAN, NAN], [3, 1, 0, 1]])
+
+
 # -------------------------------------------------------------------------------------- plain CSV
 
 def test_plain_csv_names_meta_and_unknown_forms(tmp_path):
@@ -429,7 +441,8 @@ def test_unreadable_file_raises_input_error(tmp_path):
 
 # ------------------------------------------------------------------------------- round-trip property
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(max_examples=25, deadline=None)

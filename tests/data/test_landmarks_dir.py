@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from augcn_pyg.cli import main
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.prepare import SKIPPED_CSV, prepare
 from augcn_pyg.data.readers import read_dataset
 from augcn_pyg.data.store import ROIStore
 from augcn_pyg.data.synthetic import generate_synthau
-from augcn_pyg.errors import InputError
 
 # A name no backend has: a prepare that needed a detector would fail with "unknown landmark backend".
 NO_DETECTOR = "no-detector-allowed"

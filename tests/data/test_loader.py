@@ -8,7 +8,7 @@ from torch_geometric.loader import DataLoader
 from augcn_pyg.data.dataset import AUROIDataset
 from augcn_pyg.data.loader import FaceGraphLoader
 from augcn_pyg.data.store import write_store
-from augcn_pyg.relations import RelationBuilder, paper_graph
+from augcn_pyg.graph.relations import RelationBuilder, paper_graph
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +102,9 @@ def test_refuses_dataset_transform_and_applies_batch_transform(store):
 
 @pytest.mark.parametrize("protocol", ["bp4d", "disfa"])
 def test_flip_on_stored_rois_equals_rois_of_the_flipped_face(protocol):
-    from augcn_pyg.align import template_for
     from augcn_pyg.data.loader import FlipROIs
-    from augcn_pyg.rois import extract_rois, flip_faces
+    from augcn_pyg.face.align import template_for
+    from augcn_pyg.face.rois import extract_rois, flip_faces
 
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, (3, 200, 200, 3), dtype=np.uint8)
@@ -114,7 +114,7 @@ def test_flip_on_stored_rois_equals_rois_of_the_flipped_face(protocol):
     assert torch.equal(FlipROIs(protocol).flip(rois), flipped)
     assert not torch.equal(rois, flipped)
     # FlipROIs leaves y and roi_y as they are: right only because left/right partner ROIs hold the same AUs
-    from augcn_pyg.aus import get_protocol
+    from augcn_pyg.core.aus import get_protocol
 
     p = get_protocol(protocol)
     assert (p.mirror_permutation() != np.arange(p.num_rois)).sum() >= 2  # some ROIs do swap

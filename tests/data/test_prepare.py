@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augcn_pyg.aus import BP4D
+from augcn_pyg.core.aus import BP4D
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.prepare import KILL_HOOK, PROGRESS_DIR, prepare
 from augcn_pyg.data.store import COLUMNS, ROIStore
-from augcn_pyg.errors import InputError
 
 cv2 = pytest.importorskip("cv2")
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def store_files(path: Path) -> dict:
 def cli(*args, env=None, new_session=False, timeout=None):
     """``augcn-pyg prepare ARGS`` in a child process (own process group with ``new_session``: a test
     hook's SIGINT to the group then reaches only it and its workers, as Ctrl-C would)."""
-    return subprocess.run([sys.executable, "-m", "augcn_pyg.cli", "prepare", *map(str, args)], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "augcn_pyg", "prepare", *map(str, args)], cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, capture_output=True, text=True,
                           start_new_session=new_session, timeout=timeout)
 
@@ -131,9 +131,9 @@ def test_clean_run_store_and_skip_report(openface_clip, clean_run):
     assert skipped[1]["reason"].count("unreadable image") == 1  # said once, not "unreadable image: unreadable image"
     assert not (out / PROGRESS_DIR).exists()
     # the ROIs are the components' own output for these landmarks
-    from augcn_pyg.align import align_faces
     from augcn_pyg.data.readers import load_image, read_dataset
-    from augcn_pyg.rois import extract_rois
+    from augcn_pyg.face.align import align_faces
+    from augcn_pyg.face.rois import extract_rois
 
     frames = read_dataset("folder", openface_clip / "clip", "bp4d", openface=openface_clip / "clip.csv")
     frame = frames[0]
@@ -194,10 +194,9 @@ def test_refusals(openface_clip, clean_run, tmp_path):
 def test_resume_refuses_another_detector_setup(tmp_path, monkeypatch):
     """An unfinished run whose frames need a detector is not continued with the detector's models
     elsewhere: the rows already written would come from other landmarks than the rest."""
+    from augcn_pyg.core.io import write_json_atomic
     from augcn_pyg.data.prepare import _fingerprint, prepare_frames
     from augcn_pyg.data.readers import Frame
-    from augcn_pyg.io import write_json_atomic
-
     from augcn_pyg.landmarks import resolve_backend
 
     frames = [Frame("s", "v", 1, tmp_path / "1.jpg", None, None, np.zeros(12, np.float32))]
@@ -364,7 +363,7 @@ def test_a_run_that_prepares_nothing_leaves_nothing(undecodable_folder, tmp_path
 
 def test_the_roi_size_rule_is_checked_before_reading(tmp_path):
     """One rule for prepare's and show-rois' --roi-size and the library, checked before any work."""
-    from augcn_pyg.rois import ROI_SIZE_RANGE, check_roi_size
+    from augcn_pyg.face.rois import ROI_SIZE_RANGE, check_roi_size
 
     assert ROI_SIZE_RANGE == (5, 100) and check_roi_size(25) == 25
     for bad in (4, 101, 300, 2.5):

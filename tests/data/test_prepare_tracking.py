@@ -7,11 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from augcn_pyg.cli import main
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data import prepare as prep
 from augcn_pyg.data.readers import read_dataset
 from augcn_pyg.data.store import COLUMNS, ROIStore
 from augcn_pyg.data.synthetic import generate_synthau
-from augcn_pyg.errors import InputError
 
 pytest.importorskip("dlib")
 

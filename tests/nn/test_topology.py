@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from augcn_pyg.errors import InputError
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.graph.relations import RULES, paper_graph
 from augcn_pyg.nn.topology import GraphTopology
-from augcn_pyg.relations import RULES, paper_graph
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@
 
 See ``docs/synthau.md``.
 """
-from .gallery import render_gallery
-from .plan import sample_labels, subject_ids
-from .relations import RELATIONS
-from .render import DIFFICULTIES, KNOBS, Conditions, FaceRenderer, conditions
-from .writer import generate_synthau
+from augcn_pyg.data.synthau.gallery import render_gallery
+from augcn_pyg.data.synthau.plan import sample_labels, subject_ids
+from augcn_pyg.data.synthau.relations import RELATIONS
+from augcn_pyg.data.synthau.render import DIFFICULTIES, KNOBS, Conditions, FaceRenderer, conditions
+from augcn_pyg.data.synthau.writer import generate_synthau
 
 __all__ = ["generate_synthau", "sample_labels", "render_gallery", "subject_ids", "FaceRenderer",
            "Conditions", "conditions", "DIFFICULTIES", "KNOBS", "RELATIONS"]

@@ -1,6 +1,6 @@
 """How far SynthAU's relations are from the paper's Table 1 (for tuning, tests and docs).
 
-The statistics come from :mod:`augcn_pyg.relations` (the same code the ``build-graph`` command runs):
+The statistics come from :mod:`augcn_pyg.graph.relations` (the same code the ``build-graph`` command runs):
 ``msym`` is the paper's ``Msym = M + M^T`` with ``M[i, j] = P(j | i)``, ``phi`` the base-rate-corrected
 correlation.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...relations import MEASURES, pair_counts, symmetric_score
+from augcn_pyg.graph.relations import MEASURES, pair_counts, symmetric_score
 
 
 def msym(labels: np.ndarray) -> np.ndarray:

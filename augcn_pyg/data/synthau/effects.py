@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...landmarks.layout import FLIP_68  # iBUG-68 mirror permutation, shared with rois.flip_faces
-from .face import MEAN_SHAPE
+from augcn_pyg.data.synthau.face import MEAN_SHAPE
+from augcn_pyg.landmarks.layout import FLIP_68  # iBUG-68 mirror permutation, shared with rois.flip_faces
 
 MIDLINE = frozenset(i for i in range(68) if FLIP_68[i] == i)
 

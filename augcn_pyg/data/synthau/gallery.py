@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ...aus import au_name
-from ...errors import InputError
-from ...io import atomic_path
-from .face import sample_identity
-from .prototypes import RENDERED_AUS
-from .render import FaceRenderer
+from augcn_pyg.core.aus import au_name
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.io import atomic_path
+from augcn_pyg.data.synthau.face import sample_identity
+from augcn_pyg.data.synthau.prototypes import RENDERED_AUS
+from augcn_pyg.data.synthau.render import FaceRenderer
 
 LEVELS = (0, 2, 4)
 #: what the gallery can be written as: a raster sheet, so PNG only (no vector format would hold more)

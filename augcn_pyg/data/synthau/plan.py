@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..folds import FOLDS
-from .prototypes import RENDERED_AUS, TASKS
-from .relations import PRESENT, RELATIONS, load_model, sample_video
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.data.folds import FOLDS
+from augcn_pyg.data.synthau.prototypes import RENDERED_AUS, TASKS
+from augcn_pyg.data.synthau.relations import PRESENT, RELATIONS, load_model, sample_video
 
 # Streams of the spawn key.
 IDENTITY, LABELS, RENDER, FRAME_NUMBERS = 0, 1, 2, 3
@@ -85,8 +86,6 @@ def sample_labels(protocol: str = "bp4d", relations: str = "realistic", subjects
                   frames_per_video: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Labels only, no rendering: ``(labels (N, C) float32 0/1 in the protocol's AU order, intensities
     (N, A) over RENDERED_AUS, video name per row)``. Same numbers as :func:`generate_synthau` writes."""
-    from ...aus import get_protocol
-
     aus = get_protocol(protocol).aus
     model = load_model(protocol) if relations == "realistic" else None
     rows, names = [], []

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from .prototypes import PROTOTYPES, RENDERED_AUS, TARGET_RATES, TASKS, Prototype
+from augcn_pyg.data.synthau import tuned
+from augcn_pyg.data.synthau.prototypes import PROTOTYPES, RENDERED_AUS, TARGET_RATES, TASKS, Prototype
 
 PRESENT = 2.0  # intensity at which an AU counts as present (the field's rule)
 AU_COLUMN = {au: i for i, au in enumerate(RENDERED_AUS)}
@@ -130,8 +131,6 @@ class RelationModel:
 
 def load_model(preset: str) -> RelationModel:
     """The preset's relation model with the fitted parameters of :mod:`.tuned` (priors if absent)."""
-    from . import tuned
-
     protos = PROTOTYPES[preset]
     fitted = tuned.TUNED.get(preset, {})
     weights, members = {}, {}

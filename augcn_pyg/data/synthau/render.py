@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .effects import cue_strengths, displace
-from .face import Identity
+from augcn_pyg.data.synthau.effects import cue_strengths, displace
+from augcn_pyg.data.synthau.face import Identity
 
 # --- imaging conditions ---------------------------------------------------------------------------
 

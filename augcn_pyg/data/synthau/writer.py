@@ -29,21 +29,33 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
-from ...aus import get_protocol
-from ...errors import InputError
-from ...io import atomic_path, write_json_atomic, write_text_atomic
-from .face import sample_identity
-from .plan import FRAME_NUMBERS, IDENTITY, RENDER, Video, sample_intensities, sample_labels, stream, videos
-from .prototypes import RENDERED_AUS
-from .relations import PRESENT, RELATIONS, load_model
-from .render import Conditions, FaceRenderer, conditions, sample_video_conditions
+from augcn_pyg.core.aus import PROTOCOLS as AU_PROTOCOLS
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.io import atomic_path, write_json_atomic, write_text_atomic
+from augcn_pyg.data.synthau.face import sample_identity
+from augcn_pyg.data.synthau.plan import (
+    FRAME_NUMBERS,
+    IDENTITY,
+    RENDER,
+    Video,
+    sample_intensities,
+    sample_labels,
+    stream,
+    videos,
+)
+from augcn_pyg.data.synthau.prototypes import RENDERED_AUS
+from augcn_pyg.data.synthau.relations import PRESENT, RELATIONS, load_model
+from augcn_pyg.data.synthau.render import Conditions, FaceRenderer, conditions, sample_video_conditions
 
 VERSION = "synthau-1"
 FPS = 25.0
 #: AUs a DISFA label folder holds (DISFA labels 12 AUs; 5 and 20 are not rendered, so not written).
 DISFA_FILE_AUS = tuple(a for a in (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26) if a in RENDERED_AUS)
-PROTOCOLS = ("bp4d", "disfa")
+#: the protocols SynthAU writes a native layout for: every protocol of the AU catalogue
+PROTOCOLS = tuple(AU_PROTOCOLS)
 
 
 def frame_numbers(protocol: str, video: Video, n: int, seed: int) -> np.ndarray:
@@ -226,8 +238,6 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
     written = skipped = 0
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=total_frames, unit="face", desc=f"SynthAU {protocol}")
     per_video = total_frames // len(vids)
     if workers == 1:

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from augcn_pyg.aus import get_protocol
+from augcn_pyg.core.aus import get_protocol
 from augcn_pyg.data.synthau.check import best_threshold, differing_pairs, msym, phi
 from augcn_pyg.data.synthau.plan import sample_labels, subject_ids, videos
 from augcn_pyg.data.synthau.prototypes import TARGET_RATES
-from augcn_pyg.paper import TABLE1
+from augcn_pyg.graph.paper import TABLE1
 
 RATE_TOLERANCE = {"bp4d": 0.05, "disfa": 0.04}  # absolute, on 24 subjects x 8 tasks x 60 frames
 
@@ -45,7 +45,7 @@ def test_a_threshold_reproduces_table1(realistic, protocol):
 
 
 def test_relation_builder_agrees_with_the_rule(realistic):
-    from augcn_pyg import relations
+    from augcn_pyg.graph import relations
 
     y = realistic["bp4d"]
     thr, _ = best_threshold(msym(y), TABLE1["bp4d"])

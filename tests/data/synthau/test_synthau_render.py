@@ -4,8 +4,13 @@ import pytest
 
 from augcn_pyg.data.synthau.effects import DISPLACEMENT_FIELDS, FLIP_68, cue_strengths, displace
 from augcn_pyg.data.synthau.face import MEAN_SHAPE, sample_identity
-from augcn_pyg.data.synthau.render import (NEUTRAL_CONDITIONS, FaceRenderer, FrameConditions, conditions,
-                                           sample_video_conditions)
+from augcn_pyg.data.synthau.render import (
+    NEUTRAL_CONDITIONS,
+    FaceRenderer,
+    FrameConditions,
+    conditions,
+    sample_video_conditions,
+)
 
 SIZE = 128
 

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from augcn_pyg.cli import main
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.synthau.plan import sample_labels
 from augcn_pyg.data.synthau.prototypes import RENDERED_AUS
 from augcn_pyg.data.synthetic import generate_synthau
-from augcn_pyg.errors import InputError
 
 TINY = dict(subjects=2, frames_per_video=3, image_size=96, progress=False)
 
