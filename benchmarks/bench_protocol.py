@@ -33,19 +33,31 @@ BUDGETS = {
               "end-to-end": ["train.epochs_ae=0", "train.epochs=2"],
               "common": ["model.latent=16", "model.hidden=8,4", "model.strip_channels=4", "train.batch_size=32"]},
     "full": {"stage1": ["train.epochs_ae=12", "train.epochs=0"],
-             # early stopping on the validation subjects: on 120 earlier 40-epoch runs, patience 10 kept the
-             # selected epoch in 118 and stopped after 23 epochs on average
+             # early stopping on the validation subjects (patience 10 was chosen on an earlier round's
+             # 40-epoch runs; that check was not kept as a result file)
              "frozen": ["train.epochs_ae=0", "train.epochs=40", "train.patience=10"],
              "end-to-end": ["train.epochs_ae=0", "train.epochs=12", "train.lr_step=5"],
              "common": []},
 }
 
 
+#: overrides of every run's logging (:func:`log_to_tensorboard`); output-only keys (``config.OUTPUT_ONLY``),
+#: so a run and its config digest are the same with or without them
+LOGGING: list[str] = []
+
+
+def log_to_tensorboard(on: bool) -> None:
+    """Every run trained from now on in this process also logs to TensorBoard in its run folder (``--tensorboard``:
+    ``tensorboard --logdir ROOT`` then shows the runs side by side). A pool's workers call it in their initializer."""
+    LOGGING[:] = ["train.tensorboard=true"] if on else []
+
+
 def run_config(store, fold: int, seed: int, layer: str, budget: str, part: str, fold_seed: int = -1,
                extra=(), threads: int = 0):
     b = BUDGETS[budget]
     sets = [f"data.store={store}", f"data.fold={fold}", f"data.fold_seed={fold_seed}", f"train.seed={seed}",
-            f"model.layer={layer}", "train.select=val", f"train.threads={threads}", *b["common"], *b[part], *extra]
+            f"model.layer={layer}", "train.select=val", f"train.threads={threads}", *b["common"], *b[part], *extra,
+            *LOGGING]
     return load_config(None, sets)
 
 

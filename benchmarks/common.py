@@ -113,6 +113,16 @@ def locked(run_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def run_provenance(run_dir: Path) -> dict:
+    """The columns every per-run row of a result CSV carries: ``git`` (the revision(s) that trained the run,
+    ``;``-joined when a resume used another) and ``config_digest`` (sha256 of its resolved config)."""
+    from augcn_pyg.engine import runs
+
+    doc = runs.read_run_json(Path(run_dir)) or {}
+    revisions = runs.run_revisions(doc)
+    return {"git": ";".join(revisions) if revisions else None, "config_digest": runs.run_config_digest(Path(run_dir))}
+
+
 def finished(run_dir: Path, *beside: str) -> bool:
     """Whether ``run_dir`` holds a run that finished (status done) and the files named ``beside`` next to it."""
     from augcn_pyg.engine import runs

@@ -1,7 +1,7 @@
 """Pictures of a trained run for the docs: a face's ROI crops beside their auto-encoder reconstructions,
 and the run's training curves.
 
-    PYTHONPATH=$PWD python benchmarks/plot_run.py RUN --out docs/img/          # writes ae-reconstructions.png
+    .venv/bin/python -m benchmarks.plot_run RUN --out docs/img/            # writes ae-reconstructions.png
 """
 from __future__ import annotations
 
@@ -13,26 +13,34 @@ import numpy as np
 import torch
 
 
-def main() -> None:
+def shown_faces(run: Path, faces: int):
+    """(model, config, store, rows): up to ``faces`` test faces of the run's own fold assignment
+    (``data.fold_seed``: a run trained on random folds is shown faces of their test part, never its training)."""
+    from augcn_pyg.data.splits import run_splits
+    from augcn_pyg.engine.config import config_from_dict
+    from augcn_pyg.engine.models import load_model, open_store
+
+    model, doc = load_model(run)
+    cfg = config_from_dict(doc["config"])
+    store = open_store(cfg.data.store)
+    rows = run_splits(store, cfg.data.fold, cfg.data.val_fraction,
+                      fold_seed=cfg.data.fold_seed).test_rows[:: 97][: faces]
+    return model, cfg, store, rows
+
+
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs/img"))
     ap.add_argument("--faces", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from augcn_pyg.data.splits import run_splits
-    from augcn_pyg.engine.config import config_from_dict
-    from augcn_pyg.engine.models import load_model, open_store
-
-    model, doc = load_model(args.run)
-    cfg = config_from_dict(doc["config"])
-    store = open_store(cfg.data.store)
-    rows = run_splits(store, cfg.data.fold, cfg.data.val_fraction).test_rows[:: 97][: args.faces]
+    model, cfg, store, rows = shown_faces(args.run, args.faces)
     crops = torch.from_numpy(store.read_rows(rows))  # (F, R, 3, n, n)
     recon = model.autoencoders.reconstruct(model.select_rois(crops)).numpy()  # (F, R, 3, n, n) in [0, 1]
     names = [r.name for r in model.protocol.rois]

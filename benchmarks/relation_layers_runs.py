@@ -1,18 +1,29 @@
-"""The runs of the relation-layers benchmark: each (layer, fold, seed) run trained through ``bench_protocol``
-or read back from its finished run folder, with the wall time and the load beside it; the run sets of a
-part (trained side by side with ``--jobs``), their CSV rows, and the inference speed of a trained model."""
+"""The runs of the relation-layers benchmark: each (layer, fold assignment, fold, seed) run trained through
+``bench_protocol`` or read back from its finished run folder, with the wall time and the load beside it; the
+grid of a comparison and its deterministic shares (``--shard I/N``); the run sets of a part (trained side by
+side with ``--jobs``), their CSV rows with the provenance of each run, and the inference speed of a model.
+
+A *group* is one shared stage-1 model, ``(fold_seed, seed, fold)``: every layer run of a part starts from it.
+Groups are the unit of work that shards and ``--jobs`` workers share, so that a machine never waits for a
+stage-1 model another one trains."""
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
+import yaml
 
+from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.engine import runs
 from benchmarks import bench_protocol as bp
-from benchmarks.common import finished, layer_dir, loadavg, run_root, stage1_dir
+from benchmarks.common import finished, layer_dir, loadavg, locked, run_root, stage1_dir
+from benchmarks.common import run_provenance as run_provenance_columns
+from benchmarks.relation_layers_design import split_point
 
 WALL = "bench_wall.json"  # beside a run trained by this script: its wall time and the machine load
 
@@ -26,6 +37,49 @@ def read_finished(path: Path) -> dict:
     """The same result ``bench_protocol.layer_run`` returns, read back from a finished run folder."""
     metrics = json.loads((path / runs.TEST_METRICS).read_text())
     return {**metrics, "test_fold_epochs": json.loads((path / bp.TEST_FOLD_EPOCHS).read_text())}
+
+
+class Group(NamedTuple):
+    """One shared stage-1 model: fold assignment (-1 the standard folds), training seed, fold."""
+    fold_seed: int
+    seed: int
+    fold: int
+
+
+def grid_groups(assignments, seeds_of, folds) -> list[Group]:
+    """Every group of a comparison in a fixed order: random assignments first (0, 1, ...), the standard
+    one (-1) last, so that adding repetitions or ``--standard`` keeps the other groups' shards."""
+    order = sorted(assignments, key=lambda fs: (fs < 0, fs))
+    return [Group(fs, seed, fold) for fs in order for seed in seeds_of(fs) for fold in folds]
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'I/N' -> (I, N), 1 <= I <= N; None -> (1, 1)."""
+    from augcn_pyg.core.errors import InputError
+
+    if text is None:
+        return 1, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard takes I/N (e.g. 2/8), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise InputError(f"--shard {text}: I must be 1..N")
+    return i, n
+
+
+def shard_groups(groups: list[Group], index: int, count: int) -> list[Group]:
+    """The groups shard ``index`` of ``count`` (1-based) trains: every count-th, starting at index - 1.
+
+    Deterministic and disjoint: N machines given the same grid options train every group exactly once,
+    with no scheduler and no communication beyond the run folders (whose lock files are a second guard)."""
+    return groups[index - 1::count]
+
+
+def missing_runs(root: Path, protocol: str, layers, groups) -> list[str]:
+    """The layer runs of the grid that have not finished, as run-folder paths under ``root``."""
+    return [str(layer_dir(root, protocol, l, g.fold, g.seed, g.fold_seed).relative_to(root))
+            for g in groups for l in layers if not layer_done(layer_dir(root, protocol, l, g.fold, g.seed, g.fold_seed))]
 
 
 def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, fold_seed: int, budget: str,
@@ -46,7 +100,8 @@ def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, 
                                                    "load_after": loadavg()}))
             before, t0 = loadavg(), time.perf_counter()
         called = time.strftime("%Y-%m-%dT%H:%M:%S")
-        result = bp.layer_run(store, fold, seed, layer, root, budget, protocol, fold_seed)
+        base, extra = split_point(layer)  # a design point (gcn@skip=sum): its layer and config override
+        result = bp.layer_run(store, fold, seed, base, root, budget, protocol, fold_seed, extra=extra, name=layer)
         wall = time.perf_counter() - t0
         # another benchmark on the same root may have trained it while this one waited for the lock
         mine = runs.read_run_json(path).get("started", "") >= called
@@ -57,7 +112,48 @@ def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, 
     doc = runs.read_run_json(path)
     wall = json.loads((path / WALL).read_text()) if (path / WALL).exists() else {}
     return {"result": result, "parameters": doc.get("parameters", {}), "wall_s": wall.get("wall_s"),
-            "load": [wall.get("load_before"), wall.get("load_after")]}
+            "load": [wall.get("load_before"), wall.get("load_after")], "provenance": run_provenance(path, doc),
+            "splits": split_counts(doc)}
+
+
+#: config keys that differ between the runs of one layer by design; everything else must be equal
+PER_RUN_KEYS = (("data", "fold"), ("data", "fold_seed"), ("train", "seed"), ("train", "init"))
+
+
+def run_provenance(path: Path, doc: dict) -> dict:
+    """What made a run: the revision(s) that trained it, its config digest, the digest of its config less the
+    per-run keys (:data:`PER_RUN_KEYS`: equal for every run of one layer and protocol), and the revision and
+    digest of the stage-1 run it started from, as they were when it started."""
+    config = yaml.safe_load((path / runs.CONFIG).read_text())
+    settings = copy.deepcopy(config)
+    for section, key in PER_RUN_KEYS:
+        settings.get(section, {}).pop(key, None)
+    init = doc.get("init") or {}
+    return {**run_provenance_columns(path), "settings_digest": runs.config_digest(settings)[:16],
+            "init_git": init.get("git"), "init_config_digest": init.get("config_digest"),
+            "init_finished": init.get("finished")}
+
+
+def split_counts(doc: dict) -> dict:
+    """Subjects and faces of the run's three parts (what the corrected t-test's n_test / n_train is made of)."""
+    s = doc.get("splits", {})
+    return {"train_subjects": len(s.get("train_subjects", [])), "val_subjects": len(s.get("val_subjects", [])),
+            "test_subjects": len(s.get("test_subjects", [])),
+            "train_faces": doc.get("train_faces_used", s.get("train_faces")), "val_faces": s.get("val_faces"),
+            "test_faces": s.get("test_faces")}
+
+
+def stage1_provenance(root: Path, groups) -> dict[Group, dict]:
+    """The revision and config digest of each group's stage-1 model as it stands now (finished ones only)."""
+    out = {}
+    for g in groups:
+        path = stage1_dir(root, g.fold, g.seed, g.fold_seed)
+        doc = runs.read_run_json(path) if path.is_dir() else None
+        if doc is not None and doc.get("status") == "done":
+            revisions = runs.run_revisions(doc)
+            out[g] = {"path": str(path), "git": ";".join(revisions) if revisions else None,
+                      "finished": doc.get("finished"), "config_digest": runs.run_config_digest(path)}
+    return out
 
 
 def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget) -> None:
@@ -70,16 +166,18 @@ def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget) -
         one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, True, lambda m: print(m, flush=True))
 
 
-def train_side_by_side(store, root, protocol, layers, folds, seeds, fold_seed, budget, jobs: int) -> None:
-    """Train the (seed, fold) groups ``jobs`` at a time, each in a spawned process with one thread."""
+def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int) -> None:
+    """Train the groups ``jobs`` at a time, each in a spawned process with one thread."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    groups = [(fold, seed) for seed in seeds for fold in folds
-              if not all(layer_done(layer_dir(root, protocol, l, fold, seed, fold_seed)) for l in layers)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_group, store, root, protocol, layers, fold, seed, fold_seed, budget)
-                   for fold, seed in groups]
+    todo = [g for g in groups if not all(layer_done(layer_dir(root, protocol, l, g.fold, g.seed, g.fold_seed))
+                                         for l in layers)]
+    # the workers end with this process, even when it is killed outright (a scheduler's limit, the OOM killer)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(bp.log_to_tensorboard, bool(bp.LOGGING))) as pool:
+        futures = [pool.submit(_train_group, store, root, protocol, layers, g.fold, g.seed, g.fold_seed, budget)
+                   for g in todo]
         for future in futures:
             try:
                 future.result()
@@ -88,28 +186,30 @@ def train_side_by_side(store, root, protocol, layers, folds, seeds, fold_seed, b
                 raise
 
 
-def run_set(store, root, protocol, layers, folds, seeds, fold_seed, budget, train, log, jobs: int = 1) -> list[dict]:
-    """Rows of every (seed, fold, layer) run; seed-major so a partial set holds whole repetitions.
+def run_set(store, root, protocol, layers, groups, budget, train, log, jobs: int = 1, train_groups=None,
+            shard: str = "1/1") -> list[dict]:
+    """Rows of every finished (group, layer) run of ``groups``, in the groups' order; the runs of
+    ``train_groups`` (default: all of ``groups``) that have not finished are trained first if ``train``.
 
     With ``jobs`` > 1 the runs are trained first, side by side (:func:`train_side_by_side`), then read.
-    The wall time of a set that trained anything is appended to ``part_wall.json`` beside its runs."""
+    The wall time of a set that trained anything is appended to the part's ``part_wall.json``."""
     t0, load_before = time.perf_counter(), loadavg()
-    todo = [(l, f, s) for s in seeds for f in folds for l in layers
-            if not layer_done(layer_dir(root, protocol, l, f, s, fold_seed))] if train else []
-    stage1_todo = len({(f, s) for _, f, s in todo if not finished(stage1_dir(root, f, s, fold_seed))})
+    mine = list(groups if train_groups is None else train_groups) if train else []
+    todo = [(l, g) for g in mine for l in layers if not layer_done(layer_dir(root, protocol, l, g.fold, g.seed, g.fold_seed))]
+    stage1_todo = len({g for _, g in todo if not finished(stage1_dir(root, g.fold, g.seed, g.fold_seed))})
     if todo and jobs > 1:
-        train_side_by_side(store, root, protocol, layers, folds, seeds, fold_seed, budget, jobs)
+        train_side_by_side(store, root, protocol, layers, mine, budget, jobs)
+    trained = set(mine)
     rows = []
-    for seed in seeds:
-        for fold in folds:
-            for layer in layers:
-                got = one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, train, log)
-                if got is not None:
-                    rows.append(flat_row(protocol, layer, fold, seed, fold_seed, got))
+    for g in groups:
+        for layer in layers:
+            got = one_run(store, root, protocol, layer, g.fold, g.seed, g.fold_seed, budget, g in trained, log)
+            if got is not None:
+                rows.append(flat_row(protocol, layer, g.fold, g.seed, g.fold_seed, got))
     if todo:
-        record_part_wall(run_root(root, fold_seed) / protocol, {
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs_trained": len(todo), "runs": len(rows),
-            "stage1_models_trained": stage1_todo,
+        record_part_wall(Path(root), protocol, {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs_trained": len(todo),
+            "runs": len(layers) * len(mine), "stage1_models_trained": stage1_todo, "shard": shard,
             "layers": list(layers), "jobs": jobs, "wall_s": time.perf_counter() - t0,
             "load": [load_before, loadavg()], "budget": budget})
     return rows
@@ -118,18 +218,28 @@ def run_set(store, root, protocol, layers, folds, seeds, fold_seed, budget, trai
 PART_WALL = "part_wall.json"
 
 
-def record_part_wall(folder: Path, entry: dict) -> None:
-    """Append ``entry`` to the part's wall-time history (the README quotes the latest complete one)."""
+def part_wall_path(root: Path, protocol: str) -> Path:
+    return Path(root) / f"{protocol}_{PART_WALL}"
+
+
+def record_part_wall(root: Path, protocol: str, entry: dict) -> None:
+    """Append ``entry`` to the part's wall-time history (one file per protocol under the run root; each
+    shard appends its own entries under the lock)."""
     from augcn_pyg.core.io import write_json_atomic
 
-    path = folder / PART_WALL
-    history = json.loads(path.read_text()) if path.exists() else []
-    write_json_atomic(path, [*history, entry])
+    path = part_wall_path(root, protocol)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        history = json.loads(path.read_text()) if path.exists() else []
+        write_json_atomic(path, [*history, entry])
 
 
-def part_walls(root: Path, protocol: str, fold_seed: int = -1) -> list[dict]:
-    path = run_root(root, fold_seed) / protocol / PART_WALL
-    return json.loads(path.read_text()) if path.exists() else []
+def part_walls(root: Path, protocol: str) -> list[dict]:
+    """The part's wall-time history: this layout's, after the older one kept beside the standard folds' runs."""
+    old = run_root(root, -1) / protocol / PART_WALL
+    out = json.loads(old.read_text()) if old.exists() else []
+    path = part_wall_path(root, protocol)
+    return out + (json.loads(path.read_text()) if path.exists() else [])
 
 
 def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
@@ -138,7 +248,12 @@ def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
     test = r["test"]
     cost = bp.selection_cost(r["test_fold_epochs"])
     params = got["parameters"]
+    prov = got.get("provenance", {})
     row = {"protocol": protocol, "fold_seed": fold_seed, "fold": fold, "seed": seed, "layer": layer,
+           "git": prov.get("git"), "config_digest": prov.get("config_digest"),
+           "settings_digest": prov.get("settings_digest"), "init_git": prov.get("init_git"),
+           "init_config_digest": prov.get("init_config_digest"), "init_finished": prov.get("init_finished"),
+           **{f"n_{k}": v for k, v in got.get("splits", {}).items()},
            "mean_f1": test["mean_f1"], "mean_auc": test["mean_auc"], "selected_epoch": r["epoch"],
            "val_f1_at_selected": r["val_f1_at_selected"], "train_seconds": r["train_seconds"],
            "wall_seconds": got["wall_s"], "load": got["load"], "params_total": params.get("total"),
@@ -153,13 +268,14 @@ def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
 
 
 # --- inference speed ---------------------------------------------------------------------------------
-def inference_speed(root: Path, protocol: str, layer: str, store, faces: int = 1024, repeats: int = 3) -> dict:
-    """Faces/s of one trained model (fold 1, seed 0): uint8 crops -> probabilities, and latents -> probabilities
+def inference_speed(root: Path, protocol: str, layer: str, store, group: Group = Group(-1, 0, 1), faces: int = 1024,
+                    repeats: int = 3) -> dict:
+    """Faces/s of one trained model (``group``'s): uint8 crops -> probabilities, and latents -> probabilities
     (the relation layers and classifier alone). Best of ``repeats``, batch 512 and 2048, one thread."""
     from augcn_pyg.engine.models import load_model, open_store
     from augcn_pyg.engine.scoring import encode_rows, predict_latents, predict_rows
 
-    path = layer_dir(root, protocol, layer, 1, 0, -1)
+    path = layer_dir(root, protocol, layer, group.fold, group.seed, group.fold_seed)
     if not layer_done(path):
         return {}
     model, _ = load_model(path)

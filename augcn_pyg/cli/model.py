@@ -17,7 +17,9 @@ from augcn_pyg.engine.cv import cross_validate
 from augcn_pyg.engine.evaluate import evaluate_run, format_table
 from augcn_pyg.engine.trainer import Trainer, train
 from augcn_pyg.graph.relations import paper_graph
-from augcn_pyg.nn.layers import RELATION_LAYERS, get_layer
+from augcn_pyg.nn.layers import PYG_PREFIX, RELATION_LAYERS, get_layer, layer_rows
+from augcn_pyg.nn.layers.listing import markdown as layers_markdown
+from augcn_pyg.nn.layers.listing import text_lines as layer_text
 from augcn_pyg.nn.model import AUGCN, count_flops
 
 
@@ -36,7 +38,7 @@ def _parse_ints(text: str, what: str, low: int | None = None, high: int | None =
 
 
 def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None, select=None,
-                freeze_encoders=None, seed=None, device=None, base=None):
+                freeze_encoders=None, seed=None, device=None, base=None, tensorboard=None):
     """The RunConfig from YAML defaults, then --set overrides, then the explicit flags."""
     flags = list(sets)
     if data is not None:
@@ -58,6 +60,8 @@ def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None
         flags.append(f"train.seed={seed}")
     if device is not None:
         flags.append(f"train.device={device}")
+    if tensorboard:
+        flags.append("train.tensorboard=true")
     cfg = load_config(config_path, flags, base=base)
     get_layer(cfg.model.layer)  # an unknown layer fails here, listing the choices
     return cfg
@@ -77,26 +81,51 @@ def _config_options(fn):
     fn = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                       help="Where to train (default: auto = CUDA when present).")(fn)
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress bars or per-epoch lines.")(fn)
+    fn = click.option("--tensorboard", is_flag=True, default=None,
+                      help="Also log each epoch to TensorBoard, in RUN/tensorboard/ (the tensorboard extra).")(fn)
     return fn
 
 
 @click.command("layers")
-def layers_cmd():
-    """List the registered relation layers.
+@click.option("--all", "show_all", is_flag=True,
+              help="Also every PyG convolution (pyg:<ClassName>), with whether it trains here (a probe: one "
+                   "forward and backward pass on the paper's BP4D graph) and why not.")
+@click.option("--markdown", is_flag=True, help="With --all: the PyG table of docs/relation-layers.md.")
+def layers_cmd(show_all, markdown):
+    """List the relation layers: the registered ones, and with --all every PyG convolution.
+
+    Any name listed here goes to --layer (train, cv, model-info) and model.layer; so does MODULE:ATTR, your
+    own builder build(in_channels, out_channels, topology, **options) or MessagePassing class in an
+    importable module (docs/relation-layers.md).
 
     \b
     Example:
       augcn-pyg layers
+      augcn-pyg layers --all
+      augcn-pyg train --data STORE --layer pyg:GENConv --set 'model.layer_options={aggr: mean}' -o runs/gen
     """
-    width = max(len(n) for n in RELATION_LAYERS)
-    for name, entry in RELATION_LAYERS.items():
-        flags = [f for f, on in (("dense", entry.dense), ("edge weights", entry.uses_edge_weight),
-                                 ("edge types", entry.uses_edge_type)) if on]
-        click.echo(f"{name:<{width}}  {entry.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    if not show_all:
+        width = max(len(n) for n in RELATION_LAYERS)
+        for name, entry in RELATION_LAYERS.items():
+            flags = [f for f, on in (("dense", entry.dense), ("edge weights", entry.uses_edge_weight),
+                                     ("edge types", entry.uses_edge_type)) if on]
+            click.echo(f"{name:<{width}}  {entry.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
+        click.echo("and pyg:<ClassName> for PyG's convolutions (augcn-pyg layers --all), MODULE:ATTR for your own")
+        return
+    rows = layer_rows()
+    if markdown:
+        click.echo(layers_markdown(rows), nl=False)
+        return
+    for line in layer_text(rows):
+        click.echo(line)
+    pyg = [r for r in rows if r.name.startswith(PYG_PREFIX)]
+    click.echo(f"{sum(r.trains for r in pyg)} of {len(pyg)} PyG convolutions train here; weights, types: the "
+               f"output changes with the edge weights / types")
 
 
 @click.command("model-info")
-@click.option("--layer", default="gcn", show_default=True, help="A relation layer (see `augcn-pyg layers`).")
+@click.option("--layer", default="gcn", show_default=True,
+              help="A relation layer: a name of `augcn-pyg layers --all` (pyg:<ClassName> too) or MODULE:ATTR.")
 @click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="bp4d", show_default=True)
 @click.option("--roi-size", type=click.IntRange(5, 100), default=25, show_default=True)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a model.* config key.")
@@ -128,7 +157,9 @@ def model_info_cmd(layer, protocol, roi_size, sets):
 
 @click.command("train")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="ROI store (from `augcn-pyg prepare`).")
-@click.option("--layer", default=None, help="Relation layer (default gcn; see `augcn-pyg layers`).")
+@click.option("--layer", default=None,
+              help="Relation layer (default gcn): a name of `augcn-pyg layers --all` (pyg:<ClassName> too) or your "
+                   "own MODULE:ATTR from a module on PYTHONPATH.")
 @click.option("--fold", type=int, default=None, help="1, 2 or 3 (the standard subject-exclusive folds).")
 @click.option("--seed", type=click.IntRange(0), default=None)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Run folder to write.")
@@ -139,7 +170,7 @@ def model_info_cmd(layer, protocol, roi_size, sets):
 @_config_options
 @user_errors
 def train_cmd(data, layer, fold, seed, output, resume, overwrite, nproc, epochs, select, freeze_encoders, device,
-              quiet, config_path, sets):
+              quiet, tensorboard, config_path, sets):
     """Train AU-GCN (or another relation layer) on one fold of an ROI store.
 
     \b
@@ -148,11 +179,13 @@ def train_cmd(data, layer, fold, seed, output, resume, overwrite, nproc, epochs,
       augcn-pyg train --data store --layer none --fold 1 -o runs/aunet-f1 --epochs 1,2
       augcn-pyg train -o runs/gcn-f1 --resume          # carry on after a crash
       augcn-pyg train --data store -o runs/gcn-f1 --nproc 2   # = torchrun --nproc-per-node 2 -m augcn_pyg.engine.trainer
+      augcn-pyg train --data store -o runs/gcn-f1 --tensorboard   # then: tensorboard --logdir runs
     """
     base = None
     if resume and (output / runs.CONFIG).exists():
         base = load_config(output / runs.CONFIG)
-    cfg = _run_config(config_path, sets, data, layer, fold, epochs, select, freeze_encoders, seed, device, base=base)
+    cfg = _run_config(config_path, sets, data, layer, fold, epochs, select, freeze_encoders, seed, device, base=base,
+                      tensorboard=tensorboard)
     if distributed.started_by_torchrun():
         metrics = _train_rank(cfg, output, resume, overwrite, quiet)
         if metrics is None:
@@ -192,6 +225,7 @@ def _launch(cfg, output, resume, overwrite, quiet, nproc) -> None:
         config.write_text(cfg.to_yaml())
         args = ["--config", str(config), "-o", str(output.resolve())]
         args += ["--resume"] * resume + ["--overwrite"] * overwrite + ["--quiet"] * quiet
+        args += ["--tensorboard"] * cfg.train.tensorboard  # an output-only key: not in the config file
         distributed.launch(nproc, args)
 
 
@@ -217,7 +251,8 @@ def evaluate_cmd(run, data, device):
 
 @click.command("cv")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="ROI store.")
-@click.option("--layer", default=None, help="Relation layer (default gcn).")
+@click.option("--layer", default=None,
+              help="Relation layer (default gcn; pyg:<ClassName> and MODULE:ATTR too, see `augcn-pyg layers --all`).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder of the runs.")
 @click.option("--folds", default="1,2,3", show_default=True, help="Folds to run.")
 @click.option("--seeds", default="0", show_default=True, help="Seeds per fold, e.g. 0,1,2.")
@@ -225,16 +260,18 @@ def evaluate_cmd(run, data, device):
               help="Runs trained side by side, each a single-threaded process of its own.")
 @_config_options
 @user_errors
-def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encoders, device, quiet, config_path,
-           sets):
+def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encoders, device, quiet, tensorboard,
+           config_path, sets):
     """Cross-validate: every fold x seed, resumable; per-AU mean ± std table and plot.
 
     \b
     Example:
       augcn-pyg cv --data store --layer gcn -o cv/gcn --seeds 0,1,2
       augcn-pyg cv --data store --layer gcn -o cv/gcn --jobs 2     # two runs at a time, one thread each
+      augcn-pyg cv --data store --layer gcn -o cv/gcn --tensorboard   # then: tensorboard --logdir cv/gcn
     """
-    cfg = _run_config(config_path, sets, data, layer, None, epochs, select, freeze_encoders, None, device)
+    cfg = _run_config(config_path, sets, data, layer, None, epochs, select, freeze_encoders, None, device,
+                      tensorboard=tensorboard)
     fold_list = _parse_ints(folds, "--folds", 1, 3)
     seed_list = _parse_ints(seeds, "--seeds", 0)
     summary = cross_validate(cfg, output, fold_list, seed_list, quiet=quiet, echo=click.echo, jobs=jobs)

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 from augcn_pyg.cli.group import user_errors
 from augcn_pyg.inference.export import export_onnx
 from augcn_pyg.inference.output import OUTPUT_FORMATS
-from augcn_pyg.inference.predict import predict
+from augcn_pyg.inference.predict import SMOOTH_DEFAULT, predict
 from augcn_pyg.landmarks import LANDMARK_BACKENDS
 
 
@@ -37,8 +37,15 @@ from augcn_pyg.landmarks import LANDMARK_BACKENDS
 @click.option("--redetect-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="With tracking: also search the whole frame every N frames, to find faces that enter (0: "
                    "only when a face is lost).")
+@click.option("--smooth", type=click.IntRange(min=1), default=None, metavar="N",
+              help=f"Videos: average each tracked face's AU probabilities over its last N frames (causal; restarts "
+                   f"when the face is lost; 1 = off). Default {SMOOTH_DEFAULT}"
+                   f"{' (off: on SynthAU no N raised F1, see docs/predict.md)' if SMOOTH_DEFAULT == 1 else ''}; "
+                   f"N > 1 needs a video or a folder of frames with --track.")
 @click.option("--largest-face", is_flag=True, help="Only the largest face of each frame (default: every face).")
-@click.option("--landmarks-out", is_flag=True, help="Also write the 68 landmarks (x_0..x_67, y_0..y_67).")
+@click.option("--landmarks-out", is_flag=True,
+              help="Also write the 68 landmarks (x_0..x_67, y_0..y_67) and the head pose they give (pose_Rx, "
+                   "pose_Ry, pose_Rz in radians, OpenFace 2's convention; an approximation, see docs/predict.md).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Frames per batch: the unit of model calls, of flushed output and of --resume.")
 @click.option("--resume", is_flag=True, help="Carry on an interrupted run after its last complete batch.")
@@ -46,7 +53,7 @@ from augcn_pyg.landmarks import LANDMARK_BACKENDS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landmarks, model_root, upsample, track,
-                redetect_every, largest_face, landmarks_out, batch_size, resume, overwrite, quiet):
+                redetect_every, smooth, largest_face, landmarks_out, batch_size, resume, overwrite, quiet):
     """Predict AUs on an image, a folder of images or a video: one row per frame and face.
 
     Every frame has its row; a frame without a face has success = 0 and empty AU cells. An image of a
@@ -61,6 +68,7 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
       augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --landmarks-out
       augcn-pyg predict clip.mp4 --onnx model.onnx -o clip.jsonl --format json
       augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --no-track   # detect on every frame
+      augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --smooth 5   # mean of the last 5 frames
       augcn-pyg predict clip.mp4 --checkpoint runs/gcn-f1 -o clip.csv --resume     # after a kill
     """
 
@@ -73,7 +81,8 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
     try:
         summary = predict(input_path, output, checkpoint, onnx_path, landmarks=landmarks, backend_options=options,
                           largest_face=largest_face, landmarks_out=landmarks_out, output_format=output_format,
-                          batch_size=batch_size, track=track, redetect_every=redetect_every, resume=resume, overwrite=overwrite,
+                          batch_size=batch_size, track=track, redetect_every=redetect_every, smooth=smooth,
+                          resume=resume, overwrite=overwrite,
                           progress=lambda n: bars[0].update(n), on_start=start)
     finally:
         for bar in bars:

@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 from augcn_pyg.core.aus import PROTOCOLS, Protocol, get_protocol
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import write_json_atomic, write_text_atomic
+from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.data.readers import NATIVE_DATASETS, load_image, read_dataset, release_videos
 from augcn_pyg.data.store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
 from augcn_pyg.face.pipeline import align_usable, crop_rois
@@ -321,7 +322,8 @@ def _results(tasks: Iterable, workers: int, init_args: tuple):
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
-        pool = ctx.Pool(workers, initializer=_init_worker, initargs=init_args)
+        # the workers end with this process, even when it is killed outright
+        pool = ctx.Pool(workers, initializer=die_with_parent, initargs=(_init_worker, *init_args))
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)

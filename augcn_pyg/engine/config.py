@@ -19,6 +19,7 @@ import yaml
 
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.graph.relations import MEASURES, SYMMETRIZE
+from augcn_pyg.nn.model import NORMS, SKIPS
 
 
 @dataclass
@@ -43,10 +44,15 @@ class GraphConfig:
 
 @dataclass
 class ModelConfig:
-    layer: str = "gcn"  #: a registered relation layer (``augcn-pyg layers``)
+    layer: str = "gcn"  #: a registered relation layer, pyg:<ClassName> or MODULE:ATTR (``augcn-pyg layers --all``)
     latent: int = 150  #: d0
-    hidden: list[int] = field(default_factory=lambda: [30, 12])  #: d1, d2, ...: one relation layer each
+    #: d1, d2, ...: the relation layers' widths, one layer each, so also the depth (no upper limit: see
+    #: docs/model-and-training.md, "The design space of the relation head")
+    hidden: list[int] = field(default_factory=lambda: [30, 12])
     dropout: float = 0.2  #: after each relation layer, before its ReLU (the paper's order; rate not stated)
+    skip: str = "none"  #: skip connections around the relation layers: none, sum, concat, initial (nn/model.py)
+    skip_alpha: float = 0.1  #: alpha of skip "initial": layer_i((1 - alpha) h_i + alpha h_0); GCNII's 0.1
+    norm: str = "none"  #: after each relation layer, before dropout and ReLU: none, layer, batch
     layer_options: dict[str, Any] = field(default_factory=dict)  #: e.g. {heads: 2} for gat, {steps: 3} for ggnn
     global_node: bool = True  #: the whole-face ROI as a node (the paper's "F")
     strip_rows: int = 5  #: auto-encoder strips: rows per strip (must divide the ROI size)
@@ -80,6 +86,15 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  #: torch threads; 0 = torch's default
     device: str = "auto"  #: auto, cpu, cuda
+    #: per-epoch losses, learning rate and validation scores as TensorBoard events in RUN/tensorboard/ (the
+    #: ``tensorboard`` extra). An option of the invocation, not of the run: see :data:`OUTPUT_ONLY`
+    tensorboard: bool = False
+
+
+#: keys that change what a run writes beside its results, not what it computes: left out of
+#: :meth:`RunConfig.to_dict` (so of config.yaml, the config digest and the resume check), so a run can be
+#: resumed, or reused by a benchmark, with another value, and is the same run either way
+OUTPUT_ONLY = {"train": ("tensorboard",)}
 
 
 @dataclass
@@ -91,7 +106,12 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The resolved config as plain data, less the :data:`OUTPUT_ONLY` keys."""
+        out = dataclasses.asdict(self)
+        for section, keys in OUTPUT_ONLY.items():
+            for key in keys:
+                out[section].pop(key)
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -124,6 +144,8 @@ def _convert(value, tp, key: str):
         if isinstance(value, str):  # "30,12" from the command line
             value = [v for v in value.split(",") if v.strip()]
             value = [yaml.safe_load(v) for v in value]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # model.hidden=12: one layer
+            value = [value]
         if not isinstance(value, (list, tuple)):
             raise InputError(f"config key {key!r} must be a list, got {value!r}")
         return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -230,6 +252,8 @@ CHOICES = {
     "train.device": ("auto", "cpu", "cuda"),
     "graph.measure": MEASURES.choices(),
     "graph.symmetrize": SYMMETRIZE.choices(),
+    "model.skip": SKIPS,
+    "model.norm": NORMS.choices(),
 }
 
 
@@ -254,7 +278,7 @@ def validate(cfg: RunConfig) -> RunConfig:
                          "would be trained; give at least one of the two stages 1 or more epochs")
     if not m.hidden or any(h < 1 for h in m.hidden):
         raise InputError(f"config key 'model.hidden' must list one or more widths >= 1, got {m.hidden}")
-    for key, value in {"model.dropout": m.dropout, "train.flip_p": t.flip_p}.items():
+    for key, value in {"model.dropout": m.dropout, "model.skip_alpha": m.skip_alpha, "train.flip_p": t.flip_p}.items():
         if not 0.0 <= value <= 1.0:
             raise InputError(f"config key {key!r} must be in [0, 1], got {value}")
     if not 0.0 < d.val_fraction < 1.0:

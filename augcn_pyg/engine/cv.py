@@ -3,7 +3,8 @@
 Each (fold, seed) run lives in ``CVDIR/fold{f}-seed{s}/`` (a normal run folder); a finished run is not
 run again and an interrupted one resumes from its checkpoint. ``summary.csv`` holds per-AU F1/AUC as
 mean ± std over all runs (and every run's row), ``summary.json`` the same, ``f1.png`` per-AU F1 bars with
-error bars.
+error bars. With ``train.tensorboard`` each run logs to its own ``CVDIR/fold{f}-seed{s}/tensorboard/``, so
+``tensorboard --logdir CVDIR`` shows them side by side.
 """
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ import torch
 
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import atomic_path, write_json_atomic
+from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.config import RunConfig
 from augcn_pyg.engine.trainer import Trainer
+from augcn_pyg.engine.training_log import summary_writer_class
 
 
 def run_name(fold: int, seed: int) -> str:
@@ -39,6 +42,8 @@ def cross_validate(cfg: RunConfig, out_dir: str | Path, folds=(1, 2, 3), seeds=(
         raise InputError(f"{out_dir} exists and is not a folder")
     if jobs < 1:
         raise InputError(f"--jobs must be 1 or more, got {jobs}")
+    if cfg.train.tensorboard:
+        summary_writer_class()  # a missing extra: one clear error before any run starts
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = []
     for fold in folds:
@@ -82,8 +87,10 @@ def _job(run_cfg: RunConfig, run_dir: Path) -> dict:
 
 def _run_side_by_side(plan, jobs: int, echo) -> list[dict]:
     results: list[dict | None] = [None] * len(plan)
-    # spawn: a fresh interpreter per worker (forking a process that holds torch's thread pools is unsafe)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # spawn: a fresh interpreter per worker (forking a process that holds torch's thread pools is unsafe);
+    # the workers end with this process, even when it is killed outright
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent) as pool:
         futures = {pool.submit(_job, run_cfg, run_dir): i for i, (run_cfg, run_dir) in enumerate(plan)}
         for future in as_completed(futures):
             i = futures[future]

@@ -21,6 +21,7 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.workers import end_with
 
 #: torchrun's variables; WORLD_SIZE present means "started by torchrun"
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
@@ -119,6 +120,7 @@ def setup(device_name: str) -> tuple[Distributed, torch.device]:
     device = resolve_device(device_name)
     if not started_by_torchrun():
         return Distributed(), device
+    end_with(os.getppid())  # a rank ends with its launcher (torchrun, --nproc), even one killed outright
     rank, world, local_rank, local_world = (int(os.environ[k]) for k in _ENV)
     if device.type == "cuda":
         if torch.cuda.device_count() < local_world:

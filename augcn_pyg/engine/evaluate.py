@@ -25,9 +25,11 @@ def evaluate_run(run_dir: str | Path, store_path: str | Path | None = None, devi
     cfg = config_from_dict(doc["config"])
     store = open_store(str(store_path) if store_path is not None else cfg.data.store)
     check_model_fits_store(doc, store, run_dir)
-    splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction)
+    # the run's own fold assignment: a run trained on random folds (fold_seed >= 0) is scored on their test part
+    splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, fold_seed=cfg.data.fold_seed)
     scores = score(store, splits.test_rows, predict_rows(model, store, splits.test_rows, dev))
     write_json_atomic(run_dir / "evaluation.json", {"store": str(Path(store.path).resolve()), "fold": cfg.data.fold,
+                                                     "fold_seed": cfg.data.fold_seed, "test_subjects": splits.test_subjects,
                                                      "epoch": doc.get("epoch"), "selected": doc.get("selected"),
                                                      "test": scores.to_dict()})
     write_table(run_dir / "evaluation.csv", scores)
@@ -37,13 +39,14 @@ def evaluate_run(run_dir: str | Path, store_path: str | Path | None = None, devi
 def format_table(columns: dict[str, AUScores | dict], aus) -> str:
     """A per-AU text table: one F1 and one AUC column per named result (AUScores, or mean/std dicts)."""
     names = list(columns)
-    head = f"{'AU':>6} " + " ".join(f"{n + ' F1':>16} {n + ' AUC':>16}" for n in names)
+    width = max([16] + [len(n) + 4 for n in names])  # a long name (e.g. "none (no graph)") widens every column
+    head = f"{'AU':>6} " + " ".join(f"{n + ' F1':>{width}} {n + ' AUC':>{width}}" for n in names)
     lines = [head]
 
     def cell(value, std=None):
         if value is None or value != value:
-            return f"{'-':>16}"
-        return f"{100 * value:>9.1f} ± {100 * std:4.1f}" if std is not None else f"{100 * value:>16.1f}"
+            return f"{'-':>{width}}"
+        return f"{100 * value:>{width - 7}.1f} ± {100 * std:4.1f}" if std is not None else f"{100 * value:>{width}.1f}"
 
     for i, au in enumerate(list(aus) + ["avg"]):
         parts = [f"{('AU' + str(au)) if au != 'avg' else 'avg':>6}"]

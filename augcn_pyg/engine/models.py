@@ -43,7 +43,10 @@ def load_model(path: str | Path, device="cpu"):
         raise InputError(f"{file} holds no model weights")
     cfg = config_from_dict(doc["config"])
     graph = RelationGraph.from_dict(doc["graph"], where=str(file))
-    model = build_model(cfg, doc["protocol"], graph, int(doc["roi_size"]))
+    try:  # a layer named MODULE:ATTR needs its module importable here too
+        model = build_model(cfg, doc["protocol"], graph, int(doc["roi_size"]))
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from None
     try:
         model.load_state_dict(ckpt.model)
     except RuntimeError as exc:

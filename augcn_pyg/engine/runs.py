@@ -3,8 +3,11 @@
 ::
 
     config.yaml           the resolved RunConfig
-    run.json              status (running / done), package versions, git revision, torch threads, device,
-                          the store's identity, the splits' subjects, timings
+    run.json              status (running / done), package versions, the git revision that trained it
+                          (``-dirty.<digest>`` for uncommitted package changes; ``git_resumed``: other
+                          revisions that carried it on), ``config_digest`` (sha256 of the resolved config),
+                          the ``train.init`` run's revision and digest, torch threads, device, the store's
+                          identity, the splits' subjects and faces, timings
     graph.json            the relation graph fitted on the training subjects
     checkpoint.safetensors  the last finished epoch: weights, optimizer, scheduler, RNG states, history
     best.safetensors      the best epoch on validation (select: val)
@@ -25,6 +28,8 @@ import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+import yaml
 
 from augcn_pyg.core.errors import InputError
 
@@ -55,17 +60,100 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def git_revision() -> str | None:
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # augcn_pyg/: the code that trains
+
+
+def _git(*args: str) -> str | None:
+    res = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=PACKAGE_DIR)
+    return res.stdout if res.returncode == 0 else None
+
+
+def code_changes_digest() -> str | None:
+    """sha256 (16 hex digits) of the package's uncommitted changes: ``git diff HEAD`` of ``augcn_pyg/`` and
+    the contents of its untracked files; None when the package's code is the commit's (or git is missing).
+
+    Only the package counts: an edited README or benchmark script does not change what a run trains (the
+    benchmarks' choices reach a run through its config, which ``config_digest`` covers)."""
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        if res.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip()
-        return res.stdout.strip() + ("-dirty" if dirty else "")
+        diff = _git("diff", "HEAD", "--", ".")
+        untracked = _git("ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return None
+    if diff is None or untracked is None:
+        return None
+    names = sorted(n for n in untracked.split("\0") if n and not n.endswith((".pyc", ".pyo")))
+    if not diff and not names:
+        return None
+    h = hashlib.sha256(diff.encode())
+    for name in names:
+        h.update(name.encode() + b"\0")
+        try:
+            h.update((PACKAGE_DIR / name).read_bytes())
+        except OSError:
+            pass
+    return h.hexdigest()[:16]
+
+
+def git_revision() -> str | None:
+    """The revision of the code that runs now: the commit (40 hex digits), and ``-dirty.<digest>`` when the
+    package has uncommitted changes (:func:`code_changes_digest`), so two dirty trees with other edits differ.
+    None outside a git checkout."""
+    try:
+        head = _git("rev-parse", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head is None:
+        return None
+    changes = code_changes_digest()
+    return head.strip() + (f"-dirty.{changes}" if changes else "")
+
+
+def config_digest(config: dict) -> str:
+    """sha256 of a resolved config (``RunConfig.to_dict()``) as canonical JSON: sorted keys, no spaces.
+
+    ``config.yaml`` read back with ``yaml.safe_load`` gives the same digest (tested), so a run folder's
+    digest can be checked against its config file."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def provenance(config: dict) -> dict:
+    """What run.json records at the start of training: the code's revision and the config's digest."""
+    revision = git_revision()
+    return {"git": revision, "git_dirty": bool(revision and "-dirty" in revision),
+            "config_digest": config_digest(config)}
+
+
+def resume_provenance(doc: dict) -> dict:
+    """run.json's keys to update when a run resumes: ``git_resumed`` lists each other revision that carried
+    the run on, so a run trained partly by other code says so."""
+    revision = git_revision()
+    seen = [doc.get("git"), *doc.get("git_resumed", [])]
+    return {"git_resumed": [*doc.get("git_resumed", [])] + ([revision] if revision not in seen else [])}
+
+
+def init_provenance(source: str) -> dict | None:
+    """The revision and config digest of the run a run was started from (``train.init``), as it was then."""
+    path = Path(source)
+    doc = read_run_json(path) if path.is_dir() else None
+    if doc is None:
+        return None
+    return {"path": str(path.resolve()), "git": doc.get("git"), "finished": doc.get("finished"),
+            "config_digest": doc.get("config_digest") or run_config_digest(path)}
+
+
+def run_config_digest(run: Path) -> str | None:
+    """A run's config digest: the one its run.json recorded, else computed from its config.yaml (older runs)."""
+    doc = read_run_json(run) or {}
+    if doc.get("config_digest"):
+        return doc["config_digest"]
+    path = Path(run) / CONFIG
+    return config_digest(yaml.safe_load(path.read_text())) if path.exists() else None
+
+
+def run_revisions(doc: dict) -> list[str]:
+    """Every revision that trained a run: the one it started with, then any it was resumed with."""
+    return [r for r in [doc.get("git"), *doc.get("git_resumed", [])] if r]
 
 
 def store_identity(store) -> dict:

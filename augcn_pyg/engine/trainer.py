@@ -40,13 +40,14 @@ from augcn_pyg.data.loader import FaceGraphLoader, FlipROIs
 from augcn_pyg.data.splits import PAPER_POSITIVES, paper_sample, run_splits
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.checkpoint import load_checkpoint, save_checkpoint
-from augcn_pyg.engine.config import RunConfig, load_config
+from augcn_pyg.engine.config import RunConfig, config_from_dict, load_config
 from augcn_pyg.engine.curves import plot_curves
 from augcn_pyg.engine.distributed import Distributed, resolve_device, shard
 from augcn_pyg.engine.latent_memo import remembered
 from augcn_pyg.engine.model_card import write_model_card
 from augcn_pyg.engine.models import build_model, check_model_fits_store, load_model, model_document, open_store
 from augcn_pyg.engine.scoring import encode_rows, predict_latents, predict_rows, score, write_table
+from augcn_pyg.engine.training_log import TensorBoardLog, clear_log, summary_writer_class
 from augcn_pyg.graph.relations import RelationBuilder
 from augcn_pyg.nn.losses import au_weights, face_mean, local_sums, roi_bce, weighted_bce, weighted_dice
 
@@ -100,11 +101,16 @@ class Trainer:
                 diff = _config_diff(saved.to_dict(), cfg.to_dict())
                 raise InputError(f"{self.run_dir} was started with another config ({diff}); resume it with the "
                                  f"same options, or use --overwrite")
+            if cfg is not None:  # an output-only key (config.OUTPUT_ONLY) is this call's choice, not the run's
+                saved.train.tensorboard = cfg.train.tensorboard
             cfg = saved
         if cfg is None:
             raise InputError("no config given")
         self.cfg = cfg
         self.run_json = existing or {}
+        if cfg.train.tensorboard and dist.is_main:
+            summary_writer_class()  # a missing extra is one clear error before any work
+        self.tensorboard: TensorBoardLog | None = None  # rank 0's training log, when train.tensorboard
 
     # --- set-up ------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -180,10 +186,12 @@ class Trainer:
         if not self.dist.is_main:
             return
         runs.make_run_folder(self.run_dir)
+        clear_log(self.run_dir)  # a training log of an earlier run here (--overwrite) must not mix with this one's
         write_text_atomic(self.run_dir / runs.CONFIG, cfg.to_yaml())
         self.graph.save(self.run_dir / runs.GRAPH)
         self.run_json = {
-            "format": runs.FORMAT, "versions": runs.versions(), "git": runs.git_revision(),
+            "format": runs.FORMAT, "versions": runs.versions(), **runs.provenance(cfg.to_dict()),
+            "init": runs.init_provenance(cfg.train.init) if cfg.train.init else None,
             "seed": cfg.train.seed, "threads": torch.get_num_threads(), "device": str(self.device),
             "distributed": self.dist.to_dict(),
             "store": runs.store_identity(self.store), "splits": self.splits.to_dict(),
@@ -198,7 +206,7 @@ class Trainer:
         if stage == "ae":
             return list(m.autoencoders.parameters()) + [m.roi_head_weight, m.roi_head_bias]
         if self.cfg.train.freeze_encoders:
-            return list(m.relation.parameters()) + list(m.classifier.parameters())
+            return m.head_parameters()  # relation layers (with their norms and skips) and classifier
         return list(m.parameters())
 
     def _optimizer(self, stage: str):
@@ -325,9 +333,12 @@ class Trainer:
                 self.flip.generator.set_state(ckpt.rng["flip"])
             history, best, start = ckpt.doc["history"], ckpt.doc["best"], int(ckpt.doc["epochs_done"])
             resumed_state = ckpt
+            self._write_run_json("running", **runs.resume_provenance(self.run_json))  # another revision may carry it on
             self.echo_line(f"resuming {self.run_dir} after epoch {start} of {total}")
         else:
             self._start()
+        if self.cfg.train.tensorboard and self.dist.is_main:
+            self.tensorboard = TensorBoardLog(self.run_dir, history)
         self.cache = None
         opt = sched = None
         current = None
@@ -361,6 +372,8 @@ class Trainer:
                                                    {"epoch": epoch + 1, "selected": "val"}))
             if self.on_epoch is not None:
                 self.on_epoch(self, row)
+            if self.tensorboard is not None:
+                self.tensorboard.write(row, val if stage.name == "all" else None)
             history.append(row)
             self._write_history(history)
             rng = {"torch": torch.get_rng_state()}
@@ -403,7 +416,8 @@ class Trainer:
         return row
 
     def _check_checkpoint(self, doc: dict) -> None:
-        if doc.get("kind") != "checkpoint" or doc.get("config") != self.cfg.to_dict():
+        # through config_from_dict: a checkpoint written before a config key existed holds its default
+        if doc.get("kind") != "checkpoint" or config_from_dict(doc.get("config") or {}).to_dict() != self.cfg.to_dict():
             raise InputError(f"{self.run_dir / runs.CHECKPOINT} does not belong to this run's config; use --overwrite")
         if doc.get("protocol") != self.protocol.name or int(doc.get("roi_size", -1)) != self.store.roi_size:
             raise InputError(f"{self.run_dir / runs.CHECKPOINT} is for {doc.get('protocol')} faces with "
@@ -423,6 +437,8 @@ class Trainer:
         if not self.dist.is_main:
             self.dist.barrier()  # rank 0 scores the test part and writes; the others read its result
             return json.loads((self.run_dir / runs.TEST_METRICS).read_text())
+        if self.tensorboard is not None:
+            self.tensorboard.close()
         selected = "last"
         if self.cfg.train.select == "val" and best["epoch"] is not None:
             ckpt = load_checkpoint(self.run_dir / runs.BEST)

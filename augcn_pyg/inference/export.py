@@ -9,7 +9,10 @@ metadata, so ``predict --onnx`` needs nothing else. Exported with PyTorch's Torc
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -65,14 +68,59 @@ def export_model(model, out: str | Path, opset: int = OPSET) -> dict:
     with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         try:
-            torch.onnx.export(wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+            with _quiet_output():  # on failure the exporter prints its whole graph
+                torch.onnx.export(wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
+                                  input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
         except Exception as exc:  # the exporter's errors name the operator it cannot express
             raise InputError(f"the {meta['layer']!r} relation layer cannot be exported to ONNX "
-                             f"({str(exc).splitlines()[0][:200]})") from None
+                             f"({' '.join(str(exc).split())[:200]})") from None
+        _check_other_batches(wrapper, tmp, example, meta["layer"])
         proto = onnx.load(str(tmp))
         entry = proto.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(meta)
         onnx.save(proto, str(tmp))
     return meta
+
+
+@contextlib.contextmanager
+def _quiet_output():
+    """Send file descriptors 1 and 2 to /dev/null for a while: the exporter's C++ log writes to them directly."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _check_other_batches(wrapper: nn.Module, path: Path, example: torch.Tensor, layer: str) -> None:
+    """ONNX Runtime must give PyTorch's probabilities at batch sizes other than the traced one: a layer whose
+    traced graph holds the example's batch (a Python-side size frozen into a constant) is refused here, not
+    when ``predict --onnx`` meets another batch size. Skipped when onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # its own errors come back as exceptions
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(0)
+    for batch in (1, example.shape[0] + 1):
+        crops = torch.randint(0, 256, (batch, *example.shape[1:]), dtype=torch.uint8, generator=gen)
+        with torch.no_grad():
+            expected = wrapper(crops)
+        try:
+            got = torch.from_numpy(session.run(None, {INPUT_NAME: crops.numpy()})[0])
+        except Exception as exc:
+            raise InputError(f"the {layer!r} relation layer does not export to ONNX for every batch size (ONNX "
+                             f"Runtime fails at batch {batch}: {str(exc).splitlines()[0][:160]})") from None
+        if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4):
+            raise InputError(f"the {layer!r} relation layer does not export to ONNX for every batch size (ONNX "
+                             f"Runtime's probabilities differ from PyTorch's at batch {batch})")

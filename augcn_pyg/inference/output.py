@@ -1,7 +1,8 @@
 """Streaming output of ``predict``: rows appended and flushed per batch, and resume after a kill.
 
 Formats (:data:`OUTPUT_FORMATS`): ``csv``, one row per frame and face with OpenFace 2's column names
-(``frame, face_id, timestamp, confidence, success, [x_0..x_67, y_0..y_67,] AU01_p .., AU01_c .., note``;
+(``frame, face_id, timestamp, confidence, success, [pose_Rx, pose_Ry, pose_Rz, x_0..x_67, y_0..y_67,] AU01_p ..,
+AU01_c .., note``, the bracketed ones with landmarks;
 a frame without a face is one row with ``success = 0`` and empty AU cells; ``note`` is empty except for an
 image file that could not be read, where it says why), and ``json``, JSON Lines: one object per frame
 with its list of faces (and a ``"note"`` for an unreadable image). ``confidence`` is the landmark
@@ -32,9 +33,12 @@ from augcn_pyg.core.registry import Registry
 KILL_HOOK = "AUGCN_PYG_PREDICT_KILL_AFTER_BATCH"
 
 LANDMARK_COLUMNS = [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]
+#: head pose in radians, OpenFace 2's names and convention (:mod:`augcn_pyg.face.pose`), written with the landmarks
+POSE_COLUMNS = ["pose_Rx", "pose_Ry", "pose_Rz"]
 #: what the rows hold, in every resume fingerprint (an output started by another version is not continued).
-#: 2: the ``note`` column / field, ``confidence`` in [0, 1] for every backend.
-OUTPUT_VERSION = 2
+#: 2: the ``note`` column / field, ``confidence`` in [0, 1] for every backend. 3: head pose with the landmarks,
+#: ``--smooth``.
+OUTPUT_VERSION = 3
 
 
 def au_columns(aus) -> tuple[list[str], list[str]]:
@@ -51,7 +55,7 @@ class CSVFormat:
         self.aus, self.landmarks, self.threshold = tuple(aus), landmarks, threshold
         self.p_cols, self.c_cols = au_columns(self.aus)
         self.columns = ["frame", "face_id", "timestamp", "confidence", "success",
-                        *(LANDMARK_COLUMNS if landmarks else []), *self.p_cols, *self.c_cols, "note"]
+                        *(POSE_COLUMNS + LANDMARK_COLUMNS if landmarks else []), *self.p_cols, *self.c_cols, "note"]
 
     def header(self) -> str:
         return ",".join(self.columns) + "\n"
@@ -63,11 +67,14 @@ class CSVFormat:
         n, c = len(rows), len(self.aus)
         probs = np.full((n, c), np.nan, dtype=np.float64)
         points = np.full((n, 136), np.nan, dtype=np.float64)
+        pose = np.full((n, 3), np.nan, dtype=np.float64)
         for i, (_, face) in enumerate(rows):
             if face is not None and face.probabilities is not None:
                 probs[i] = face.probabilities
             if face is not None and face.landmarks is not None:
                 points[i] = np.concatenate([face.landmarks[:, 0], face.landmarks[:, 1]])
+            if face is not None and getattr(face, "pose", None) is not None:
+                pose[i] = face.pose
         table = {
             "frame": [f.number for f, _ in rows],
             "face_id": [face.face_id if face else 0 for _, face in rows],
@@ -80,6 +87,7 @@ class CSVFormat:
         df["confidence"] = df["confidence"].round(4)
         extra = {}
         if self.landmarks:
+            extra.update({name: np.round(pose[:, k], 4) for k, name in enumerate(POSE_COLUMNS)})
             extra.update({name: np.round(points[:, k], 2) for k, name in enumerate(LANDMARK_COLUMNS)})
         extra.update({name: np.round(probs[:, k], 4) for k, name in enumerate(self.p_cols)})
         present = pd.DataFrame((probs >= self.threshold).astype(np.int64), columns=self.c_cols).astype("Int64")
@@ -93,7 +101,8 @@ class CSVFormat:
 
 class JSONLinesFormat:
     """JSON Lines: one object per frame, ``{"frame", "timestamp", "file", "faces": [...]}``, and ``"note"``
-    (why) for an image file that could not be read."""
+    (why) for an image file that could not be read. With landmarks a face also has ``"landmarks"`` (68 x, y)
+    and ``"pose"`` ([pose_Rx, pose_Ry, pose_Rz] in radians)."""
 
     name = "json"
 
@@ -112,6 +121,8 @@ class JSONLinesFormat:
             out["present"] = {n: int(p >= self.threshold) for n, p in zip(self.names, face.probabilities)}
         if self.landmarks and face.landmarks is not None:
             out["landmarks"] = np.round(face.landmarks.astype(np.float64), 2).tolist()
+        if self.landmarks and getattr(face, "pose", None) is not None:
+            out["pose"] = [round(float(v), 4) for v in face.pose]  # pose_Rx, pose_Ry, pose_Rz (radians)
         return out
 
     def encode(self, frames) -> str:

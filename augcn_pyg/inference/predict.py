@@ -13,6 +13,11 @@ An image of a folder that cannot be read is skipped, not an error: its row has `
 has been read, so an input none of whose frames can be read (one bad image, a folder of bad images, a
 video without a decodable frame) is one :class:`InputError` and leaves no output file behind.
 
+``smooth`` > 1 replaces each face's probabilities by their mean over the last frames of its track
+(:mod:`augcn_pyg.inference.smoothing`; its state is saved with every batch, beside the tracker's, so a
+resumed run writes the same bytes); with landmark output each face also gets its head pose
+(:mod:`augcn_pyg.face.pose`).
+
 The per-face steps are the ones ``prepare`` uses (:mod:`augcn_pyg.face.pipeline`: its
 usability rule, alignment and ROI crops), so a
 face predicted here is cut exactly as the faces the model was trained on.
@@ -30,11 +35,20 @@ import numpy as np
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.engine import runs
 from augcn_pyg.face.pipeline import align_usable, crop_rois
+from augcn_pyg.face.pose import head_pose
 from augcn_pyg.inference.media import open_media
 from augcn_pyg.inference.output import OUTPUT_FORMATS, OUTPUT_VERSION, StreamWriter
 from augcn_pyg.inference.runtime import load_inference
+from augcn_pyg.inference.smoothing import TrackSmoother
 from augcn_pyg.landmarks import get_backend
 from augcn_pyg.landmarks.tracking import FaceTracker
+
+#: the smoother of ``predict --smooth N`` (one of :data:`augcn_pyg.inference.smoothing.KINDS`; why: docs/predict.md)
+SMOOTHER = "mean"
+#: ``--smooth``'s default for videos (and folders of frames with ``--track``): 1 (off), chosen on SynthAU-BP4D's
+#: fold-1 validation subjects by benchmarks/bench_smoothing.py, where no window raised F1
+#: (benchmarks/results/smoothing.md; docs/predict.md, "Smoothing over time")
+SMOOTH_DEFAULT = 1
 
 
 @dataclass
@@ -46,7 +60,9 @@ class FaceResult:
     confidence: float
     box: np.ndarray
     landmarks: np.ndarray | None
-    probabilities: np.ndarray | None = None
+    probabilities: np.ndarray | None = None  # what is written: the smoothed probabilities with --smooth N > 1
+    raw: np.ndarray | None = None  # (C,) the model's own probabilities for this frame (None: not scored)
+    pose: np.ndarray | None = None  # (3,) pose_Rx, pose_Ry, pose_Rz in radians (with --landmarks-out)
 
 
 @dataclass
@@ -56,6 +72,7 @@ class FrameResult:
     name: str | None  # the image file's name (images), None for video frames
     faces: list[FaceResult] = field(default_factory=list)  # empty: no face found (or the image is unreadable)
     note: str | None = None  # why the frame could not be read (an unreadable image file), else None
+    followed: bool = False  # the tracker followed the previous frame's faces into this one (face i is face i)
 
 
 @dataclass
@@ -92,10 +109,17 @@ def _largest(faces: list) -> list:
 class FaceAligner:
     """A frame's faces -> their aligned 200x200 images and landmarks (prepare's steps, per frame).
 
-    ``detector``: a landmark backend, or a :class:`~augcn_pyg.landmarks.tracking.FaceTracker`."""
+    ``detector``: a landmark backend, or a :class:`~augcn_pyg.landmarks.tracking.FaceTracker`; ``pose``: also
+    estimate each face's head pose from its landmarks (:func:`augcn_pyg.face.pose.head_pose`)."""
 
-    def __init__(self, detector, protocol, largest_face: bool = False):
-        self.detector, self.protocol, self.largest_face = detector, protocol, largest_face
+    def __init__(self, detector, protocol, largest_face: bool = False, pose: bool = False):
+        self.detector, self.protocol, self.largest_face, self.pose = detector, protocol, largest_face, pose
+
+    @property
+    def followed(self) -> bool:
+        """Whether the last :meth:`__call__` followed the previous frame's faces (a tracker that found them all
+        in their windows) rather than detecting on the whole frame."""
+        return getattr(self.detector, "since_detection", 0) > 0
 
     def __call__(self, image: np.ndarray) -> tuple[list[FaceResult], np.ndarray, np.ndarray, list[int]]:
         """(faces, aligned (K, S, S, 3) uint8, aligned landmarks (K, 68, 2), indices of the K usable faces)."""
@@ -103,6 +127,9 @@ class FaceAligner:
         if self.largest_face:
             found = _largest(found)
         faces = [FaceResult(i, f.confidence, f.box, f.landmarks) for i, f in enumerate(found)]
+        if self.pose:
+            for face in faces:
+                face.pose = head_pose(face.landmarks, image.shape[:2])
         if not faces:
             return faces, None, None, []
         points = np.stack([f.landmarks for f in faces])  # (F, 68, 2)
@@ -137,7 +164,7 @@ class BatchScorer:
                              m.roi_size)  # (K, R, 3, n, n)
             probs = m(rois.numpy())  # (K, C)
             for face, p in zip(self._owners, probs):
-                face.probabilities = np.asarray(p, dtype=np.float32)
+                face.raw = face.probabilities = np.asarray(p, dtype=np.float32)
         frames = self.frames
         self.frames, self._aligned, self._points, self._owners = [], [], [], []
         return frames
@@ -156,20 +183,26 @@ def fingerprint(source, model_path: Path, options: dict) -> dict:
 def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | None = None,
             onnx: str | Path | None = None, *, landmarks: str = "dlib", backend_options: dict | None = None,
             largest_face: bool = False, landmarks_out: bool = False, output_format: str = "csv",
-            batch_size: int = 32, track: bool | None = None, redetect_every: int = 0, resume: bool = False,
-            overwrite: bool = False,
-            progress: Callable[[int], None] | None = None, on_start: Callable[[int, int], None] | None = None
-            ) -> PredictSummary:
+            batch_size: int = 32, track: bool | None = None, redetect_every: int = 0, smooth: int | None = None,
+            resume: bool = False, overwrite: bool = False,
+            progress: Callable[[int], None] | None = None, on_start: Callable[[int, int], None] | None = None,
+            on_frames: Callable[[list[FrameResult]], None] | None = None) -> PredictSummary:
     """Predict the AUs of every frame of ``input_path`` into ``out`` (see the module docstring).
 
     The model is a run folder (``checkpoint``) or an exported ONNX file (``onnx``). ``track``: follow faces
     from frame to frame (:mod:`augcn_pyg.landmarks.tracking`); None = on for videos when the backend can.
+    ``smooth``: average each face's probabilities along its track over the last ``smooth`` frames
+    (:mod:`augcn_pyg.inference.smoothing`; 1 = off), for a video or a folder of frames with ``track=True``;
+    None = :data:`SMOOTH_DEFAULT` for those, 1 for images.
     ``progress(n)`` is called after each batch with its frame count; ``on_start(total, done)`` once before
-    the first frame.
+    the first frame; ``on_frames(frames)`` with each batch's frames once they are written (each face's
+    ``raw`` holds the model's own probabilities, ``probabilities`` what was written).
     """
 
     if batch_size < 1:
         raise InputError(f"batch size must be >= 1, got {batch_size}")
+    if smooth is not None and smooth < 1:
+        raise InputError(f"--smooth must be >= 1 frame (1 = off), got {smooth}")
     if output_format not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {output_format!r}; choose from {sorted(OUTPUT_FORMATS)}")
     out = Path(out)
@@ -182,16 +215,26 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
     fmt = OUTPUT_FORMATS[output_format](model.aus, landmarks_out, model.threshold)
     if track is None:
         track = source.kind == "video" and hasattr(backend, "detect_near")
+    sequence = source.kind == "video" or bool(track)
+    if smooth is None:
+        smooth = SMOOTH_DEFAULT if sequence else 1
+    if smooth > 1 and not sequence:
+        raise InputError(f"--smooth {smooth} needs the frames of one video: a video file, or a folder of a video's "
+                         f"frames (in name order) with --track; {source.path} is read as separate images")
     options = {"output_version": OUTPUT_VERSION, "landmarks": landmarks, "largest_face": largest_face,
                "landmarks_out": landmarks_out, "format": output_format, "batch_size": batch_size, "track": bool(track),
-               "redetect_every": redetect_every if track else 0,
+               "redetect_every": redetect_every if track else 0, "smooth": smooth,
                "detector_options": {k: str(v) for k, v in sorted((backend_options or {}).items())}}
     writer = StreamWriter(out, fmt, fingerprint(source, model_file, options), resume=resume, overwrite=overwrite)
     tracker = None
     if track:
         tracker = FaceTracker(backend, redetect_every, select=_largest if largest_face else None)
         tracker.restore((writer.state or {}).get("tracker"))  # the tracks at the end of the last written batch
-    aligner = FaceAligner(tracker or backend, model.protocol, largest_face)
+    aligner = FaceAligner(tracker or backend, model.protocol, largest_face, pose=landmarks_out)
+    smoother = None
+    if smooth > 1:
+        smoother = TrackSmoother(smooth, SMOOTHER)
+        smoother.restore((writer.state or {}).get("smoother"))  # the tracks at the end of the last written batch
     batch = BatchScorer(model)
     resumed = writer.frames_done
     faces = no_face = 0
@@ -207,10 +250,17 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
         if not read_any:  # nothing read yet: keep the (image-less) frames, create no file
             return
         frames = batch.score()
+        if smoother is not None:
+            for frame in frames:
+                smoother.step(frame.faces, frame.followed)
         scored = sum(f.probabilities is not None for fr in frames for f in fr.faces)
         faces += scored
         no_face += sum(fr.note is None and not any(f.probabilities is not None for f in fr.faces) for fr in frames)
-        writer.write(frames, {"tracker": tracker.state()} if tracker is not None else None)
+        state = {name: part.state() for name, part in (("tracker", tracker), ("smoother", smoother))
+                 if part is not None}
+        writer.write(frames, state or None)
+        if on_frames is not None:
+            on_frames(frames)
         if progress is not None:
             progress(len(frames))
 
@@ -224,7 +274,8 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
                 else:
                     read_any = True
                     found, aligned, points, usable = aligner(media.image)
-                    batch.add(FrameResult(media.number, media.timestamp, media.name, found), aligned, points, usable)
+                    batch.add(FrameResult(media.number, media.timestamp, media.name, found, followed=aligner.followed),
+                              aligned, points, usable)
                 if len(batch.frames) >= batch_size:
                     flush()
         except InputError:

@@ -8,9 +8,12 @@ Shapes (B faces, R ROIs, C AUs, n ROI side, d0 latent, d_L the last relation wid
       -> relation layers       Z_{i+1} = ReLU(Dropout(layer_i(Z_i)))   d0 -> d1 -> ... -> d_L (eq. 6)
       -> flatten + Linear      logits (B, C)
 
-``layer`` is any name of :data:`augcn_pyg.nn.layers.RELATION_LAYERS`; ``none`` is the paper's AU-Net
-(no graph). With ``global_node=False`` the whole-face ROI is left out of the model and of the graph
-(the paper's "w/o F" ablation).
+``layer`` is any name of :data:`augcn_pyg.nn.layers.RELATION_LAYERS`; ``none`` is no graph (the paper's
+AU-Net is ``none`` with ``loss.dice: false`` and ``global_node: False``). With ``global_node=False`` the
+whole-face ROI is left out of the model and of the graph (the paper's "w/o F" ablation).
+
+The relation head (everything after the latents) is a design space, :data:`DESIGN_OPTIONS`; its default
+point (``skip="none"``, ``norm="none"``) is the relation-layer line above, the paper's head. See :class:`AUGCN`.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from augcn_pyg.core.aus import Protocol, get_protocol
 from augcn_pyg.core.draws import batch_rand
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.registry import Registry
 from augcn_pyg.nn.autoencoder import ROIAutoEncoders, per_roi
 from augcn_pyg.nn.layers import build_layer
 from augcn_pyg.nn.topology import GraphTopology
@@ -32,7 +37,7 @@ PARTS = {
     "encoders": ("autoencoders.enc_",),
     "decoders": ("autoencoders.dec_",),
     "roi heads": ("roi_head_",),
-    "relation layers": ("relation.",),
+    "relation layers": ("relation.", "relation_norms.", "relation_skips."),
     "classifier": ("classifier.",),
 }
 
@@ -65,30 +70,103 @@ class FaceDropout(nn.Module):
         return f"p={self.p}"
 
 
+class NodeBatchNorm(nn.BatchNorm1d):
+    """Batch normalisation of node features, (B, R, d) -> (B, R, d): one mean and variance per feature over
+    the B·R nodes of the batch (every face and every ROI), as PyG's ``BatchNorm`` and GraphGym do;
+    d weights and d biases. Running statistics are used in eval mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.reshape(-1, x.shape[-1])).view_as(x)  # (B·R, d) -> (B, R, d)
+
+
+#: the normalisations after each relation layer, by name: a builder ``width -> module on (B, R, width)``
+NORMS: Registry = Registry("normalisation")
+NORMS.register("none", lambda width: nn.Identity())
+NORMS.register("layer", lambda width: nn.LayerNorm(width))  # each node of each face alone, over its d features
+NORMS.register("batch", lambda width: NodeBatchNorm(width))  # each feature over the batch's B·R nodes
+
+#: the skip connections around the relation layers (defined in :class:`AUGCN`'s docstring)
+SKIPS = ("none", "sum", "concat", "initial")
+
 #: the model's constructor options that a run config's ``model`` section holds (``from_config`` reads them)
-MODEL_OPTIONS = ("layer", "latent", "hidden", "dropout", "layer_options", "global_node", "strip_rows", "strip_channels")
+MODEL_OPTIONS = ("layer", "latent", "hidden", "dropout", "skip", "skip_alpha", "norm", "layer_options", "global_node",
+                 "strip_rows", "strip_channels")
+
+#: the options that shape only the relation head (after the latents): models that differ in these alone can
+#: share one stage-1 model (auto-encoders and ROI heads), so they are the design dimensions a benchmark varies
+DESIGN_OPTIONS = ("hidden", "skip", "skip_alpha", "norm", "dropout", "layer_options")
 
 
 class AUGCN(nn.Module):
-    """Args:
+    r"""Args:
         protocol: a protocol name or :class:`Protocol`.
         graph: the fitted ``RelationGraph`` of the protocol.
-        layer: a relation layer's name (``augcn_pyg.nn.layers.RELATION_LAYERS``); ``layer_options`` its options.
-        latent: d0, each ROI's latent size; hidden: d1, d2, ...: one relation layer each.
-        dropout: after each relation layer, before its ReLU. Its masks come from :class:`FaceDropout`, whose
-            ``share`` attribute a distributed trainer sets (see :mod:`augcn_pyg.core.draws`).
+        layer: a relation layer's name (``augcn_pyg.nn.layers.RELATION_LAYERS``); ``layer_options`` its options
+            (e.g. ``aggr`` for ``graphconv`` and ``ggnn``; ``augcn-pyg layers`` lists each layer's).
+        latent: d0, each ROI's latent size.
+        hidden: d1, ..., dL: the relation layers' output widths, so also the depth L = len(hidden) >= 1.
+        dropout: after each relation layer (and its normalisation), before its ReLU. Its masks come from
+            :class:`FaceDropout`, whose ``share`` attribute a distributed trainer sets (see
+            :mod:`augcn_pyg.core.draws`).
+        skip, skip_alpha: the skip connections (:data:`SKIPS`) and the α of ``skip="initial"``.
+        norm: the normalisation after each relation layer (:data:`NORMS`).
         global_node: the whole-face ROI as a node; strip_rows, strip_channels: the auto-encoders' strips.
         roi_size: n of the store's crops.
+
+    **The relation head.** Every face's latents h_0 = Z0, (B, R, d0), pass through L relation layers, then
+    the classifier. With N_i the normalisation (``norm``) and
+
+    .. math::
+        \phi_i(x) = \mathrm{ReLU}(\mathrm{Dropout}(N_i(\mathrm{layer}_i(x))))
+
+    the four ``skip`` forms are, for i = 0 ... L-1, with c_i the width of h_i (c_0 = d0):
+
+    ============  =============================================================  =====================
+    ``skip``      h_{i+1}                                                         c_{i+1}
+    ============  =============================================================  =====================
+    ``none``      φ_i(h_i)   (the paper's eq. 6; the default)                      d_{i+1}
+    ``sum``       φ_i(h_i) + P_i h_i                                              d_{i+1}
+    ``concat``    [φ_i(h_i) ‖ h_i]   (concatenated features)                       d_{i+1} + c_i
+    ``initial``   φ_i((1 - α) h_i + α Q_i h_0), and h_1 = φ_0(h_0)                 d_{i+1}
+    ============  =============================================================  =====================
+
+    and logits = Linear(R·c_L -> C)(flatten(h_L)), (B, C). layer_i maps (B, R, c_i) -> (B, R, d_{i+1}); N_i
+    acts on (B, R, d_{i+1}). P_i is the identity where c_i = d_{i+1} and otherwise a learned projection
+    Linear(c_i -> d_{i+1}, no bias) applied to every node alike (as a relation layer's own weight is); Q_i
+    likewise maps h_0 to h_i's width (identity where d_i = d0). ``concat`` is GraphGym's ``skipconcat``
+    (You et al. 2020): each layer sees every earlier representation and the classifier sees h_0, the
+    ROI's own latent, whatever the layers mix. ``initial`` is GCNII's initial residual (Chen et al. 2020)
+    written for any layer: GCNII adds α h_0 after its propagation and before its weight, inside its own
+    layer; here the layer is any registered one, so the mix enters at its input. At i = 0 the mix is h_0
+    itself, so with one layer ``initial`` equals ``none``; with α = 0 it equals ``none`` at every depth.
+
+    ``norm``: ``none`` (identity); ``layer``: LayerNorm over each node's d features (each face and ROI
+    alone, so a face's output never depends on its batch); ``batch``: :class:`NodeBatchNorm`, one
+    statistic per feature over the batch's B·R nodes (PyG's and GraphGym's node batch norm).
+
+    Default point (``skip="none"``, ``norm="none"``): the paper's head, with the parameter names of
+    earlier versions (``relation.<i>.…``, ``classifier.…``), so their checkpoints load. The design modules
+    (``relation_norms``, ``relation_skips``) are made after the classifier: with one seed, every point
+    whose layer widths equal the default's starts from the default's layer and classifier weights.
 
     ``AUGCN.from_config(protocol, graph, cfg.model, roi_size)`` builds one from a run config's model section.
     """
 
     def __init__(self, protocol: str | Protocol, graph, layer: str = "gcn", latent: int = 150,
                  hidden=(30, 12), dropout: float = 0.2, layer_options: dict | None = None, global_node: bool = True,
-                 strip_rows: int = 5, strip_channels: int = 24, roi_size: int = 25):
+                 strip_rows: int = 5, strip_channels: int = 24, roi_size: int = 25, skip: str = "none",
+                 skip_alpha: float = 0.1, norm: str = "none"):
         super().__init__()
         self.protocol = get_protocol(protocol)
         self.layer, self.latent, self.hidden = layer, int(latent), [int(h) for h in hidden]
+        if not self.hidden or min(self.hidden) < 1:
+            raise InputError(f"hidden must list one or more widths >= 1, got {self.hidden}")
+        if skip not in SKIPS:
+            raise InputError(f"skip must be one of {', '.join(SKIPS)}; got {skip!r}")
+        if not 0.0 <= float(skip_alpha) <= 1.0:
+            raise InputError(f"skip_alpha must be in [0, 1], got {skip_alpha}")
+        make_norm = NORMS.lookup(norm)
+        self.skip, self.skip_alpha, self.norm = skip, float(skip_alpha), norm
         self.layer_options = dict(layer_options or {})
         self.global_node = bool(global_node)
         self.roi_size = roi_size
@@ -103,12 +181,25 @@ class AUGCN(nn.Module):
         self.autoencoders = ROIAutoEncoders(num_rois, roi_size, self.latent, strip_rows, strip_channels)
         self.roi_head_weight, self.roi_head_bias = per_roi(num_rois, self.latent, num_aus)
         self.topology = GraphTopology.from_graph(graph, keep=keep.tolist())
-        widths = [self.latent, *self.hidden]
+        widths = self.input_widths()  # c_0, ..., c_L
         self.relation = nn.ModuleList(
-            build_layer(layer, widths[i], widths[i + 1], self.topology, **self.layer_options)
-            for i in range(len(widths) - 1))
+            build_layer(layer, widths[i], self.hidden[i], self.topology, **self.layer_options)
+            for i in range(len(self.hidden)))
         self.dropout = FaceDropout(dropout)
         self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
+        self.relation_norms = nn.ModuleList(make_norm(d) for d in self.hidden)  # N_i on (B, R, d_{i+1})
+        self.relation_skips = nn.ModuleList()  # P_i (sum) or Q_i (initial), one per layer
+        if skip in ("sum", "initial"):
+            for i, d in enumerate(self.hidden):
+                a, b = (widths[i], d) if skip == "sum" else (self.latent, widths[i])
+                self.relation_skips.append(nn.Identity() if a == b else nn.Linear(a, b, bias=False))
+
+    def input_widths(self) -> list[int]:
+        """c_0, ..., c_L: the widths of h_0 (d0), of each layer's input, and of the classifier's nodes."""
+        widths = [self.latent]
+        for d in self.hidden:
+            widths.append(d + widths[-1] if self.skip == "concat" else d)
+        return widths
 
     @classmethod
     def from_config(cls, protocol: str | Protocol, graph, config, roi_size: int = 25) -> "AUGCN":
@@ -128,12 +219,31 @@ class AUGCN(nn.Module):
         out = torch.baddbmm(self.roi_head_bias, latents.transpose(0, 1), self.roi_head_weight)  # (R, B, C)
         return out.transpose(0, 1)
 
+    def relate(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, R, d0) latents h_0 -> (B, R, c_L) h_L: the relation layers with their skips (see the class)."""
+        h0 = h = latents
+        for i, layer in enumerate(self.relation):
+            x = h  # (B, R, c_i)
+            if self.skip == "initial" and i > 0:
+                x = (1.0 - self.skip_alpha) * h + self.skip_alpha * self.relation_skips[i](h0)
+            u = torch.relu(self.dropout(self.relation_norms[i](layer(x))))  # (B, R, d_{i+1})
+            if self.skip == "sum":
+                h = u + self.relation_skips[i](h)
+            elif self.skip == "concat":
+                h = torch.cat([u, h], dim=-1)  # (B, R, d_{i+1} + c_i)
+            else:
+                h = u
+        return h
+
     def head(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, R, d0) latents -> (B, C) logits: the relation layers and the classifier."""
-        z = latents
-        for layer in self.relation:
-            z = torch.relu(self.dropout(layer(z)))  # (B, R, d_i)
-        return self.classifier(z.flatten(1))
+        return self.classifier(self.relate(latents).flatten(1))
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The relation head's parameters (layers, normalisations, skip projections, classifier): what stage 2
+        trains with frozen encoders."""
+        return [*self.relation.parameters(), *self.relation_norms.parameters(), *self.relation_skips.parameters(),
+                *self.classifier.parameters()]
 
     def forward(self, crops: torch.Tensor, reconstruct: bool = True) -> ModelOutput:
         latents, recon = self.autoencoders(self.select_rois(crops), reconstruct=reconstruct)  # (B, R, d0)
@@ -175,9 +285,7 @@ def count_flops(model: AUGCN, batch_size: int = 16, reconstruct: bool = False) -
             with FlopCounterMode(display=False) as roi:
                 model.roi_logits(latents)
             with FlopCounterMode(display=False) as rel:
-                z = latents
-                for layer in model.relation:
-                    z = torch.relu(layer(z))
+                z = model.relate(latents)  # (B, R, c_L); eval mode: no dropout
             with FlopCounterMode(display=False) as cls:
                 model.classifier(z.flatten(1))
     finally:

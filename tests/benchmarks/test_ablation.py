@@ -6,6 +6,7 @@ import pytest
 
 from augcn_pyg.core.aus import get_protocol
 from benchmarks import ablation, ablation_parts
+from benchmarks.paired_stats import compare
 
 
 def test_quick_mode_writes_every_table_test_and_drawing(tmp_path, capsys):
@@ -19,7 +20,11 @@ def test_quick_mode_writes_every_table_test_and_drawing(tmp_path, capsys):
     frozen = doc["parts"]["table-frozen"]
     assert frozen["budget"] == "quick" and frozen["machine"]["git"] is not None
     assert [(r["fold"], r["seed"]) for r in frozen["runs"]["gcn"]] == [(1, 0), (2, 0), (3, 0)]
-    assert frozen["vs_full"]["au-net"]["f1"]["verdict"] in ("a", "b", "equal", "unsure")
+    # the comparison is compare() of the runs it lists, in (fold, seed) order
+    expected = compare([r["f1"] for r in frozen["runs"]["au-net"]], [r["f1"] for r in frozen["runs"]["gcn"]], folds=3)
+    got = frozen["vs_full"]["au-net"]["f1"]
+    assert got["verdict"] == expected.verdict and got["p"] == pytest.approx(expected.p)
+    assert got["mean_diff"] == pytest.approx(frozen["variants"]["au-net"]["f1"] - frozen["variants"]["gcn"]["f1"])
     assert "au-net -> gcn-noF-noD" not in frozen["steps"]  # quick runs only two of the variants
     # the full model is the plain gcn run, shared with the relation-layers benchmark (no own name)
     assert (tmp_path / "runs" / "standard-folds" / "frozen" / "gcn" / "fold1-seed0" / "test_metrics.json").exists()
@@ -31,8 +36,11 @@ def test_quick_mode_writes_every_table_test_and_drawing(tmp_path, capsys):
     assert next(p for p in sweep if p["threshold"] == 0.8)["au_pairs"] >= default["au_pairs"]
     learned = doc["parts"]["learned"]
     assert "not a SynthAU store" in learned["truth_source"]
-    for scores in learned["scores"].values():
-        assert -1 <= scores["spearman"] <= 1 and 0 <= scores["precision_at_k"] <= 1
+    for kind, scores in learned["scores"].items():  # the means (and sample std, ddof 1) of the per-run scores
+        per_run = learned["per_run"][kind]
+        assert scores["spearman"] == pytest.approx(np.nanmean([r["spearman"] for r in per_run]))
+        assert scores["spearman_std"] == pytest.approx(np.nanstd([r["spearman"] for r in per_run], ddof=1), nan_ok=True)
+        assert scores["precision_at_k"] == pytest.approx(np.mean([r["precision_at_k"] for r in per_run]))
     rules = doc["parts"]["rules"]
     # self-loops alone normalise to G = I: gcn then trains exactly as none does (same start, same steps)
     assert rules["rule_sets"]["self"]["f1"] == rules["none"]["f1"]

@@ -23,8 +23,8 @@ def test_demo_runs_every_stage(tmp_path):
     stored = int(result.output.split("prepared ")[1].split(" of ")[0])
     assert stored >= 0.8 * frames
     assert "one batch: 64 face graphs, x (1216, 3, 25, 25)" in result.output
-    # the model half: AU-GCN and AU-Net trained on fold 1 and scored on its test subjects, side by side
-    assert "AU-GCN F1" in result.output and "AU-Net F1" in result.output
+    # the model half: AU-GCN and none (no graph: not the paper's AU-Net) on fold 1's test subjects, side by side
+    assert "AU-GCN F1" in result.output and "none (no graph) F1" in result.output and "AU-Net" not in result.output
     for layer in ("gcn", "none"):
         metrics = json.loads((out / "runs" / layer / "test_metrics.json").read_text())
         assert metrics["selected"] == "last" and metrics["epoch"] == 12

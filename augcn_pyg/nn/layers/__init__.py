@@ -28,7 +28,11 @@ The package, by job:
   :mod:`~augcn_pyg.nn.layers.attention` (gat, gatv2, transformer) and
   :mod:`~augcn_pyg.nn.layers.message_passing` (ggnn, graphconv, gin, sage, rgcn);
 * :mod:`~augcn_pyg.nn.layers.builders`: the twelve registered builders, in the registry's order
-  (importing this package registers them).
+  (importing this package registers them);
+* :mod:`~augcn_pyg.nn.layers.pyg`: :class:`PyGLayer`, the one adapter that runs any PyG convolution
+  (``pyg:<ClassName>``) or a user's ``MessagePassing`` class (``MODULE:ATTR``) on the batched graph, and
+  the probe that says whether one trains here; :mod:`~augcn_pyg.nn.layers.listing`: every name with
+  what the probe found (``augcn-pyg layers --all``).
 """
 from __future__ import annotations
 
@@ -50,7 +54,9 @@ from augcn_pyg.nn.layers.builders import (
 )
 from augcn_pyg.nn.layers.dense import gcn_adjacency, masked_softmax, mean_adjacency
 from augcn_pyg.nn.layers.gcn import DenseGCNLayer, GCNLayer, LearnedGraphLayer, NoGraphLayer
+from augcn_pyg.nn.layers.listing import layer_rows
 from augcn_pyg.nn.layers.message_passing import GatedGraphLayer, GINLayer, GraphConvLayer, RGCNLayer, SAGELayer
+from augcn_pyg.nn.layers.pyg import PYG_PREFIX, Probe, PyGLayer, conv_spec, probe, probe_pyg, pyg_conv_names
 from augcn_pyg.nn.layers.registry import (
     RELATION_LAYERS,
     LayerEntry,
@@ -62,12 +68,17 @@ from augcn_pyg.nn.layers.registry import (
     number,
     positive_int,
     probability,
+    pyg_entry,
     register_layer,
+    user_entry,
 )
 
 __all__ = [
     # the registry
     "RELATION_LAYERS", "LayerEntry", "register_layer", "layer_names", "get_layer", "build_layer",
+    # any PyG convolution (pyg:<ClassName>) or a user's layer (MODULE:ATTR), and the listing
+    "PYG_PREFIX", "PyGLayer", "Probe", "conv_spec", "probe", "probe_pyg", "pyg_conv_names", "pyg_entry",
+    "user_entry", "layer_rows",
     # option checks for builders
     "positive_int", "probability", "number", "flag", "choice",
     # the base and the shared dense pieces

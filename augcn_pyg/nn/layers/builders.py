@@ -86,6 +86,6 @@ def build_learned(in_channels, out_channels, topology, mask=False):
     return LearnedGraphLayer(in_channels, out_channels, topology, flag("mask", mask))
 
 
-@register_layer("none", description="no graph (G = I): a per-node linear map, the AU-Net ablation")
+@register_layer("none", description="no graph (G = I): a per-node linear map (the paper's AU-Net also drops Dice and the face node)")
 def build_none(in_channels, out_channels, topology):
     return NoGraphLayer(in_channels, out_channels, topology)

@@ -2,7 +2,8 @@ r"""The GCN family: :math:`X' = A X W + b` with the adjacency :math:`A` made fou
 
 ``gcn`` (PyG's ``GCNConv``: :math:`\hat D^{-1/2} \hat A \hat D^{-1/2}`), ``dense-gcn`` (the paper's
 :math:`Z' = G Z W`, PyG's ``DenseGCNConv``), ``learned`` (a trained :math:`A`, initialised from ``gcn``'s)
-and ``none`` (:math:`A = I`, the paper's AU-Net ablation, with ``gcn``'s parameters).
+and ``none`` (:math:`A = I`, no graph, with ``gcn``'s parameters; not the paper's AU-Net, which also drops
+the Dice term and the face node).
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class LearnedGraphLayer(RelationLayer):
 
 
 class NoGraphLayer(RelationLayer):
-    r""":math:`X' = X W + b` per node: the GCN with :math:`G = I` (the paper's AU-Net ablation), the same
+    r""":math:`X' = X W + b` per node: the GCN with :math:`G = I` (no graph; the paper's AU-Net also drops Dice and the face node), the same
     parameters as ``gcn``, so ``none`` vs ``gcn`` isolates message passing."""
 
     def __init__(self, in_channels, out_channels, topology):
