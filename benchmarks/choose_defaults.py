@@ -50,10 +50,15 @@ def run_point(store: str, root: Path, point: dict, fold: int, epochs: tuple[int,
             "test_f1": metrics["test"]["mean_f1"], **run_provenance(run_dir), "train_seconds": metrics["train_seconds"]}
 
 
-def search(store: str, root: Path, folds, epochs, extra=(), log=print) -> tuple[dict, list[dict]]:
-    chosen = {"train.lr": 0.05, "model.dropout": 0.2, "train.lr_step": 5}
+#: where the search starts (the values before it, except lr_step: the short budget's schedule)
+START = {"train.lr": 0.05, "model.dropout": 0.2, "train.lr_step": 5}
+
+
+def search(store: str, root: Path, folds, epochs, extra=(), log=print, grids=None, start=None) -> tuple[dict, list[dict]]:
+    grids = GRIDS if grids is None else grids
+    chosen = {**START, **(start or {})}
     rows: list[dict] = []
-    for key, grid in GRIDS.items():
+    for key, grid in grids.items():
         scores = {}
         for value in grid:
             point = {**chosen, key: value}
@@ -66,16 +71,34 @@ def search(store: str, root: Path, folds, epochs, extra=(), log=print) -> tuple[
     return chosen, rows
 
 
+def parse_values(text: str) -> dict[str, list[float]]:
+    """``train.lr=0.05,0.1;model.dropout=0.2`` -> {"train.lr": [0.05, 0.1], "model.dropout": [0.2]}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, _, values = part.partition("=")
+        if key not in START or not values:
+            raise ValueError(f"{part!r}: expected KEY=V1,V2 with KEY one of {', '.join(START)}")
+        try:
+            out[key] = [int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in values.split(",")]
+        except ValueError:
+            raise ValueError(f"{part!r}: the values must be numbers") from None
+    return out
+
+
 def markdown(doc: dict) -> str:
     lines = ["# Training defaults chosen on validation subjects", "",
              f"Store `{doc['store']}`, folds {doc['folds']}, budget {doc['epochs'][0]} + {doc['epochs'][1]} epochs, "
-             f"layer gcn, selection on the validation subjects; git {doc['machine'].get('git')}; "
-             f"{doc['wall_seconds'] / 60:.1f} min.", "",
+             f"layer gcn, selection on the validation subjects. {len(doc['rows'])} rows, "
+             f"{sum(r['train_seconds'] for r in doc['rows']) / 60:.1f} min of training summed over the runs "
+             f"(rows repeat a run where two dimensions share a point); this report's own wall time "
+             f"{doc['wall_seconds'] / 60:.1f} min (finished runs are reused).", "",
+             f"Revisions that trained the runs: {', '.join(sorted({str(r.get('git')) for r in doc['rows']}))} "
+             f"(the `git` column of the CSV, per run); the report was written at {doc['machine'].get('git')}.", "",
              "Each dimension in turn, the others at their chosen values; a point's score is its validation "
              "average F1 averaged over the folds. Test F1 is shown for information and chose nothing.", "",
              "| dimension | value | validation F1 | test F1 | chosen |", "|---|---:|---:|---:|:-:|"]
-    for key in GRIDS:
-        for value in GRIDS[key]:
+    for key, grid in doc["grids"].items():
+        for value in grid:
             rows = [r for r in doc["rows"] if r["dimension"] == key and r[key] == value]
             if not rows:
                 continue
@@ -95,6 +118,9 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", default="6,12", help="stage-1,stage-2 epochs of every run")
     p.add_argument("--folds", default="1,2,3")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--grid", help="dimensions and values to search instead of GRIDS, e.g. 'train.lr=0.05,0.1'")
+    p.add_argument("--start", help="values the search starts from, e.g. 'train.lr_step=10' (default START)")
+    p.add_argument("--name", default="defaults", help="result file name (NAME.{json,csv,md})")
     p.add_argument("--quick", action="store_true", help="tiny store and model: checks the pipeline, proves nothing")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -106,6 +132,12 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"error: --epochs takes two positive counts (e.g. 6,12) and --folds a list of 1, 2, 3; "
               f"got {args.epochs!r} and {args.folds!r}", file=sys.stderr)
+        return 2
+    try:
+        grids = parse_values(args.grid) if args.grid else GRIDS
+        start = {k: v[0] for k, v in parse_values(args.start).items()} if args.start else {}
+    except ValueError as exc:
+        print(f"error: --grid / --start {exc}", file=sys.stderr)
         return 2
     extra = QUICK if args.quick else []
     tmp = None
@@ -121,14 +153,14 @@ def main(argv=None) -> int:
     root = Path(args.root) if args.root else store.parent / "bench" / store.name / "defaults"
     t0 = time.perf_counter()
     try:
-        chosen, rows = search(str(store), root, folds, epochs, extra)
+        chosen, rows = search(str(store), root, folds, epochs, extra, grids=grids, start=start)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    doc = {"store": str(store), "folds": folds, "epochs": list(epochs), "quick": args.quick, "grids": GRIDS,
+    doc = {"store": str(store), "folds": folds, "epochs": list(epochs), "quick": args.quick, "grids": grids,
            "chosen": chosen, "rows": rows, "wall_seconds": time.perf_counter() - t0, "machine": machine_info()}
     out = Path(args.out)
-    name = "defaults_quick" if args.quick else "defaults"
+    name = f"{args.name}_quick" if args.quick else args.name
     write_json(out / f"{name}.json", doc)
     write_csv(out / f"{name}.csv", rows)
     write_text(out / f"{name}.md", markdown(doc))

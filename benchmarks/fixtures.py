@@ -22,7 +22,10 @@ from augcn_pyg.data.store import write_store
 SMALL_MODEL = ["--set", "model.latent=16", "--set", "model.hidden=8,4", "--set", "model.strip_channels=4"]
 
 def make_store(path, protocol: str = "bp4d", per_subject: int = 24, subjects_per_part: int = 2, roi_size: int = 10,
-               seed: int = 0, unknown: float = 0.02):
+               seed: int = 0, unknown: float = 0.02, intensity: bool = False):
+    """A tiny store whose ROIs brighten with their AUs; ``intensity=True`` adds 0–5 intensities (present
+    = ≥ 2, as DISFA) that the ROIs' brightness follows, drawn from a separate stream (the default store's
+    bytes do not change)."""
     p = get_protocol(protocol)
     rng = np.random.default_rng(seed)
     subjects = [s for part in FOLDS[p.name] for s in part[:subjects_per_part]]
@@ -30,14 +33,22 @@ def make_store(path, protocol: str = "bp4d", per_subject: int = 24, subjects_per
     labels = (rng.random((n, p.num_aus)) < 0.35).astype(np.float32)
     labels[:, 1] = np.maximum(labels[:, 1], labels[:, 0])  # AU2 whenever AU1: a relation to find
     membership = p.membership().astype(np.float32)  # (R, C)
-    brightness = labels @ membership.T / np.maximum(membership.sum(1), 1)  # (N, R)
+    level, intensities = labels, None
+    if intensity:
+        frac = np.random.default_rng(seed + 1000).random(labels.shape)
+        intensities = np.where(labels > 0.5, 2 + 3 * frac, 2 * frac).astype(np.float32)  # (N, C) 0–5
+        level = intensities / 5
+    brightness = level @ membership.T / np.maximum(membership.sum(1), 1)  # (N, R)
     rois = rng.integers(0, 90, (n, p.num_rois, 3, roi_size, roi_size)).astype(np.float32)
     rois += 150 * brightness[:, :, None, None, None]
     labels[rng.random(labels.shape) < unknown] = np.nan
+    if intensities is not None:
+        intensities[np.isnan(labels)] = np.nan
     subject = np.repeat(np.array(subjects), per_subject)
     video = np.tile(np.repeat(np.array(["T1", "T2"]), per_subject // 2), len(subjects))
     frame = np.tile(np.arange(per_subject), len(subjects))
-    return write_store(path, p.name, np.clip(rois, 0, 255).astype(np.uint8), labels, subject, video, frame)
+    return write_store(path, p.name, np.clip(rois, 0, 255).astype(np.uint8), labels, subject, video, frame,
+                       intensities=intensities)
 
 
 class NoTestMedia(RuntimeError):

@@ -28,6 +28,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from augcn_pyg.core.errors import InputError
 from benchmarks.common import REPO, RESULTS
 from benchmarks.paired_stats import compare
@@ -286,7 +288,42 @@ def e2e_gain(store: str = "store_bp4d") -> str:
     return f"{g[0]:.1f}–{g[1]:.1f}"
 
 
+def synthau_evidence() -> str:
+    """The occluded preset's missing local evidence and oracle bounds, preset and control
+    (``benchmarks/synthau_evidence.py``)."""
+    doc = result_json("synthau_evidence")
+    rows = [[r["relations"], f"{100 * r['missing_share']:.1f} %", f"{100 * r['missing_share_occluders']:.1f} %",
+             f"{100 * r['occluded_frames']:.1f} %", f"{100 * r['local_oracle_f1']:.1f}",
+             f"{100 * r['relation_oracle_f1']:.1f}"] for r in doc["rows"]]
+    p = doc["parameters"]
+    return ("\n\n" + f"`{doc['command']}`: {p['protocol']}, {p['subjects']} subjects × 8 tasks × "
+            f"{p['frames_per_video']} frames, seed {p['seed']}; oracles fitted on the first {p['train']} subjects."
+            + table(["relations", "AU occurrences without local evidence", "of which occluders alone",
+                     "frames with an occluder", "local oracle F1", "relation oracle F1"], rows))
+
+
+def defaults_choice() -> str:
+    """The training defaults chosen on validation subjects (results/defaults.json)."""
+    doc = result_json("defaults")
+
+    def val(key, value):
+        rows = [r for r in doc["rows"] if r["dimension"] == key and r[key] == value]
+        return f"{100 * float(np.mean([r['val_f1'] for r in rows])):.1f}"
+
+    c = doc["chosen"]
+    lr_others = ", ".join(f"{v:g}: {val('train.lr', v)}" for v in (0.05, 0.2))
+    drop_others = ", ".join(f"{v:g}: {val('model.dropout', v)}" for v in doc["grids"]["model.dropout"] if v != c["model.dropout"])
+    step = ("no learning-rate decay" if c["train.lr_step"] >= 1000 else f"a decay every {c['train.lr_step']:g} epochs")
+    other_step = next(v for v in doc["grids"]["train.lr_step"] if v != c["train.lr_step"])
+    other = "no decay" if other_step >= 1000 else f"a decay after {other_step:g} epochs"
+    return (f"lr {c['train.lr']:g} (validation F1 {val('train.lr', c['train.lr'])}; {lr_others}), dropout "
+            f"{c['model.dropout']:g} ({drop_others}), and, at that {doc['epochs'][1]}-epoch stage 2, {step} "
+            f"({val('train.lr_step', c['train.lr_step'])} against {val('train.lr_step', other_step)} for {other})")
+
+
 BLOCKS = {
+    "defaults": defaults_choice,
+    "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,
     "ablation-rules-table": rules_table,

@@ -6,6 +6,7 @@
     python -m benchmarks.relation_layers --data STORE --report-only                # tables once every run has finished
     python -m benchmarks.relation_layers --quick --out /tmp/q                      # plumbing check, < 1 minute
     python -m benchmarks.relation_layers --data STORE --design skip=none,sum,concat,initial   # one design dimension
+    python -m benchmarks.relation_layers --data STORE --parts frozen --budget 8               # 8 tuning trials per layer
 
 Everything follows ``bench_protocol``: the same fold assignments, seeds, budget (``BUDGETS["full"]``) and
 selection on validation subjects for every layer; one shared stage-1 model per (fold assignment, seed, fold);
@@ -48,6 +49,13 @@ stay the same runs as the other benchmarks' on the shared root.
 design points, ``gcn@skip=sum`` etc., trained and compared like layers, and adds each point's comparison
 with the same layer at the default value (``relation_layers_design``). Their rows carry the design value.
 
+**An equal tuning budget.** ``--budget N`` gives every layer and design point of the frozen part the same N
+trials in every (fold assignment, seed, fold): trial 0 the configuration as given, then seeded random draws over
+lr, weight decay, dropout and the layer's own options (``--budget-space``, ``--budget-seed``); each fold keeps the
+trial with the best *validation* F1 and only that trial's test scores are reported and compared
+(``relation_layers_budget``). Every trial is an ordinary run folder, resumed, reused and sharded like the rest.
+The end-to-end part is not tuned. The default ``--budget 1`` is the untuned comparison.
+
 This module is the command line and the order of the parts; the runs (trained, resumed or read back) are
 in ``relation_layers_runs``, the statistics, tables and plots in ``relation_layers_report``.
 """
@@ -67,7 +75,8 @@ from augcn_pyg.engine import runs
 from augcn_pyg.engine.training_log import summary_writer_class
 from benchmarks import bench_protocol as bp
 from benchmarks.common import RESULTS, loadavg, stage1_dir, write_csv, write_json, write_text
-from benchmarks.relation_layers_design import annotate, design_markdown, design_points, summarise_design
+from benchmarks.relation_layers_budget import DEFAULT_SPACE, Budget, budget_markdown, parse_space, select, wins
+from benchmarks.relation_layers_design import annotate, check_runs, design_markdown, design_points, summarise_design
 from benchmarks.relation_layers_report import (
     PROTOCOLS,
     QUICK_NOTE,
@@ -111,6 +120,15 @@ def parse_args(argv=None):
                    help="compare design points of the relation head along one dimension, e.g. skip=none,sum,concat,"
                         "initial or norm=none,layer,batch or 'hidden=[12],[30,12]' (with --layers, default gcn; the "
                         "default value is always one point, the reference)")
+    p.add_argument("--budget", type=int, default=1, metavar="N",
+                   help="tuning trials per (layer or design point, fold assignment, seed, fold) in the frozen part, "
+                        "each fold keeping the trial with the best validation F1 (default 1: the config as given, "
+                        "no tuning; relation_layers_budget)")
+    p.add_argument("--budget-space", metavar="SPACE",
+                   help="what the trials draw from, e.g. 'lr=0.01:0.2:log,weight_decay=0:1e-3,dropout=0:0.5,heads=1|2|4' "
+                        f"(default {DEFAULT_SPACE}); names other than lr, weight_decay, dropout are layer options, "
+                        "drawn only for layers that take them")
+    p.add_argument("--budget-seed", type=int, default=0, help="seed of the trials' draws (a rerun draws the same)")
     p.add_argument("--e2e-layers", help="end-to-end layers (default gcn, none and the best two others by validation F1)")
     p.add_argument("--report-only", action="store_true", help="train nothing; tables once every run of the grid finished")
     p.add_argument("--allow-mixed", action="store_true",
@@ -176,6 +194,11 @@ def main(argv=None) -> int:
         raise InputError("--shard and --report-only exclude each other: the report reads every shard's runs")
     if args.jobs < 1:
         raise InputError(f"--jobs must be 1 or more, got {args.jobs}")
+    if args.budget < 1:
+        raise InputError(f"--budget must be 1 or more trials, got {args.budget}")
+    space = parse_space(args.budget_space)
+    if args.budget_space and args.budget == 1:
+        raise InputError("--budget-space without --budget N (N > 1) tunes nothing: give the number of trials")
     torch.set_num_threads(1)
     from augcn_pyg.core.allocator import keep_freed_memory
 
@@ -205,6 +228,14 @@ def main(argv=None) -> int:
         layers = layers if args.layers else ["gcn"]
         design = design_points(args.design, layers, store, budget, meta["protocol"], int(meta["roi_size"]))
         layers = design.names()
+    tuning, trials = None, {layer: [layer] for layer in layers}
+    if args.budget > 1:  # the same trials for every layer and design point (relation_layers_budget)
+        tuning = Budget(args.budget, space, args.budget_seed,
+                        frozenset({design.key} & set(space)) if design is not None else frozenset())
+        trials = tuning.expand(layers)
+        check_runs([n for names in trials.values() for n in names[1:]], store, budget, meta["protocol"],
+                   int(meta["roi_size"]))
+    frozen_names = list(dict.fromkeys(n for names in trials.values() for n in names))
     n_folds = len(FOLDS[meta["protocol"]])
     folds = list(range(1, n_folds + 1))
     assignments = list(range(repetitions)) + ([-1] if args.standard else [])
@@ -220,11 +251,22 @@ def main(argv=None) -> int:
                                                            if shard_n > 1 else "") + f", load {loadavg()}")
     if args.quick:
         log(QUICK_NOTE)
+    if tuning is not None:
+        log(f"tuning budget: {args.budget} trials per layer or design point in every fold (frozen part), "
+            f"{len(frozen_names)} frozen runs per group, chosen by validation F1")
 
-    frozen_rows = run_set(store, root, "frozen", layers, groups, budget, train and "frozen" in parts, log, args.jobs,
+    frozen_rows = run_set(store, root, "frozen", frozen_names, groups, budget, train and "frozen" in parts, log, args.jobs,
                           train_groups=mine, shard=f"{shard_i}/{shard_n}")
+    trial_table, unchosen = [], []
+    if tuning is not None:  # each fold's trial with the best validation F1, relabelled as its point
+        trial_runs = frozen_rows
+        frozen_rows, trial_table = select(frozen_rows, trials, root)
+        kept = {(r["trial_name"], r["fold_seed"], r["seed"], r["fold"]) for r in frozen_rows}
+        # the trials not chosen are held to the same provenance rules (one revision, current stage-1 models)
+        unchosen = [{**r, "layer": f"{r['layer']} (trial not chosen)"} for r in trial_runs
+                    if (r["layer"], r["fold_seed"], r["seed"], r["fold"]) not in kept]
     rows = frozen_rows if "frozen" in parts else []
-    frozen_missing = missing_runs(root, "frozen", layers, groups)
+    frozen_missing = missing_runs(root, "frozen", frozen_names, groups)
     e2e_layers = args.e2e_layers.split(",") if args.e2e_layers else None
     if design is not None and e2e_layers is None:
         e2e_layers = list(layers)  # every design point end to end too
@@ -243,20 +285,20 @@ def main(argv=None) -> int:
         rows += run_set(store, root, "end-to-end", e2e_layers, groups, budget, train, log, args.jobs,
                         train_groups=mine, shard=f"{shard_i}/{shard_n}")
     if shard_n > 1:
-        left = sum(len(missing_runs(root, p, layers if p == "frozen" else e2e_layers, groups)) for p in parts)
+        left = sum(len(missing_runs(root, p, frozen_names if p == "frozen" else e2e_layers, groups)) for p in parts)
         log(f"shard {shard_i}/{shard_n} done ({time.perf_counter() - t_start:.0f} s); {left} runs of the grid not "
             f"finished yet (other shards'); when every shard is done: --report-only with the same grid options")
         if tmp is not None:
             tmp.cleanup()
         return 0
-    missing = [m for p in parts for m in missing_runs(root, p, layers if p == "frozen" else e2e_layers, groups)]
+    missing = [m for p in parts for m in missing_runs(root, p, frozen_names if p == "frozen" else e2e_layers, groups)]
     if missing:
         raise InputError(f"{len(missing)} runs of the grid have not finished under {root}: {', '.join(missing[:10])}"
                          + (" …" if len(missing) > 10 else "") + ("" if train else "; train them (all shards) first,"
                                                                   " or narrow --parts / --layers / --repetitions"))
     if not rows:
         raise InputError(f"no finished runs under {root} for this grid")
-    provenance = provenance_check(rows, stage1_provenance(root, groups))
+    provenance = provenance_check(rows + (unchosen if "frozen" in parts else []), stage1_provenance(root, groups))
     refuse_mixed(provenance, args.allow_mixed)
 
     aus = [int(c[5:]) for c in rows[0] if c.startswith("f1_AU")]
@@ -293,13 +335,22 @@ def main(argv=None) -> int:
                           json.loads((d / runs.TEST_METRICS).read_text())["train_seconds"] for d in stage1_dirs))},
                       "this_invocation_wall_s": time.perf_counter() - t_start},
            "recorder_check_max_abs_diff": float(max(abs(r["mean_f1"] - r["recorded_val_selected_f1"]) for r in rows))}
+    if tuning is not None:
+        doc["tuning"] = {**tuning.to_dict(), "equal": True, "selection": "validation F1 at the selected epoch",
+                         "trials_per_point": {p: len(names) for p, names in trials.items()}, "wins": wins(rows),
+                         "chosen": [{k: r[k] for k in ("protocol", "layer", "fold_seed", "seed", "fold", "trial",
+                                                       "trial_name", "val_f1_at_selected")}
+                                    for r in rows if "trial_name" in r],
+                         "note": "the end-to-end part is not tuned"}
+        write_csv(out / f"relation_layers_{name}_trials.csv", trial_table)
     if design is not None:
         annotate(rows, design)
         doc["design"] = {**design.to_dict(), "summary": summarise_design(rows, design, n_folds)}
     write_csv(out / f"relation_layers_{name}.csv", rows)
     write_json(out / f"relation_layers_{name}.json", doc, default=float)
     write_text(out / f"relation_layers_{name}.md", markdown(name, doc) + (
-        "\n" + design_markdown(design, doc["design"]["summary"]) if design is not None else ""))
+        "\n" + design_markdown(design, doc["design"]["summary"]) if design is not None else "") + (
+        "\n" + budget_markdown(tuning, [r for r in rows if "trial_name" in r], trial_table) if tuning is not None else ""))
     write_csv(out / f"selection_cost_{name}.csv", selection)
     write_text(out / f"selection_cost_{name}.md", selection_markdown(name, selection, args.quick))
     written = plots(out, name, summaries, spread)

@@ -31,6 +31,7 @@ from augcn_pyg.graph.relations import paper_graph
 from augcn_pyg.nn.model import AUGCN, DESIGN_OPTIONS
 from benchmarks import bench_protocol as bp
 from benchmarks.common import pm
+from benchmarks.relation_layers_budget import COMMON, TRIAL, split_trial, trial_overrides
 from benchmarks.relation_layers_report import PROTOCOLS, cmp_cell, paired
 
 #: between a layer's name and its design override in a design point's name (never in a layer's name)
@@ -70,8 +71,8 @@ def canonical(value) -> str:
     """A config value as one token: strings as they are, numbers, lists and mappings as compact JSON (which
     YAML reads back to the same value). It names a design point's run folder, so it holds no ``/``."""
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
-    if "/" in text or SEPARATOR in text:
-        raise InputError(f"a design value may not contain '/' or {SEPARATOR!r}: {text!r}")
+    if "/" in text or SEPARATOR in text or TRIAL in text:
+        raise InputError(f"a design value may not contain '/', {SEPARATOR!r} or {TRIAL!r}: {text!r}")
     return text
 
 
@@ -81,9 +82,19 @@ def point_name(layer: str, key: str, value: str) -> str:
 
 def split_point(name: str) -> tuple[str, list[str]]:
     """A run name -> (the relation layer, its config overrides): ``gcn@skip=sum`` -> ``("gcn", ["model.skip=sum"])``;
-    a plain layer name has none."""
-    layer, sep, override = name.partition(SEPARATOR)
-    return layer, ([f"model.{override}"] if sep else [])
+    a plain layer name has none. A tuning trial's values (``gcn@skip=sum#lr=0.03,heads=2``,
+    ``relation_layers_budget``) add theirs; its layer options are merged into a ``layer_options`` design value."""
+    point, values = split_trial(name)
+    layer, sep, override = point.partition(SEPARATOR)
+    extra = [f"model.{override}"] if sep else []
+    if not values:
+        return layer, extra
+    design_options = None
+    if sep and override.startswith("layer_options="):
+        design_options = yaml.safe_load(override.partition("=")[2])
+        if any(k not in COMMON for k in values):
+            extra = []  # the merged mapping below replaces the design's own
+    return layer, extra + trial_overrides(values, design_options)
 
 
 def parse_design(spec: str) -> tuple[str, list]:
@@ -131,6 +142,19 @@ def design_points(spec: str, layers: list[str], store, budget: str, protocol: st
             points[name] = value
         design.points[layer] = points
     return design
+
+
+def check_runs(names, store, budget: str, protocol: str, roi_size: int) -> None:
+    """Build the model of every run name (a tuning trial's too: ``gcn#lr=0.03,heads=2``) from its config before
+    anything is trained: a value the config or the layer refuses is one InputError naming the run."""
+    graph = paper_graph(protocol)
+    for name in names:
+        layer, extra = split_point(name)
+        try:
+            cfg = bp.run_config(store, 1, 0, layer, budget, "frozen", extra=extra)
+            AUGCN.from_config(protocol, graph, cfg.model, roi_size=roi_size)
+        except InputError as exc:
+            raise InputError(f"run {name!r}: {exc}") from None
 
 
 def annotate(rows: list[dict], design: Design) -> None:

@@ -10,6 +10,8 @@ from augcn_pyg.core.aus import PROTOCOLS
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.prepare import PrepareInterrupted, prepare
 from augcn_pyg.data.readers import DATASET_READERS
+from augcn_pyg.data.synthau.occlusion import PRESETS as EVIDENCE_PRESETS
+from augcn_pyg.data.synthau.occlusion import parse_cue_strength
 from augcn_pyg.data.synthau.writer import PROTOCOLS as SYNTH_PROTOCOLS
 from augcn_pyg.data.synthetic import generate_synthau, render_gallery
 from augcn_pyg.face.rois import ROI_SIZE_RANGE
@@ -144,11 +146,21 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--blur", type=float, default=None, help="Override: max Gaussian blur sigma (pixels).")
 @click.option("--noise", type=float, default=None, help="Override: noise std (grey levels).")
 @click.option("--jpeg-quality", type=click.IntRange(1, 100), default=None, help="Override: JPEG quality.")
+@click.option("--preset", type=click.Choice(list(EVIDENCE_PRESETS)), default="clean", show_default=True,
+              help="Missing local evidence: clean = none; occluded = occluders, weak AUs, fainter cues.")
+@click.option("--occlusion", type=click.FloatRange(0, 1), default=None,
+              help="Override: probability that a frame has an occluder (hand, fringe, sunglasses, mask).")
+@click.option("--weak-share", type=click.FloatRange(0, 1), default=None,
+              help="Override: probability that a subject shows a given AU weakly.")
+@click.option("--weak-gain", type=click.FloatRange(0, 1), default=None,
+              help="Override: the factor a weakly shown AU is drawn with.")
+@click.option("--cue-strength", default=None,
+              help="Override: factor on appearance cues, for every AU (0.6) and/or per AU (7=0.3,12=0.5).")
 @click.option("--no-resume", is_flag=True, help="Re-render videos that are already complete.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed, difficulty, workers,
-                  image_size, no_resume, quiet, **knobs):
+                  image_size, no_resume, quiet, preset, cue_strength, **knobs):
     """Render a SynthAU dataset (faces with known AU relations) in a native dataset layout.
 
     \b
@@ -156,11 +168,17 @@ def synth_command(out_dir, protocol, relations, subjects, frames_per_video, seed
       augcn-pyg synth -o synth_bp4d --protocol bp4d --subjects 24 --frames-per-video 60 --seed 0 --workers 2
       augcn-pyg synth -o synth_ind --relations independent --difficulty hard --rotation 20
       augcn-pyg synth -o synth_disfa --protocol disfa --subjects 27
+      augcn-pyg synth -o synth_occ --preset occluded            # and --relations independent: its control
     """
+    if cue_strength is not None:
+        try:
+            knobs["cue_strength"], knobs["au_cue_strength"] = parse_cue_strength(cue_strength)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     manifest = generate_synthau(out_dir, protocol=protocol, relations=relations, subjects=subjects,
                                 frames_per_video=frames_per_video, seed=seed, difficulty=difficulty,
                                 workers=workers, image_size=image_size, resume=not no_resume, progress=not quiet,
-                                **knobs)
+                                preset=preset, **knobs)
     rates = ", ".join(f"AU{a} {100 * r:.0f}%" for a, r in manifest["rates"].items())
     click.echo(f"wrote {manifest['frames_written']} faces ({manifest['videos_skipped']} videos already "
                f"complete) to {out_dir}\noccurrence: {rates}")

@@ -14,13 +14,13 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.engine import distributed, runs
 from augcn_pyg.engine.config import load_config
 from augcn_pyg.engine.cv import cross_validate
-from augcn_pyg.engine.evaluate import evaluate_run, format_table
+from augcn_pyg.engine.evaluate import evaluate, format_intensity_table, format_table
 from augcn_pyg.engine.trainer import Trainer, train
 from augcn_pyg.graph.relations import paper_graph
 from augcn_pyg.nn.layers import PYG_PREFIX, RELATION_LAYERS, get_layer, layer_rows
 from augcn_pyg.nn.layers.listing import markdown as layers_markdown
 from augcn_pyg.nn.layers.listing import text_lines as layer_text
-from augcn_pyg.nn.model import AUGCN, count_flops
+from augcn_pyg.nn.model import AUGCN, TASKS, count_flops
 
 
 def _parse_ints(text: str, what: str, low: int | None = None, high: int | None = None) -> list[int]:
@@ -38,7 +38,7 @@ def _parse_ints(text: str, what: str, low: int | None = None, high: int | None =
 
 
 def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None, select=None,
-                freeze_encoders=None, seed=None, device=None, base=None, tensorboard=None):
+                freeze_encoders=None, seed=None, device=None, base=None, tensorboard=None, task=None):
     """The RunConfig from YAML defaults, then --set overrides, then the explicit flags."""
     flags = list(sets)
     if data is not None:
@@ -62,6 +62,8 @@ def _run_config(config_path, sets, data=None, layer=None, fold=None, epochs=None
         flags.append(f"train.device={device}")
     if tensorboard:
         flags.append("train.tensorboard=true")
+    if task is not None:
+        flags.append(f"model.task={task}")
     cfg = load_config(config_path, flags, base=base)
     get_layer(cfg.model.layer)  # an unknown layer fails here, listing the choices
     return cfg
@@ -81,6 +83,8 @@ def _config_options(fn):
     fn = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                       help="Where to train (default: auto = CUDA when present).")(fn)
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress bars or per-epoch lines.")(fn)
+    fn = click.option("--task", type=click.Choice(list(TASKS)), default=None,
+                      help="presence (default), intensity (0-5, needs a store with intensities) or both.")(fn)
     fn = click.option("--tensorboard", is_flag=True, default=None,
                       help="Also log each epoch to TensorBoard, in RUN/tensorboard/ (the tensorboard extra).")(fn)
     return fn
@@ -146,7 +150,7 @@ def model_info_cmd(layer, protocol, roi_size, sets):
                f"d = {cfg.model.latent} -> {' -> '.join(map(str, cfg.model.hidden))}")
     click.echo(f"{'part':<16} {'parameters':>12} {'MFLOP/face':>11}")
     for part in params:
-        if part == "total":
+        if part == "total" or (part == "intensity head" and model.intensity_head is None):
             continue
         click.echo(f"{part:<16} {params[part]:>12,} {infer[part] / 1e6:>11.3f}")
     click.echo(f"{'total':<16} {params['total']:>12,} {infer['total'] / 1e6:>11.3f}")
@@ -170,7 +174,7 @@ def model_info_cmd(layer, protocol, roi_size, sets):
 @_config_options
 @user_errors
 def train_cmd(data, layer, fold, seed, output, resume, overwrite, nproc, epochs, select, freeze_encoders, device,
-              quiet, tensorboard, config_path, sets):
+              quiet, task, tensorboard, config_path, sets):
     """Train AU-GCN (or another relation layer) on one fold of an ROI store.
 
     \b
@@ -185,7 +189,7 @@ def train_cmd(data, layer, fold, seed, output, resume, overwrite, nproc, epochs,
     if resume and (output / runs.CONFIG).exists():
         base = load_config(output / runs.CONFIG)
     cfg = _run_config(config_path, sets, data, layer, fold, epochs, select, freeze_encoders, seed, device, base=base,
-                      tensorboard=tensorboard)
+                      tensorboard=tensorboard, task=task)
     if distributed.started_by_torchrun():
         metrics = _train_rank(cfg, output, resume, overwrite, quiet)
         if metrics is None:
@@ -232,18 +236,31 @@ def _launch(cfg, output, resume, overwrite, quiet, nproc) -> None:
 @click.command("evaluate")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Score on this store's test part of the run's fold (default: the run's store).")
+              help="Score on this store's test part of the run's fold (default: the run's store); a store of "
+                   "another protocol is scored whole, over the AUs both protocols share.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
 def evaluate_cmd(run, data, device):
-    """Per-AU F1 (threshold 0.5) and AUC of a trained run on its fold's test subjects.
+    """Per-AU F1 (threshold 0.5) and AUC of a trained run on its fold's test subjects; with an intensity
+    head also ICC(3,1), MAE and r. With --data of another protocol: a cross-dataset evaluation.
 
     \b
-    Example:
+    Examples:
       augcn-pyg evaluate runs/gcn-f1
+      augcn-pyg evaluate runs/bp4d-gcn-f1 --data stores/disfa     # cross-dataset, shared AUs 1 2 4 6 12
     """
-    scores = evaluate_run(run, data, device)
+    result = evaluate(run, data, device)
+    scores = result.presence
+    if result.cross is not None:
+        c = result.cross
+        click.echo(f"cross-dataset: a {c.model} run on a {c.store} store, all its faces; AUs scored: "
+                   f"{', '.join(map(str, c.aus))}")
+        for au, why in c.left_out.items():
+            click.echo(f"left out: AU{au} ({why})")
     click.echo(format_table({"test": scores}, scores.aus))
+    if result.intensity is not None:
+        click.echo("intensity (0-5):")
+        click.echo(format_intensity_table(result.intensity))
     if scores.undefined_auc:
         click.echo(f"note: no AUC for AU {', '.join(map(str, scores.undefined_auc))} (one class only in the test part)")
     click.echo(f"wrote {run / 'evaluation.json'} and {run / 'evaluation.csv'}")
@@ -260,7 +277,7 @@ def evaluate_cmd(run, data, device):
               help="Runs trained side by side, each a single-threaded process of its own.")
 @_config_options
 @user_errors
-def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encoders, device, quiet, tensorboard,
+def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encoders, device, quiet, task, tensorboard,
            config_path, sets):
     """Cross-validate: every fold x seed, resumable; per-AU mean ± std table and plot.
 
@@ -271,13 +288,21 @@ def cv_cmd(data, layer, output, folds, seeds, jobs, epochs, select, freeze_encod
       augcn-pyg cv --data store --layer gcn -o cv/gcn --tensorboard   # then: tensorboard --logdir cv/gcn
     """
     cfg = _run_config(config_path, sets, data, layer, None, epochs, select, freeze_encoders, None, device,
-                      tensorboard=tensorboard)
+                      tensorboard=tensorboard, task=task)
     fold_list = _parse_ints(folds, "--folds", 1, 3)
     seed_list = _parse_ints(seeds, "--seeds", 0)
     summary = cross_validate(cfg, output, fold_list, seed_list, quiet=quiet, echo=click.echo, jobs=jobs)
     click.echo(f"\n{cfg.model.layer}: test scores, mean ± std over {len(summary['runs'])} runs "
                f"(folds {fold_list}, seeds {seed_list})")
     click.echo(format_table({cfg.model.layer: summary}, summary["aus"]))
+    if "intensity" in summary:
+        it = summary["intensity"]
+        click.echo("intensity (0-5), mean ± std over runs:")
+        click.echo(f"{'AU':>6} {'ICC(3,1)':>15} {'MAE':>15} {'r':>15}")
+        for key in it["icc"]:
+            click.echo(f"{key:>6} " + " ".join(f"{it[m][key]:>7.3f} ± {it[m + '_std'][key]:5.3f}"
+                                               for m in ("icc", "mae", "r")))
+        click.echo(f"wrote {output / 'summary_intensity.csv'}")
     click.echo(f"wrote {output / 'summary.csv'}, {output / 'summary.json'} and {output / 'f1.png'}")
 
 

@@ -46,8 +46,10 @@ from augcn_pyg.core.aus import PROTOCOLS, Protocol, get_protocol
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import write_json_atomic, write_text_atomic
 from augcn_pyg.core.workers import die_with_parent
+from augcn_pyg.data.labels.intensity import intensity_rows, read_intensities
 from augcn_pyg.data.readers import NATIVE_DATASETS, load_image, read_dataset, release_videos
-from augcn_pyg.data.store import COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
+from augcn_pyg.data.store import COLUMNS, OPTIONAL_COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
+from augcn_pyg.data.synthau.occlusion import has_occlusion, read_cover
 from augcn_pyg.face.pipeline import align_usable, crop_rois
 from augcn_pyg.face.rois import check_roi_size
 from augcn_pyg.landmarks import LANDMARK_BACKENDS, get_backend, resolve_backend
@@ -268,7 +270,7 @@ def _finished_chunks(progress: Path, num_chunks: int) -> list[dict]:
 
 
 def _clear_store(out: Path) -> None:
-    for name in (STORE_JSON, ROIS_FILE, SKIPPED_CSV, *(f"{c}.npy" for c in COLUMNS)):
+    for name in (STORE_JSON, ROIS_FILE, SKIPPED_CSV, *(f"{c}.npy" for c in COLUMNS + OPTIONAL_COLUMNS)):
         (out / name).unlink(missing_ok=True)
     shutil.rmtree(out / PROGRESS_DIR, ignore_errors=True)
 
@@ -503,10 +505,21 @@ def prepare_frames(frames: list, out: str | os.PathLike, protocol: str | Protoco
         frame=[int(f.frame) for f in kept],
         source=[_source(f) for f in kept],
         info=created_info,
+        intensities=(np.stack([_intensity_row(f, protocol) for f in kept])
+                     if kept and any(f.intensity is not None for f in kept) else None),
+        occlusion=(read_cover(root, protocol, [f.subject for f in kept], [f.video for f in kept],
+                              [f.frame for f in kept])
+                   if root and has_occlusion(root) else None),  # SynthAU's Occlusion/ manifest (docs/synthau.md)
     )
     shutil.rmtree(progress_dir, ignore_errors=True)
     return PrepareSummary(out, len(frames) + len(reader_skipped), len(kept), len(skipped) + len(reader_skipped),
                           resumed_chunks=resumed, notes=notes)
+
+
+def _intensity_row(frame, protocol) -> np.ndarray:
+    if frame.intensity is None:
+        return np.full(protocol.num_aus, np.nan, np.float32)
+    return np.asarray(frame.intensity, dtype=np.float32)
 
 
 def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, protocol: str | None = None, *,
@@ -526,6 +539,11 @@ def prepare(dataset: str, root: str | os.PathLike, out: str | os.PathLike, proto
         protocol = dataset.lower()
     protocol = get_protocol(protocol)
     frames = read_dataset(dataset, root, protocol, **reader_options)
+    intensities = read_intensities(dataset, root, protocol)
+    if intensities is not None:  # the store carries them (docs/datasets.md, "Intensities")
+        for frame, row in zip(frames, intensity_rows(intensities, ((f.subject, f.video, f.frame) for f in frames),
+                                                     protocol.num_aus)):
+            frame.intensity = row
     if frames.ignored_aus:  # the store keeps the protocol's AUs only: say which labels were left out
         frames.notes.append(f"label AUs {', '.join(f'AU{a}' for a in frames.ignored_aus)} are not scored by "
                             f"protocol {protocol.name!r} and are not stored: {root}")

@@ -8,6 +8,10 @@ Layout of a store directory (``docs/prepare-and-loading.md`` has the picture)::
     labels.npy    (N, C) float32, 1 present / 0 absent / NaN unknown, the protocol's AU order
     subject.npy   (N,) str      video.npy (N,) str      frame.npy (N,) int64
     source.npy    (N,) str      image path, or "video#index" for a frame decoded from a video
+    intensity.npy (N, C) float32 0–5 intensities, NaN unknown -- optional: only when the dataset codes
+                  intensities (store.json ``"intensity": true``); stores without it read as before
+    occlusion.npy (N, R) float32 fraction of each ROI an occluder covers (SynthAU's ``Occlusion/`` manifest)
+                  -- optional (store.json ``"occlusion": true``); stores without it read as before
     skipped.csv   frames that prepare could not use, with the reason (only written by prepare)
 
 Every metadata column is opened with ``mmap_mode="r"`` and ROI rows are read with ``os.pread``, so
@@ -36,6 +40,8 @@ ROIS_FILE = "rois.u8"
 #: where an unfinished prepare keeps its checkpoints (augcn_pyg.data.prepare)
 PROGRESS_DIR = ".prepare"
 COLUMNS = ("labels", "subject", "video", "frame", "source")
+#: columns only some stores have (``store.json`` says which): 0–5 intensities
+OPTIONAL_COLUMNS = ("intensity",)
 
 
 def roi_table(protocol: Protocol) -> list[list]:
@@ -91,8 +97,11 @@ class ROIStoreWriter:
         """Push written rows to the file (before a checkpoint says they are there)."""
         self._rois.flush()
 
-    def finalize(self, count: int, labels, subject, video, frame, source=None, info: dict | None = None) -> "ROIStore":
-        """Cut ``rois.u8`` to ``count`` rows, write the metadata columns, then ``store.json``."""
+    def finalize(self, count: int, labels, subject, video, frame, source=None, info: dict | None = None,
+                 intensities=None, occlusion=None) -> "ROIStore":
+        """Cut ``rois.u8`` to ``count`` rows, write the metadata columns, then ``store.json``.
+
+        ``intensities`` (count, C) 0–5 with NaN unknown, or None (a presence-only dataset)."""
         labels = np.asarray(labels, dtype=np.float32)
         columns = {
             "labels": labels,
@@ -103,6 +112,19 @@ class ROIStoreWriter:
         }
         if labels.shape != (count, self.protocol.num_aus):
             raise ValueError(f"labels must be ({count}, {self.protocol.num_aus}), got {labels.shape}")
+        if intensities is not None:
+            intensities = np.asarray(intensities, dtype=np.float32)
+            if intensities.shape != labels.shape:
+                raise ValueError(f"intensities must be {labels.shape}, got {intensities.shape}")
+            known = intensities[~np.isnan(intensities)]
+            if known.size and (known.min() < 0 or known.max() > 5):
+                raise ValueError("intensities must lie in 0–5 (NaN for unknown)")
+            columns["intensity"] = intensities
+        if occlusion is not None:  # (count, R) covered fractions, SynthAU with occluders
+            occlusion = np.asarray(occlusion, dtype=np.float32)
+            if occlusion.shape != (count, self.protocol.num_rois):
+                raise ValueError(f"occlusion must be ({count}, {self.protocol.num_rois}), got {occlusion.shape}")
+            columns["occlusion"] = occlusion
         for name, col in columns.items():
             if len(col) != count:
                 raise ValueError(f"column {name!r} has {len(col)} rows, the store {count}")
@@ -127,13 +149,16 @@ class ROIStoreWriter:
             "count": int(count),
             "dtype": "uint8",
             "layout": "(N, R, 3, n, n) C-order, RGB",
+            "intensity": intensities is not None,
+            "occlusion": occlusion is not None,
             "created": {"augcn_pyg": __version__, **(info or {})},
         })
         return ROIStore(self.path)
 
 
 def write_store(path: str | os.PathLike, protocol: str | Protocol, rois, labels, subject, video, frame,
-                source=None, info: dict | None = None, chunk: int = 4096) -> "ROIStore":
+                source=None, info: dict | None = None, chunk: int = 4096, intensities=None,
+                occlusion=None) -> "ROIStore":
     """Write a whole store from in-memory arrays (tests, benchmarks, synthetic data).
 
     ``rois`` (N, R, 3, n, n) uint8, or any object whose slices ``rois[a:b]`` give such arrays (written in
@@ -144,7 +169,8 @@ def write_store(path: str | os.PathLike, protocol: str | Protocol, rois, labels,
     writer = ROIStoreWriter(path, protocol, roi_size, capacity=n)
     for start in range(0, n, chunk):
         writer.write(start, rois[start:start + chunk])
-    return writer.finalize(n, labels, subject, video, frame, source, info)
+    return writer.finalize(n, labels, subject, video, frame, source, info, intensities=intensities,
+                           occlusion=occlusion)
 
 
 class ROIStore:
@@ -216,6 +242,21 @@ class ROIStore:
     def mask(self) -> np.ndarray:
         """(N, C) bool: True where the label is known."""
         return ~np.isnan(self.labels)
+
+    @property
+    def has_intensity(self) -> bool:
+        """Whether the store carries 0–5 intensities (older stores and presence-only datasets do not)."""
+        return bool(self.meta.get("intensity", False))
+
+    @property
+    def intensities(self) -> np.ndarray | None:
+        """(N, C) float32 0–5 intensities, NaN unknown; None when the store has none."""
+        return self._column("intensity") if self.has_intensity else None
+
+    @property
+    def occlusion(self) -> np.ndarray | None:
+        """(N, R) float32: the fraction of each ROI an occluder covers (SynthAU); None when the store has none."""
+        return self._column("occlusion") if self.meta.get("occlusion", False) else None
 
     @property
     def subject(self) -> np.ndarray:

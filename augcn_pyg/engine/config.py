@@ -57,6 +57,9 @@ class ModelConfig:
     global_node: bool = True  #: the whole-face ROI as a node (the paper's "F")
     strip_rows: int = 5  #: auto-encoder strips: rows per strip (must divide the ROI size)
     strip_channels: int = 24  #: auto-encoder features per strip
+    #: presence (AU logits), intensity (0–5 regression; presence = intensity >= 2) or both heads on the same
+    #: relation layers; intensity needs a store with intensities (docs/model-and-training.md, "Intensity")
+    task: str = "presence"
 
 
 @dataclass
@@ -65,6 +68,10 @@ class LossConfig:
     lambda_dice: float = 4.0  #: lambda2 (eq. 9)
     dice: bool = True  #: the Dice term on/off (the paper's "D")
     dice_eps: float = 1.0
+    #: weight of the intensity term (task intensity or both); 10 balances MSE on intensity / 5 against the other
+    #: terms (measured: benchmarks/results/intensity_loss.md)
+    lambda_intensity: float = 10.0
+    intensity_loss: str = "mse"  #: mse or huber, on intensity / 5 (docs/model-and-training.md, "Intensity")
 
 
 @dataclass
@@ -72,7 +79,7 @@ class TrainConfig:
     epochs_ae: int = 12  #: stage 1: auto-encoders and ROI heads with L_ROI
     epochs: int = 40  #: stage 2: everything with L_au + L_ROI
     batch_size: int = 256
-    lr: float = 0.05  #: the paper states none; 0.05 measured on SynthAU (docs/model-and-training.md)
+    lr: float = 0.1  #: the paper states none; chosen on SynthAU validation subjects (benchmarks/results/defaults.md)
     momentum: float = 0.9
     weight_decay: float = 5e-4
     lr_step: int = 10  #: epochs between learning-rate decays

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
@@ -67,6 +68,8 @@ def cross_validate(cfg: RunConfig, out_dir: str | Path, folds=(1, 2, 3), seeds=(
     summary["jobs"] = jobs
     write_json_atomic(out_dir / "summary.json", summary)
     write_summary_csv(out_dir / "summary.csv", summary)
+    if "intensity" in summary:
+        write_intensity_summary_csv(out_dir / "summary_intensity.csv", summary)
     plot_f1(summary, out_dir / "f1.png")
     return summary
 
@@ -115,15 +118,43 @@ def summarise(results: list[dict]) -> dict:
 
     def stats(per_au, per_run):
         values = np.concatenate([per_au, per_run[:, None]], 1)  # (runs, C + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an AU undefined in every run stays NaN
+            return stats_of(values)
+
+    def stats_of(values):
         return ({k: float(np.nanmean(values[:, i])) for i, k in enumerate(keys)},
                 {k: float(np.nanstd(values[:, i], ddof=1)) if len(values) > 1 else 0.0 for i, k in enumerate(keys)})
 
     f1_mean, f1_std = stats(f1, mean_f1)
     auc_mean, auc_std = stats(auc, mean_auc)
-    return {"aus": aus, "runs": [{"fold": r["fold"], "seed": r["seed"], "mean_f1": float(mf), "mean_auc": float(ma),
-                                  "epoch": r["epoch"], "selected": r["selected"], "train_seconds": r["train_seconds"]}
-                                 for r, mf, ma in zip(results, mean_f1, mean_auc)],
-            "f1": f1_mean, "f1_std": f1_std, "auc": auc_mean, "auc_std": auc_std}
+    out = {"aus": aus, "runs": [{"fold": r["fold"], "seed": r["seed"], "mean_f1": float(mf), "mean_auc": float(ma),
+                                 "epoch": r["epoch"], "selected": r["selected"], "train_seconds": r["train_seconds"]}
+                                for r, mf, ma in zip(results, mean_f1, mean_auc)],
+           "f1": f1_mean, "f1_std": f1_std, "auc": auc_mean, "auc_std": auc_std}
+    if all("test_intensity" in r for r in results):  # runs with an intensity head: ICC(3,1), MAE, r
+        out["intensity"] = {}
+        for metric in ("icc", "mae", "r"):
+            per_au = np.array([[np.nan if v is None else v for v in r["test_intensity"][metric]] for r in results],
+                              dtype=float)  # (runs, C)
+            per_run = np.array([np.nan if r["test_intensity"][f"mean_{metric}"] is None
+                                else r["test_intensity"][f"mean_{metric}"] for r in results], dtype=float)
+            mean, std = stats(per_au, per_run)
+            out["intensity"][metric], out["intensity"][f"{metric}_std"] = mean, std
+        for run, r in zip(out["runs"], results):
+            run.update({f"mean_{m}": r["test_intensity"][f"mean_{m}"] for m in ("icc", "mae", "r")})
+    return out
+
+
+def write_intensity_summary_csv(path: Path, summary: dict) -> None:
+    import pandas as pd
+
+    it = summary["intensity"]
+    keys = list(it["icc"])
+    frame = pd.DataFrame({"au": keys, **{f"{m}_{k}": [it[m if k == "mean" else f"{m}_std"][a] for a in keys]
+                                         for m in ("icc", "mae", "r") for k in ("mean", "std")}})
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.4f")
 
 
 def write_summary_csv(path: Path, summary: dict) -> None:

@@ -1,22 +1,50 @@
 """Score a trained run on the test part of its fold (of its own store, or of another with the same
-protocol and ROI size): per-AU F1 at 0.5 and AUC over all test frames, then averaged over AUs."""
+protocol and ROI size): per-AU F1 at 0.5 and AUC over all test frames, then averaged over AUs; with an
+intensity head also ICC(3,1), MAE and Pearson r per AU (when the store has intensities).
+
+A store of **another protocol** (cross-dataset evaluation) is scored on all its faces, over the AUs both
+protocols score, with the ROIs mapped through the AU catalogue (:mod:`augcn_pyg.engine.cross_dataset`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from augcn_pyg.core.errors import InputError
+from augcn_pyg.core.intensity import IntensityScores, intensity_scores
 from augcn_pyg.core.io import write_json_atomic
-from augcn_pyg.core.metrics import AUScores
+from augcn_pyg.core.metrics import AUScores, au_scores
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.config import config_from_dict
+from augcn_pyg.engine.cross_dataset import CrossMap, cross_map
 from augcn_pyg.engine.distributed import resolve_device
 from augcn_pyg.engine.models import check_model_fits_store, load_model, open_store
-from augcn_pyg.engine.scoring import predict_rows, score, write_table
+from augcn_pyg.engine.scoring import (
+    predict_rows_both,
+    score,
+    score_intensity,
+    write_intensity_table,
+    write_table,
+)
+
+
+@dataclass
+class Evaluation:
+    presence: AUScores
+    intensity: IntensityScores | None = None  # a run with an intensity head on a store with intensities
+    cross: CrossMap | None = None  # a store of another protocol
 
 
 def evaluate_run(run_dir: str | Path, store_path: str | Path | None = None, device: str = "cpu") -> AUScores:
     """Test scores of the run's selected weights; writes ``evaluation.json`` and ``evaluation.csv`` in the run."""
+    return evaluate(run_dir, store_path, device).presence
+
+
+def evaluate(run_dir: str | Path, store_path: str | Path | None = None, device: str = "cpu") -> Evaluation:
+    """:func:`evaluate_run` with the intensity scores and, for another protocol's store, the AU mapping;
+    also writes ``evaluation_intensity.csv`` when there are intensity scores."""
     run_dir = Path(run_dir)
     if runs.read_run_json(run_dir) is None:
         raise InputError(f"{run_dir} is not an augcn-pyg run folder (no {runs.RUN_JSON})")
@@ -24,16 +52,60 @@ def evaluate_run(run_dir: str | Path, store_path: str | Path | None = None, devi
     model, doc = load_model(run_dir, dev)
     cfg = config_from_dict(doc["config"])
     store = open_store(str(store_path) if store_path is not None else cfg.data.store)
+    if doc["protocol"] != store.protocol.name:
+        return _evaluate_cross(run_dir, model, doc, store, dev)
     check_model_fits_store(doc, store, run_dir)
     # the run's own fold assignment: a run trained on random folds (fold_seed >= 0) is scored on their test part
     splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, fold_seed=cfg.data.fold_seed)
-    scores = score(store, splits.test_rows, predict_rows(model, store, splits.test_rows, dev))
-    write_json_atomic(run_dir / "evaluation.json", {"store": str(Path(store.path).resolve()), "fold": cfg.data.fold,
-                                                     "fold_seed": cfg.data.fold_seed, "test_subjects": splits.test_subjects,
-                                                     "epoch": doc.get("epoch"), "selected": doc.get("selected"),
-                                                     "test": scores.to_dict()})
-    write_table(run_dir / "evaluation.csv", scores)
-    return scores
+    probs, inten = predict_rows_both(model, store, splits.test_rows, dev)
+    scores = score(store, splits.test_rows, probs)
+    result = Evaluation(scores, score_intensity(store, splits.test_rows, inten))
+    _write(run_dir, result, {"store": str(Path(store.path).resolve()), "fold": cfg.data.fold,
+                             "fold_seed": cfg.data.fold_seed, "test_subjects": splits.test_subjects,
+                             "epoch": doc.get("epoch"), "selected": doc.get("selected")})
+    return result
+
+
+def _write(run_dir: Path, result: Evaluation, head: dict) -> None:
+    doc = {**head, "test": result.presence.to_dict()}
+    if result.intensity is not None:
+        doc["test_intensity"] = result.intensity.to_dict()
+        write_intensity_table(run_dir / runs.EVAL_INTENSITY_TABLE, result.intensity)
+    if result.cross is not None:
+        doc["cross_dataset"] = result.cross.to_dict()
+    write_json_atomic(run_dir / "evaluation.json", doc)
+    write_table(run_dir / "evaluation.csv", result.presence)
+
+
+def _evaluate_cross(run_dir: Path, model, doc: dict, store, dev) -> Evaluation:
+    """A run scored on every face of a store of another protocol, over the AUs both score."""
+    mapping = cross_map(doc["protocol"], store.protocol)  # a pair sharing no AU: one clear line
+    if int(doc["roi_size"]) != store.roi_size:
+        raise InputError(f"{run_dir} was trained on {doc['roi_size']}-pixel ROIs; the store {store.path} holds "
+                         f"{store.roi_size}-pixel ROIs (prepare it again with --roi-size {doc['roi_size']})")
+    rows = np.arange(len(store), dtype=np.int64)  # another dataset: none of its subjects was seen in training
+    probs, inten = predict_rows_both(model, store, rows, dev, roi_map=mapping.roi_map)
+    m, s = mapping.model_columns, mapping.store_columns
+    presence = au_scores(probs[:, m], np.asarray(store.labels)[:, s], aus=mapping.aus)
+    intensity = None
+    if inten is not None and store.has_intensity:
+        intensity = intensity_scores(inten[:, m], np.asarray(store.intensities)[:, s], aus=mapping.aus)
+    result = Evaluation(presence, intensity, mapping)
+    _write(run_dir, result, {"store": str(Path(store.path).resolve()), "fold": None, "test_subjects": store.subjects,
+                             "epoch": doc.get("epoch"), "selected": doc.get("selected")})
+    return result
+
+
+def format_intensity_table(scores: IntensityScores) -> str:
+    """A per-AU text table of ICC(3,1), MAE (0–5 scale) and Pearson r, then their averages."""
+    lines = [f"{'AU':>6} {'ICC(3,1)':>9} {'MAE':>7} {'r':>7} {'frames':>7}"]
+
+    def cell(v, width=7):
+        return f"{'-':>{width}}" if v != v else f"{v:>{width}.3f}"
+
+    for row in scores.rows():
+        lines.append(f"{row['au']:>6} {cell(row['icc'], 9)} {cell(row['mae'])} {cell(row['r'])} {row['frames']:>7}")
+    return "\n".join(lines)
 
 
 def format_table(columns: dict[str, AUScores | dict], aus) -> str:

@@ -57,6 +57,16 @@ def _metrics_table(test: dict) -> list[str]:
     return lines
 
 
+def _intensity_table(it: dict) -> list[str]:
+    def cell(v):
+        return "–" if v is None else f"{v:.3f}"
+    lines = ["| AU | ICC(3,1) | MAE | r |", "|---|---:|---:|---:|"]
+    for au, icc, mae, r in zip(it["aus"], it["icc"], it["mae"], it["r"]):
+        lines.append(f"| AU{au} | {cell(icc)} | {cell(mae)} | {cell(r)} |")
+    lines.append(f"| **mean** | **{cell(it['mean_icc'])}** | **{cell(it['mean_mae'])}** | **{cell(it['mean_r'])}** |")
+    return lines
+
+
 def model_card_text(run_dir: str | Path) -> str:
     """The Markdown model card of the run folder ``run_dir``."""
 
@@ -83,7 +93,10 @@ def model_card_text(run_dir: str | Path) -> str:
             f"{model.get('layer_options') or '{}'}), global ROI node {'on' if model['global_node'] else 'off'}.",
             f"Input: {store.get('roi_size', '?')}×{store.get('roi_size', '?')} ROI crops of faces aligned to the "
             f"toolkit's 200×200 template; output: the probability of each of AU {', '.join(map(str, aus))} "
-            f"(present at ≥ 0.5).", ""]
+            f"(present at ≥ 0.5)"
+            + ("" if model.get("task", "presence") == "presence" else
+               f"; task `{model['task']}`: also each AU's intensity on 0–5 (an intensity head, loss "
+               f"`{cfg.get('loss', {}).get('intensity_loss', 'mse')}`)") + ".", ""]
     out += ["## Data", "",
             f"- ROI store `{store.get('path')}`: {store.get('faces')} faces, protocol `{store.get('protocol')}`, "
             f"store.json sha256 `{store.get('store_json_sha256')}`",
@@ -108,6 +121,9 @@ def model_card_text(run_dir: str | Path) -> str:
             f"(git `{run.get('git')}`).", ""]
     if test:
         out += ["## Test metrics (the fold's test subjects, threshold 0.5)", "", *_metrics_table(test), ""]
+    if metrics.get("test_intensity"):
+        out += ["## Intensity metrics (the fold's test subjects, 0–5)", "",
+                *_intensity_table(metrics["test_intensity"]), ""]
     out += ["## Intended use and limits", "",
             "- Research on AU relation modelling: comparing relation layers and graphs under one protocol. Not "
             "for decisions about people (emotion, health, hiring, deception, ...): AU occurrence is not a "

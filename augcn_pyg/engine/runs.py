@@ -43,8 +43,10 @@ EPOCHS = "epochs.csv"
 CURVES = "curves.png"
 TEST_METRICS = "test_metrics.json"
 TEST_TABLE = "test_per_au.csv"
+TEST_INTENSITY_TABLE = "test_intensity_per_au.csv"  #: runs with an intensity head: ICC(3,1), MAE, r per AU
+EVAL_INTENSITY_TABLE = "evaluation_intensity.csv"
 FILES = (RUN_JSON, CONFIG, GRAPH, CHECKPOINT, BEST, MODEL, EPOCHS, CURVES, TEST_METRICS, TEST_TABLE,
-         "MODEL_CARD.md", "evaluation.json", "evaluation.csv")
+         "MODEL_CARD.md", "evaluation.json", "evaluation.csv", TEST_INTENSITY_TABLE, EVAL_INTENSITY_TABLE)
 FORMAT = "augcn-pyg/run"
 
 PACKAGES = ("augcn-pyg", "torch", "torch-geometric", "numpy", "scikit-learn", "safetensors", "pandas")

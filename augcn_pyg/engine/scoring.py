@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from augcn_pyg.core.intensity import IntensityScores, intensity_scores
 from augcn_pyg.core.io import atomic_path
 from augcn_pyg.core.metrics import AUScores, au_scores
 
@@ -48,5 +49,54 @@ def score(store, rows, probabilities) -> AUScores:
 
 
 def write_table(path: Path, scores: AUScores) -> None:
+    with atomic_path(path) as tmp:
+        pd.DataFrame(scores.rows()).to_csv(tmp, index=False, float_format="%.4f")
+
+
+def has_intensity_head(model) -> bool:
+    return getattr(model, "intensity_head", None) is not None
+
+
+@torch.no_grad()
+def predict_rows_both(model, store, rows: np.ndarray, device, batch_size: int = 512,
+                      roi_map: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """((M, C) AU probabilities, (M, C) intensities on 0–5 or None) of store ``rows``. ``roi_map`` (R_model,)
+    picks each model ROI's crop from the store's ROIs (-1: a zero crop), for a store of another protocol."""
+    model.eval()
+    probs, inten = [], []
+    for s in range(0, len(rows), batch_size):
+        crops = torch.from_numpy(store.read_rows(rows[s:s + batch_size]))  # (B, R_store, 3, n, n)
+        if roi_map is not None:
+            crops = map_rois(crops, roi_map)
+        p, i = model.predict_both(crops.to(device))
+        probs.append(p.cpu())
+        if i is not None:
+            inten.append(i.cpu())
+    c = model.protocol.num_aus
+    p = torch.cat(probs).numpy() if probs else np.zeros((0, c), np.float32)
+    if not has_intensity_head(model):
+        return p, None
+    return p, (torch.cat(inten).numpy() if inten else np.zeros((0, c), np.float32))
+
+
+def map_rois(crops: torch.Tensor, roi_map: np.ndarray) -> torch.Tensor:
+    """(B, R_store, 3, n, n) -> (B, R_model, 3, n, n): crop ``roi_map[r]`` for model ROI r, zeros where -1."""
+    index = torch.as_tensor(np.maximum(roi_map, 0), dtype=torch.long)
+    out = crops.index_select(1, index)
+    missing = torch.as_tensor(roi_map < 0)
+    if missing.any():
+        out[:, missing] = 0
+    return out
+
+
+def score_intensity(store, rows, intensities) -> IntensityScores | None:
+    """ICC(3,1), MAE and r per AU of (M, C) predicted intensities against the store's; None when either is
+    missing (a presence model, or a store without intensities)."""
+    if intensities is None or not store.has_intensity:
+        return None
+    return intensity_scores(intensities, store.intensities[rows], aus=store.protocol.aus)
+
+
+def write_intensity_table(path: Path, scores: IntensityScores) -> None:
     with atomic_path(path) as tmp:
         pd.DataFrame(scores.rows()).to_csv(tmp, index=False, float_format="%.4f")

@@ -46,10 +46,27 @@ from augcn_pyg.engine.distributed import Distributed, resolve_device, shard
 from augcn_pyg.engine.latent_memo import remembered
 from augcn_pyg.engine.model_card import write_model_card
 from augcn_pyg.engine.models import build_model, check_model_fits_store, load_model, model_document, open_store
-from augcn_pyg.engine.scoring import encode_rows, predict_latents, predict_rows, score, write_table
+from augcn_pyg.engine.scoring import (
+    encode_rows,
+    predict_latents,
+    predict_rows,
+    predict_rows_both,
+    score,
+    score_intensity,
+    write_intensity_table,
+    write_table,
+)
 from augcn_pyg.engine.training_log import TensorBoardLog, clear_log, summary_writer_class
 from augcn_pyg.graph.relations import RelationBuilder
-from augcn_pyg.nn.losses import au_weights, face_mean, local_sums, roi_bce, weighted_bce, weighted_dice
+from augcn_pyg.nn.losses import (
+    au_weights,
+    face_mean,
+    intensity_loss,
+    local_sums,
+    roi_bce,
+    weighted_bce,
+    weighted_dice,
+)
 
 
 @dataclass
@@ -143,6 +160,13 @@ class Trainer:
         if 0 < last < dist.world_size:  # a process would get an empty share of the last batch
             raise InputError(f"the last batch of {len(train_rows)} training faces in batches of {t.batch_size} has "
                              f"{last} faces, fewer than the {dist.world_size} processes; choose another batch size")
+        # (N, C) 0–5 intensities of the whole store, NaN unknown: the intensity head's targets (None: presence)
+        self.intensities = None
+        if cfg.model.task in ("intensity", "both"):  # another name: the model refuses it, listing the tasks
+            if not store.has_intensity:
+                raise InputError(f"{store.path}: task {cfg.model.task!r} needs intensities and this store has none "
+                                 f"(prepare DISFA, BP4D with its FERA 2015 AU_INT folder, or SynthAU)")
+            self.intensities = torch.from_numpy(np.array(store.intensities, dtype=np.float32))
         labels = np.asarray(store.labels[train_rows])
         self.graph = fit_graph(cfg, self.protocol, labels)
         self.weights = torch.from_numpy(au_weights(labels, self.protocol.aus)).to(self.device)
@@ -231,24 +255,42 @@ class Trainer:
         return DistributedDataParallel(step, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                                        **quiet_buffers)
 
+    def _with_intensity(self, rows, y, known):
+        """(B, C) labels and known-mask -> (B, 2C): the store ``rows``' intensities appended (NaN -> unknown)
+        when the model has an intensity head; unchanged otherwise."""
+        if self.intensities is None:
+            return y, known
+        it = self.intensities[torch.as_tensor(np.asarray(rows), dtype=torch.long)].to(y.device)  # (B, C)
+        it_known = ~torch.isnan(it)
+        return torch.cat([y, torch.nan_to_num(it)], 1), torch.cat([known, it_known], 1)
+
     def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
         m, lc = self.model, self.cfg.loss
         latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
-        out = {"roi": roi_bce(m.roi_logits(latents), y, known, m.membership, self.total),
+        c = self.protocol.num_aus  # y, known may carry intensities in columns C.. (_with_intensity)
+        out = {"roi": roi_bce(m.roi_logits(latents), y[:, :c], known[:, :c], m.membership, self.total),
                "recon": face_mean(recon, crops.shape[0], self.total)}
         out["loss"] = out["roi"] + lc.lambda_recon * out["recon"]
         if stage == "all":
-            out.update(self._au_losses(m.head(latents), y, known))
+            out.update(self._au_losses(*m.head_outputs(latents), y, known))
             out["loss"] = out["loss"] + out["au"]
         return out
 
-    def _au_losses(self, logits, y, known) -> dict[str, torch.Tensor]:
-        lc = self.cfg.loss
-        out = {"bce": weighted_bce(logits, y, known, self.weights, self.total)}
-        out["au"] = out["bce"]
-        if lc.dice:
-            out["dice"] = weighted_dice(logits, y, known, self.weights, lc.dice_eps, self.total)
-            out["au"] = out["au"] + lc.lambda_dice * out["dice"]
+    def _au_losses(self, logits, intensity, y, known) -> dict[str, torch.Tensor]:
+        """The head's losses: presence (BCE + Dice) unless the task is intensity alone, plus
+        lambda_intensity x the intensity term when the model has an intensity head."""
+        lc, c = self.cfg.loss, self.protocol.num_aus
+        out = {}
+        if self.cfg.model.task != "intensity":
+            out["bce"] = weighted_bce(logits, y[:, :c], known[:, :c], self.weights, self.total)
+            out["au"] = out["bce"]
+            if lc.dice:
+                out["dice"] = weighted_dice(logits, y[:, :c], known[:, :c], self.weights, lc.dice_eps, self.total)
+                out["au"] = out["au"] + lc.lambda_dice * out["dice"]
+        if intensity is not None:
+            out["intensity"] = intensity_loss(intensity, y[:, c:], known[:, c:], lc.intensity_loss, total=self.total)
+            out["au"] = out["au"] + lc.lambda_intensity * out["intensity"] if "au" in out else \
+                lc.lambda_intensity * out["intensity"]
         return out
 
     def _batches(self, epoch: int):
@@ -265,7 +307,8 @@ class Trainer:
             if self.cache is None:
                 batch = self.loader.collate(mine)  # flips applied by the loader's transform
                 crops = batch.x.view(count, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
-                yield crops, batch.y.to(self.device), batch.y_mask.to(self.device), len(pos)
+                y, known = self._with_intensity(batch.row.numpy(), batch.y, batch.y_mask)
+                yield crops, y.to(self.device), known.to(self.device), len(pos)
                 continue
             latents, y, known = self.cache
             pos_t = torch.from_numpy(mine).to(self.device)
@@ -286,7 +329,7 @@ class Trainer:
         latents = dist.gather_rows(self.frozen_latents(mine), len(rows))  # (M, R, d0)
         if self.flip:  # one table of both: a batch is then one gather, flipped faces at rows M + i
             latents = torch.cat([latents, dist.gather_rows(self.frozen_latents(mine, flip=True), len(rows))])
-        y, known = self.loader.dataset.labels_and_mask(rows)
+        y, known = self._with_intensity(rows, *self.loader.dataset.labels_and_mask(rows))
         self.cache = (latents, y.to(self.device), known.to(self.device))
         # rank 0 alone validates
         self.val_latents = self.frozen_latents(self.splits.val_rows) if dist.is_main else None
@@ -448,13 +491,17 @@ class Trainer:
         save_checkpoint(self.run_dir / runs.MODEL, self.model.state_dict(),
                         model_document(self.model, self.cfg, self.graph, self.store.roi_size,
                                        {"epoch": epoch, "selected": selected}))
-        test = score(self.store, self.splits.test_rows,
-                     predict_rows(self.model, self.store, self.splits.test_rows, self.device))
+        probs, inten = predict_rows_both(self.model, self.store, self.splits.test_rows, self.device)
+        test = score(self.store, self.splits.test_rows, probs)
+        test_intensity = score_intensity(self.store, self.splits.test_rows, inten)
         metrics = {"fold": self.cfg.data.fold, "seed": self.cfg.train.seed, "layer": self.cfg.model.layer,
                    "selected": selected, "epoch": epoch, "test": test.to_dict(),
                    "val_f1_at_selected": next((r["val_f1"] for r in history if r["epoch"] == epoch), None),
                    "epochs_run": len(history),
                    "train_seconds": float(sum(r["seconds"] for r in history))}
+        if test_intensity is not None:  # ICC(3,1), MAE, r per AU (core/intensity.py)
+            metrics["test_intensity"] = test_intensity.to_dict()
+            write_intensity_table(self.run_dir / runs.TEST_INTENSITY_TABLE, test_intensity)
         write_json_atomic(self.run_dir / runs.TEST_METRICS, metrics)
         write_table(self.run_dir / runs.TEST_TABLE, test)
         try:
@@ -479,7 +526,7 @@ class _BatchLosses(nn.Module):
     def forward(self, inputs, y, known) -> dict[str, torch.Tensor]:
         t = self.trainer
         if t.cache is not None:  # frozen encoders: inputs are (B, R, d0) latents
-            losses = t._au_losses(self.model.head(inputs), y, known)
+            losses = t._au_losses(*self.model.head_outputs(inputs), y, known)
             losses["loss"] = losses["au"]
             return losses
         return t._losses(self.stage, inputs, y, known)  # inputs: (B, R, 3, n, n) crops

@@ -1,8 +1,9 @@
 """Streaming output of ``predict``: rows appended and flushed per batch, and resume after a kill.
 
 Formats (:data:`OUTPUT_FORMATS`): ``csv``, one row per frame and face with OpenFace 2's column names
-(``frame, face_id, timestamp, confidence, success, [pose_Rx, pose_Ry, pose_Rz, x_0..x_67, y_0..y_67,] AU01_p ..,
-AU01_c .., note``, the bracketed ones with landmarks;
+(``frame, face_id, timestamp, confidence, success, [pose_Rx, pose_Ry, pose_Rz, x_0..x_67, y_0..y_67,] [AU01_r ..,]
+AU01_p .., AU01_c .., note``, the bracketed ones with landmarks and with a model that has an intensity head
+(``AUxx_r``: intensity on 0–5, as OpenFace 2's);
 a frame without a face is one row with ``success = 0`` and empty AU cells; ``note`` is empty except for an
 image file that could not be read, where it says why), and ``json``, JSON Lines: one object per frame
 with its list of faces (and a ``"note"`` for an unreadable image). ``confidence`` is the landmark
@@ -46,16 +47,24 @@ def au_columns(aus) -> tuple[list[str], list[str]]:
     return [f"AU{a:02d}_p" for a in aus], [f"AU{a:02d}_c" for a in aus]
 
 
+def intensity_columns(aus) -> list[str]:
+    """OpenFace 2's intensity columns ``AU01_r`` ..: 0 (absent) to 5 (maximum), written when the model has an
+    intensity head (``model.task`` intensity or both)."""
+    return [f"AU{a:02d}_r" for a in aus]
+
+
 class CSVFormat:
     """OpenFace-style CSV, one row per frame and face."""
 
     name = "csv"
 
-    def __init__(self, aus, landmarks: bool, threshold: float):
+    def __init__(self, aus, landmarks: bool, threshold: float, intensity: bool = False):
         self.aus, self.landmarks, self.threshold = tuple(aus), landmarks, threshold
         self.p_cols, self.c_cols = au_columns(self.aus)
+        self.r_cols = intensity_columns(self.aus) if intensity else []
         self.columns = ["frame", "face_id", "timestamp", "confidence", "success",
-                        *(POSE_COLUMNS + LANDMARK_COLUMNS if landmarks else []), *self.p_cols, *self.c_cols, "note"]
+                        *(POSE_COLUMNS + LANDMARK_COLUMNS if landmarks else []), *self.r_cols, *self.p_cols,
+                        *self.c_cols, "note"]
 
     def header(self) -> str:
         return ",".join(self.columns) + "\n"
@@ -68,9 +77,12 @@ class CSVFormat:
         probs = np.full((n, c), np.nan, dtype=np.float64)
         points = np.full((n, 136), np.nan, dtype=np.float64)
         pose = np.full((n, 3), np.nan, dtype=np.float64)
+        inten = np.full((n, c), np.nan, dtype=np.float64)
         for i, (_, face) in enumerate(rows):
             if face is not None and face.probabilities is not None:
                 probs[i] = face.probabilities
+            if face is not None and face.probabilities is not None and getattr(face, "intensity", None) is not None:
+                inten[i] = face.intensity
             if face is not None and face.landmarks is not None:
                 points[i] = np.concatenate([face.landmarks[:, 0], face.landmarks[:, 1]])
             if face is not None and getattr(face, "pose", None) is not None:
@@ -89,6 +101,7 @@ class CSVFormat:
         if self.landmarks:
             extra.update({name: np.round(pose[:, k], 4) for k, name in enumerate(POSE_COLUMNS)})
             extra.update({name: np.round(points[:, k], 2) for k, name in enumerate(LANDMARK_COLUMNS)})
+        extra.update({name: np.round(inten[:, k], 4) for k, name in enumerate(self.r_cols)})  # 0–5
         extra.update({name: np.round(probs[:, k], 4) for k, name in enumerate(self.p_cols)})
         present = pd.DataFrame((probs >= self.threshold).astype(np.int64), columns=self.c_cols).astype("Int64")
         present[np.isnan(probs)] = pd.NA  # empty cells where the face gave no probabilities
@@ -106,8 +119,9 @@ class JSONLinesFormat:
 
     name = "json"
 
-    def __init__(self, aus, landmarks: bool, threshold: float):
+    def __init__(self, aus, landmarks: bool, threshold: float, intensity: bool = False):
         self.aus, self.landmarks, self.threshold = tuple(aus), landmarks, threshold
+        self.intensity = intensity
         self.names = [f"AU{a:02d}" for a in self.aus]
 
     def header(self) -> str:
@@ -119,6 +133,8 @@ class JSONLinesFormat:
         if face.probabilities is not None:
             out["probability"] = {n: round(float(p), 4) for n, p in zip(self.names, face.probabilities)}
             out["present"] = {n: int(p >= self.threshold) for n, p in zip(self.names, face.probabilities)}
+            if self.intensity and getattr(face, "intensity", None) is not None:  # 0–5, OpenFace's AUxx_r scale
+                out["intensity"] = {n: round(float(v), 4) for n, v in zip(self.names, face.intensity)}
         if self.landmarks and face.landmarks is not None:
             out["landmarks"] = np.round(face.landmarks.astype(np.float64), 2).tolist()
         if self.landmarks and getattr(face, "pose", None) is not None:

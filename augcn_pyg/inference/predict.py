@@ -63,6 +63,7 @@ class FaceResult:
     probabilities: np.ndarray | None = None  # what is written: the smoothed probabilities with --smooth N > 1
     raw: np.ndarray | None = None  # (C,) the model's own probabilities for this frame (None: not scored)
     pose: np.ndarray | None = None  # (3,) pose_Rx, pose_Ry, pose_Rz in radians (with --landmarks-out)
+    intensity: np.ndarray | None = None  # (C,) 0–5 intensities (a model with an intensity head; never smoothed)
 
 
 @dataclass
@@ -162,9 +163,15 @@ class BatchScorer:
             m = self.model
             rois = crop_rois(np.concatenate(self._aligned), np.concatenate(self._points), m.protocol,
                              m.roi_size)  # (K, R, 3, n, n)
-            probs = m(rois.numpy())  # (K, C)
-            for face, p in zip(self._owners, probs):
+            inten = None
+            if getattr(m, "has_intensity", False):
+                probs, inten = m.both(rois.numpy())  # (K, C), (K, C) on 0–5
+            else:
+                probs = m(rois.numpy())  # (K, C)
+            for k, (face, p) in enumerate(zip(self._owners, probs)):
                 face.raw = face.probabilities = np.asarray(p, dtype=np.float32)
+                if inten is not None:
+                    face.intensity = np.asarray(inten[k], dtype=np.float32)
         frames = self.frames
         self.frames, self._aligned, self._points, self._owners = [], [], [], []
         return frames
@@ -212,7 +219,8 @@ def predict(input_path: str | Path, out: str | Path, checkpoint: str | Path | No
     model = load_inference(checkpoint, onnx)
     model_file = Path(onnx) if onnx is not None else _model_file(Path(checkpoint))
     backend = get_backend(landmarks, all_faces=True, **(backend_options or {}))
-    fmt = OUTPUT_FORMATS[output_format](model.aus, landmarks_out, model.threshold)
+    fmt = OUTPUT_FORMATS[output_format](model.aus, landmarks_out, model.threshold,
+                                        intensity=getattr(model, "has_intensity", False))
     if track is None:
         track = source.kind == "video" and hasattr(backend, "detect_near")
     sequence = source.kind == "video" or bool(track)

@@ -35,10 +35,17 @@ class TorchModel:
         self.roi_size = int(self.doc["roi_size"])
         self.aus = tuple(int(a) for a in self.doc["aus"])
         self.threshold = THRESHOLD
+        #: the model has an intensity head (model.task intensity or both): :meth:`both` gives 0–5 intensities
+        self.has_intensity = getattr(self.model, "intensity_head", None) is not None
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, R, 3, n, n) uint8 -> (B, C) float32."""
         return self.model.predict_proba(torch.from_numpy(crops).to(self.device)).cpu().numpy()
+
+    def both(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, R, 3, n, n) uint8 -> ((B, C) probabilities, (B, C) intensities on 0–5 or None)."""
+        probs, inten = self.model.predict_both(torch.from_numpy(crops).to(self.device))
+        return probs.cpu().numpy(), (inten.cpu().numpy() if inten is not None else None)
 
 
 class OnnxModel:

@@ -93,3 +93,25 @@ def face_mean(value: torch.Tensor, faces: int, total=local_sums) -> torch.Tensor
         return value
     num, count = total(torch.stack([value * faces, value.new_tensor(float(faces))]))
     return num / count.clamp_min(1)
+
+
+#: the intensity losses by name (``loss.intensity_loss``), on intensity / 5: see :func:`intensity_loss`
+INTENSITY_LOSSES = ("mse", "huber")
+
+
+def intensity_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.Tensor, kind: str = "mse",
+                   total=local_sums, scale: float = 5.0, delta: float = 0.2) -> torch.Tensor:
+    """Masked regression of (B, C) intensities on 0–5 against (B, C) targets (unknown where ``known`` is
+    False): the mean over known entries of ``mse`` (squared error) or ``huber`` (``delta`` on the 0–1
+    scale, i.e. one intensity step) of ``predicted / 5`` against ``target / 5``. Dividing by 5 keeps the
+    term on the scale of the BCE beside it (both at most ~1 per entry)."""
+    if kind not in INTENSITY_LOSSES:
+        raise ValueError(f"intensity loss must be one of {', '.join(INTENSITY_LOSSES)}; got {kind!r}")
+    p, t = predicted / scale, torch.where(known, target, torch.zeros((), dtype=target.dtype)) / scale
+    if kind == "mse":
+        err = (p - t) ** 2
+    else:
+        err = F.huber_loss(p, t, reduction="none", delta=delta)
+    mask = known.to(err.dtype)
+    num, den = total(torch.stack([(err * mask).sum(), mask.sum()]))
+    return num / den.clamp_min(1)

@@ -9,8 +9,10 @@ Shapes (B faces, R ROIs, C AUs, n ROI side, d0 latent, d_L the last relation wid
       -> flatten + Linear      logits (B, C)
 
 ``layer`` is any name of :data:`augcn_pyg.nn.layers.RELATION_LAYERS`; ``none`` is no graph (the paper's
-AU-Net is ``none`` with ``loss.dice: false`` and ``global_node: False``). With ``global_node=False`` the
-whole-face ROI is left out of the model and of the graph (the paper's "w/o F" ablation).
+AU-Net is ``none`` with ``loss.dice: false`` and ``global_node: False``); ``local`` is ``none`` with a
+:class:`MaskedLinear` classifier: AU c's logit reads only the nodes of the ROIs of c (the relation-free
+point). With ``global_node=False`` the whole-face ROI is left out of the model and of the graph (the paper's
+"w/o F" ablation).
 
 The relation head (everything after the latents) is a design space, :data:`DESIGN_OPTIONS`; its default
 point (``skip="none"``, ``norm="none"``) is the relation-layer line above, the paper's head. See :class:`AUGCN`.
@@ -39,6 +41,7 @@ PARTS = {
     "roi heads": ("roi_head_",),
     "relation layers": ("relation.", "relation_norms.", "relation_skips."),
     "classifier": ("classifier.",),
+    "intensity head": ("intensity_head.",),
 }
 
 
@@ -48,6 +51,7 @@ class ModelOutput:
     roi_logits: torch.Tensor  # (B, R, C)
     reconstruction: torch.Tensor | None  # scalar L1 (eq. 1) or None when not computed
     latents: torch.Tensor  # (B, R, d0)
+    intensity: torch.Tensor | None = None  # (B, C) on 0–5, when the model has an intensity head
 
 
 class FaceDropout(nn.Module):
@@ -79,6 +83,34 @@ class NodeBatchNorm(nn.BatchNorm1d):
         return super().forward(x.reshape(-1, x.shape[-1])).view_as(x)  # (B·R, d) -> (B, R, d)
 
 
+class MaskedLinear(nn.Linear):
+    r"""A linear layer whose weight is multiplied by a fixed 0/1 mask: y = x (W ⊙ M)ᵀ + b.
+
+    The classifier of the ``local`` layer: x = flatten(h_L), (B, R·c_L); M, (C, R·c_L), is 1 where the
+    feature belongs to a ROI of the AU (the protocol's membership, without the whole-face ROI), so
+    logit_c = Σ_{r ∈ ROIs(c)} ⟨W_{c,r}, h_L[r]⟩ + b_c. Masked weights get zero gradients and never act.
+    The parameters are ``weight`` and ``bias`` as in ``nn.Linear`` (checkpoints of the same shape load)."""
+
+    def __init__(self, mask: torch.Tensor):
+        super().__init__(mask.shape[1], mask.shape[0])
+        self.register_buffer("mask", mask.to(self.weight.dtype), persistent=False)  # (C, R·c_L)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight * self.mask, self.bias)
+
+
+#: the relation layer whose model gets a :class:`MaskedLinear` classifier (each AU from its own ROIs only)
+LOCAL_LAYER = "local"
+
+
+def local_mask(membership: np.ndarray, is_global: np.ndarray, width: int) -> torch.Tensor:
+    """(R, C) membership, (R,) whole-face flags, c_L -> (C, R·c_L) float mask of :class:`MaskedLinear`: AU c
+    reads the c_L features of every ROI r with membership[r, c], except the whole-face ROI (it shows every AU,
+    so through it an AU would see the others)."""
+    own = np.asarray(membership, bool) & ~np.asarray(is_global, bool)[:, None]  # (R, C)
+    return torch.from_numpy(np.repeat(own.T, width, axis=1).astype(np.float32))  # (C, R·c_L), ROI-major
+
+
 #: the normalisations after each relation layer, by name: a builder ``width -> module on (B, R, width)``
 NORMS: Registry = Registry("normalisation")
 NORMS.register("none", lambda width: nn.Identity())
@@ -90,7 +122,15 @@ SKIPS = ("none", "sum", "concat", "initial")
 
 #: the model's constructor options that a run config's ``model`` section holds (``from_config`` reads them)
 MODEL_OPTIONS = ("layer", "latent", "hidden", "dropout", "skip", "skip_alpha", "norm", "layer_options", "global_node",
-                 "strip_rows", "strip_channels")
+                 "strip_rows", "strip_channels", "task")
+
+#: what the head predicts: AU presence (the classifier), 0–5 intensity (the intensity head), or both
+TASKS = ("presence", "intensity", "both")
+#: the top of the intensity scale (DISFA, BP4D's FERA 2015 release, SynthAU, OpenFace's AUxx_r)
+INTENSITY_MAX = 5.0
+#: an intensity-only model's presence: logit = INTENSITY_SLOPE · (intensity − PRESENT_AT), so p ≥ 0.5 exactly
+#: where the predicted intensity reaches the datasets' "present" level
+PRESENT_AT, INTENSITY_SLOPE = 2.0, 2.0
 
 #: the options that shape only the relation head (after the latents): models that differ in these alone can
 #: share one stage-1 model (auto-encoders and ROI heads), so they are the design dimensions a benchmark varies
@@ -155,8 +195,11 @@ class AUGCN(nn.Module):
     def __init__(self, protocol: str | Protocol, graph, layer: str = "gcn", latent: int = 150,
                  hidden=(30, 12), dropout: float = 0.2, layer_options: dict | None = None, global_node: bool = True,
                  strip_rows: int = 5, strip_channels: int = 24, roi_size: int = 25, skip: str = "none",
-                 skip_alpha: float = 0.1, norm: str = "none"):
+                 skip_alpha: float = 0.1, norm: str = "none", task: str = "presence"):
         super().__init__()
+        if task not in TASKS:
+            raise InputError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        self.task = task
         self.protocol = get_protocol(protocol)
         self.layer, self.latent, self.hidden = layer, int(latent), [int(h) for h in hidden]
         if not self.hidden or min(self.hidden) < 1:
@@ -186,13 +229,22 @@ class AUGCN(nn.Module):
             build_layer(layer, widths[i], self.hidden[i], self.topology, **self.layer_options)
             for i in range(len(self.hidden)))
         self.dropout = FaceDropout(dropout)
-        self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
+        if layer == LOCAL_LAYER:
+            is_global = np.array([self.protocol.rois[k].is_global for k in keep])
+            self.classifier = MaskedLinear(local_mask(self.protocol.membership()[keep], is_global, widths[-1]))
+        else:
+            self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
         self.relation_norms = nn.ModuleList(make_norm(d) for d in self.hidden)  # N_i on (B, R, d_{i+1})
         self.relation_skips = nn.ModuleList()  # P_i (sum) or Q_i (initial), one per layer
         if skip in ("sum", "initial"):
             for i, d in enumerate(self.hidden):
                 a, b = (widths[i], d) if skip == "sum" else (self.latent, widths[i])
                 self.relation_skips.append(nn.Identity() if a == b else nn.Linear(a, b, bias=False))
+        # made last, so a presence model's weights are drawn as before: intensity_c = 5·σ(⟨w_c, flatten(h_L)⟩ + b_c)
+        self.intensity_head = None
+        if task != "presence":
+            self.intensity_head = (MaskedLinear(self.classifier.mask.clone()) if isinstance(self.classifier, MaskedLinear)
+                                   else nn.Linear(num_rois * widths[-1], num_aus))
 
     def input_widths(self) -> list[int]:
         """c_0, ..., c_L: the widths of h_0 (d0), of each layer's input, and of the classifier's nodes."""
@@ -237,22 +289,41 @@ class AUGCN(nn.Module):
 
     def head(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, R, d0) latents -> (B, C) logits: the relation layers and the classifier."""
-        return self.classifier(self.relate(latents).flatten(1))
+        return self.head_outputs(latents)[0]
+
+    def head_outputs(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, R, d0) latents -> ((B, C) presence logits, (B, C) intensities on 0–5 or None), one pass
+        through the relation layers. An intensity-only model's logits come from its intensities
+        (:data:`PRESENT_AT`); its classifier is unused."""
+        z = self.relate(latents).flatten(1)  # (B, R·c_L)
+        if self.intensity_head is None:
+            return self.classifier(z), None
+        intensity = INTENSITY_MAX * torch.sigmoid(self.intensity_head(z))  # (B, C) in (0, 5)
+        if self.task == "intensity":
+            return INTENSITY_SLOPE * (intensity - PRESENT_AT), intensity
+        return self.classifier(z), intensity
 
     def head_parameters(self) -> list[nn.Parameter]:
         """The relation head's parameters (layers, normalisations, skip projections, classifier): what stage 2
         trains with frozen encoders."""
         return [*self.relation.parameters(), *self.relation_norms.parameters(), *self.relation_skips.parameters(),
-                *self.classifier.parameters()]
+                *self.classifier.parameters(), *(self.intensity_head.parameters() if self.intensity_head else [])]
 
     def forward(self, crops: torch.Tensor, reconstruct: bool = True) -> ModelOutput:
         latents, recon = self.autoencoders(self.select_rois(crops), reconstruct=reconstruct)  # (B, R, d0)
-        return ModelOutput(self.head(latents), self.roi_logits(latents), recon, latents)
+        logits, intensity = self.head_outputs(latents)
+        return ModelOutput(logits, self.roi_logits(latents), recon, latents, intensity)
 
     @torch.no_grad()
     def predict_proba(self, crops: torch.Tensor) -> torch.Tensor:
         """(B, R, 3, n, n) uint8 -> (B, C) AU probabilities."""
         return torch.sigmoid(self.head(self.autoencoders.encode(self.select_rois(crops))))
+
+    @torch.no_grad()
+    def predict_both(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, R, 3, n, n) uint8 -> ((B, C) probabilities, (B, C) intensities on 0–5 or None)."""
+        logits, intensity = self.head_outputs(self.autoencoders.encode(self.select_rois(crops)))
+        return torch.sigmoid(logits), intensity
 
     def parameter_counts(self) -> dict[str, int]:
         """Parameters per part (see :data:`PARTS`) and the total."""
@@ -288,11 +359,14 @@ def count_flops(model: AUGCN, batch_size: int = 16, reconstruct: bool = False) -
                 z = model.relate(latents)  # (B, R, c_L); eval mode: no dropout
             with FlopCounterMode(display=False) as cls:
                 model.classifier(z.flatten(1))
+            with FlopCounterMode(display=False) as inten:
+                if model.intensity_head is not None:
+                    model.intensity_head(z.flatten(1))
     finally:
         model.train(was_training)
     out = {"encoders": enc.get_total_flops(), "decoders": dec.get_total_flops() if reconstruct else 0,
            "roi heads": roi.get_total_flops(), "relation layers": rel.get_total_flops(),
-           "classifier": cls.get_total_flops()}
+           "classifier": cls.get_total_flops(), "intensity head": inten.get_total_flops()}
     out = {k: v / batch_size for k, v in out.items()}
     out["total"] = sum(out.values())
     return out

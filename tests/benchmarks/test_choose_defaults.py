@@ -20,3 +20,16 @@ def test_quick_search_chooses_by_validation_f1(tmp_path, monkeypatch):
 def test_bad_epochs_are_refused(capsys):
     assert choose_defaults.main(["--quick", "--epochs", "0,3"]) == 2
     assert "--epochs takes two positive counts" in capsys.readouterr().err
+
+
+def test_a_grid_and_a_start_can_be_given(tmp_path):
+    assert choose_defaults.main(["--quick", "--epochs", "1,1", "--folds", "1", "--out", str(tmp_path), "--threads", "1",
+                                 "--grid", "train.lr=0.01,0.05", "--start", "train.lr_step=10", "--name", "confirm"]) == 0
+    doc = json.loads((tmp_path / "confirm_quick.json").read_text())
+    assert doc["grids"] == {"train.lr": [0.01, 0.05]} and doc["chosen"]["train.lr_step"] == 10
+    assert {r["train.lr"] for r in doc["rows"]} == {0.01, 0.05}
+
+
+def test_a_bad_grid_is_one_clear_error(capsys):
+    assert choose_defaults.main(["--quick", "--grid", "train.momentum=0.9"]) == 2
+    assert "--grid / --start" in capsys.readouterr().err

@@ -278,7 +278,10 @@ def test_evaluate_refuses_a_store_of_another_protocol_or_roi_size(store, tmp_pat
     run = tmp_path / "run"
     train(cfg(store, epochs=(0, 1)), run, quiet=True)
     disfa = make_store(tmp_path / "disfa", protocol="disfa")
-    _bad(invoke("evaluate", run, "--data", disfa.path), "trained on bp4d faces with 10-pixel ROIs")
+    # another protocol is a cross-dataset evaluation now (tests/engine/test_intensity_task.py); its ROI size must match
+    assert invoke("evaluate", run, "--data", disfa.path).exit_code == 0
+    disfa15 = make_store(tmp_path / "disfa15", protocol="disfa", roi_size=15)
+    _bad(invoke("evaluate", run, "--data", disfa15.path), "trained on 10-pixel ROIs")
     other = make_store(tmp_path / "n15", roi_size=15)
     _bad(invoke("evaluate", run, "--data", other.path), "15-pixel ROIs")
     _bad(invoke("evaluate", tmp_path), "not an augcn-pyg run folder")

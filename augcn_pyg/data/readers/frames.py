@@ -35,6 +35,8 @@ class Frame:
     video_index: int | None
     labels: np.ndarray
     landmarks: np.ndarray | None = None
+    #: (C,) float32 0–5 intensities, NaN unknown; None when the dataset codes none (set by prepare)
+    intensity: np.ndarray | None = None
 
 
 class Skipped(NamedTuple):

@@ -9,6 +9,8 @@
 * :mod:`.writer` -- native-layout output; :func:`generate_synthau`
 * :mod:`.gallery` -- the AU gallery picture
 * :mod:`.check` -- the paper's graph rule and agreement with Table 1
+* :mod:`.occlusion` -- missing local evidence: occluders, weak AUs, cue strength, presets, the manifest
+* :mod:`.oracles` -- local and relation oracle bounds from labels and manifest, the relation signal
 
 See ``docs/synthau.md``.
 """

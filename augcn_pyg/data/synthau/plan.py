@@ -18,6 +18,8 @@ from augcn_pyg.data.synthau.relations import PRESENT, RELATIONS, load_model, sam
 
 # Streams of the spawn key.
 IDENTITY, LABELS, RENDER, FRAME_NUMBERS = 0, 1, 2, 3
+#: streams of missing local evidence (occlusion.py): occluders per video, weak AUs per subject
+OCCLUSION, EXPRESSIVITY = 4, 5
 
 
 def _interleave(parts) -> list[str]:

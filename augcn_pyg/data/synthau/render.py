@@ -136,6 +136,8 @@ class FaceRenderer:
         rng = np.random.default_rng(identity.texture_seed)
         self._chin_dots = rng.uniform([-0.2, 0.0], [0.2, 0.22], size=(18, 2))  # chin texture stipple
         self._freckles = rng.uniform(-1, 1, size=(int(rng.integers(0, 25)), 2)) * [0.6, 0.25] + [0, 0.45]
+        #: AU -> factor on its appearance cues (``occlusion.Evidence.cue_gains``; empty: every factor 1)
+        self.cue_gain: dict[int, float] = {}
 
     def px(self, pts) -> np.ndarray:
         """Canonical IOD units -> supersampled canonical pixels."""
@@ -200,7 +202,9 @@ class FaceRenderer:
         # face: jaw + skull top
         outline = np.vstack([jaw, top])
         d.polygon([tuple(p) for p in P(spline(outline, closed=True))], fill=skin)
-        self._draw_cues(d, lm, cue_strengths(intensities))
+        gain = self.cue_gain
+        self._draw_cues(d, lm, cue_strengths({a: v * gain.get(a, 1.0) for a, v in intensities.items()} if gain
+                                             else intensities))
         # hair fringe
         fringe = np.vstack([top * [1.04, 1.03], [[-head_w * 1.0, idn.hair_fringe + 0.35],
                                                  [-0.3, idn.hair_fringe + 0.05], [0.4, idn.hair_fringe],
@@ -355,8 +359,31 @@ class FaceRenderer:
     def render(self, intensities: dict[int, float], cond: FrameConditions = NEUTRAL_CONDITIONS,
                rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(image (S, S, 3) uint8 RGB, landmarks (68, 2) float32 in output pixels)``."""
+        img, pts, _ = self.render_occluded(intensities, cond, rng)
+        return img, pts
+
+    def canonical_landmarks(self, intensities: dict[int, float]) -> np.ndarray:
+        """(68, 2) the drawn landmarks in canonical IOD units (where :func:`sample_occluder` places things)."""
+        return displace(self.id.shape, intensities)
+
+    def render_occluded(self, intensities: dict[int, float], cond: FrameConditions = NEUTRAL_CONDITIONS,
+                        rng: np.random.Generator | None = None, occluder=None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`render` with an ``occlusion.Occluder`` drawn over the face (after the face, before pose and
+        the photometric steps, so it moves, blurs and gets noise like the face): ``(image, landmarks, mask)``,
+        mask (S, S) float32 in [0, 1] the occluder's share of each output pixel (None without an occluder).
+        The landmarks stay the drawn face's: the occluder hides them, it does not move them."""
         lm = displace(self.id.shape, intensities)
         canon = self.draw_canonical(lm, intensities)
+        big_mask = None
+        if occluder is not None:
+            m = Image.new("L", (self.big, self.big), 0)
+            dm = ImageDraw.Draw(m)
+            for poly in occluder.polygons:
+                dm.polygon([tuple(p) for p in self.px(poly)], fill=255)
+            big_mask = np.asarray(m)
+            canon = canon.copy()
+            canon[big_mask > 0] = occluder.colour  # hard-edged at 2x: the warp below anti-aliases it
         # pose: rotate/scale about the face centre, then shift; in supersampled pixels
         centre = self.px([0.0, 0.6])
         m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), cond.rotation, cond.scale)
@@ -368,8 +395,12 @@ class FaceRenderer:
         img = cv2.warpAffine(canon, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
         pts = self.px(lm) @ m[:, :2].T + m[:, 2]
+        mask = None
+        if big_mask is not None:
+            mask = cv2.warpAffine(big_mask.astype(np.float32) / 255, m, (self.size, self.size),
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         img = self._photometric(img, cond, rng)
-        return img, pts.astype(np.float32)
+        return img, pts.astype(np.float32), mask
 
     def _photometric(self, img: np.ndarray, cond: FrameConditions, rng) -> np.ndarray:
         if cond.light > 0:

@@ -10,6 +10,10 @@ DISFA-style (``protocol="disfa"``), one video per subject (the eight task segmen
     Images/SN001/1.jpg ...                    frames, numbered from 1
     ActionUnit_Labels/SN001/SN001_au1.txt     "frame,intensity" lines (0..5) for AUs 1 2 4 6 9 12 15 17 25 26
 
+With occlusion or expressivity knobs set (:mod:`.occlusion`), also ``Occlusion/{video}.csv``: ``frame,
+occluder`` (hand, fringe, sunglasses, mask or none) and, per ROI of the protocol, the fraction of it the
+occluder covers (0-1, 3 decimals); weakly shown AUs per subject are in ``synthau.json`` (``weak_aus``).
+
 Both: ``Landmarks/{video}.csv`` (OpenFace 2 style: ``frame, face_id, timestamp, confidence, success,
 x_0..x_67, y_0..y_67``, the true positions of the drawn features in image pixels),
 ``AUIntensity/{video}.csv`` (``frame`` then ``AU01..AU26``, the true continuous intensities of every
@@ -37,9 +41,19 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import atomic_path, write_json_atomic, write_text_atomic
 from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.data.synthau.face import sample_identity
+from augcn_pyg.data.synthau.occlusion import (
+    EVIDENCE_KNOBS,
+    Evidence,
+    evidence,
+    roi_cover,
+    sample_occluder,
+    subject_gains,
+)
 from augcn_pyg.data.synthau.plan import (
+    EXPRESSIVITY,
     FRAME_NUMBERS,
     IDENTITY,
+    OCCLUSION,
     RENDER,
     Video,
     sample_intensities,
@@ -90,9 +104,14 @@ def intensity_path(root: Path, video: Video) -> Path:
     return root / "AUIntensity" / f"{video.name}.csv"
 
 
-def is_complete(root: Path, protocol: str, video: Video) -> bool:
+def occlusion_path(root: Path, video: Video) -> Path:
+    return root / "Occlusion" / f"{video.name}.csv"
+
+
+def is_complete(root: Path, protocol: str, video: Video, occlusion: bool = False) -> bool:
     return all(p.exists() for p in [landmark_path(root, video), intensity_path(root, video),
-                                    *label_paths(root, protocol, video)])
+                                    *label_paths(root, protocol, video)]
+               + ([occlusion_path(root, video)] if occlusion else []))
 
 
 # --- file contents ---------------------------------------------------------------------------------
@@ -125,6 +144,16 @@ def intensity_csv(frames: np.ndarray, inten: np.ndarray) -> str:
     return _csv(header, np.column_stack([frames, values]), ["%d"] + ["%.3f"] * len(RENDERED_AUS))
 
 
+def occlusion_csv(frames: np.ndarray, kinds: list[str], cover: np.ndarray, roi_names: list[str]) -> str:
+    """``frame, occluder, <roi>...``: the occluder's kind ("none" without one) and the covered fraction of
+    each ROI (3 decimals; NaN where the face could not be aligned)."""
+    buf = io.StringIO()
+    buf.write(",".join(["frame", "occluder", *roi_names]) + "\n")
+    for f, k, row in zip(frames, kinds, cover):
+        buf.write(f"{int(f)},{k}," + ",".join("nan" if np.isnan(v) else f"{v:.3f}" for v in row) + "\n")
+    return buf.getvalue()
+
+
 def bp4d_occ_csv(frames: np.ndarray, inten: np.ndarray, aus) -> str:
     cols = [RENDERED_AUS.index(a) for a in aus]
     occ = (inten[:, cols] >= PRESENT).astype(int)
@@ -153,7 +182,8 @@ def _renderer(seed: int, subject_index: int, size: int) -> FaceRenderer:
 def write_video(job: dict) -> tuple[str, int, bool]:
     """Render and write one video; returns ``(name, frames, skipped)``."""
     root, protocol, video = Path(job["root"]), job["protocol"], job["video"]
-    if job["resume"] and is_complete(root, protocol, video):
+    ev: Evidence = job.get("evidence") or Evidence()
+    if job["resume"] and is_complete(root, protocol, video, not ev.is_default):
         return video.name, 0, True
     seed = job["seed"]
     model = load_model(protocol) if job["relations"] == "realistic" else None
@@ -164,13 +194,29 @@ def write_video(job: dict) -> tuple[str, int, bool]:
     conds = sample_video_conditions(rng, Conditions(**job["conditions"]), len(inten))
     quality = [cv2.IMWRITE_JPEG_QUALITY, int(job["conditions"]["jpeg_quality"])]
     lms = np.empty((len(inten), 68, 2), dtype=np.float32)
+    # missing local evidence (occlusion.py): own streams, so the default knobs leave every byte as before
+    gains = subject_gains(stream(seed, EXPRESSIVITY, video.subject_index), ev)
+    renderer.cue_gain = ev.cue_gains()
+    occ_rng = stream(seed, OCCLUSION, video.subject_index, max(video.task_index, 0))
+    kinds = ["none"] * len(inten)
+    cover = np.zeros((len(inten), get_protocol(protocol).num_rois), dtype=np.float32)
     for i, (row, cond) in enumerate(zip(inten, conds)):
-        active = {au: float(v) for au, v in zip(RENDERED_AUS, row) if v > 0.05}
-        img, lms[i] = renderer.render(active, cond, rng)
+        active = {au: float(v) * gains.get(au, 1.0) for au, v in zip(RENDERED_AUS, row) if v > 0.05}
+        occluder = None
+        if ev.occlusion > 0 and occ_rng.random() < ev.occlusion:
+            idn = renderer.id
+            occluder = sample_occluder(occ_rng, renderer.canonical_landmarks(active), ev, idn.skin, idn.hair)
+        img, lms[i], mask = renderer.render_occluded(active, cond, rng, occluder)
+        if mask is not None:
+            kinds[i] = occluder.kind
+            cover[i] = roi_cover(mask[None], lms[i][None], protocol)[0]
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), quality)
         path = image_path(root, protocol, video, int(frames[i]))
         with atomic_path(path) as tmp:
             tmp.write_bytes(buf.tobytes())
+    if not ev.is_default:
+        write_text_atomic(occlusion_path(root, video),
+                          occlusion_csv(frames, kinds, cover, get_protocol(protocol).roi_names))
     write_text_atomic(landmark_path(root, video), landmarks_csv(frames, lms))
     write_text_atomic(intensity_path(root, video), intensity_csv(frames, inten))
     if protocol == "disfa":
@@ -187,7 +233,8 @@ def write_video(job: dict) -> tuple[str, int, bool]:
 
 def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realistic", subjects: int = 24,
                      frames_per_video: int = 60, seed: int = 0, difficulty: str = "medium", workers: int = 1,
-                     image_size: int = 256, resume: bool = True, progress: bool = True, **knobs) -> dict:
+                     image_size: int = 256, resume: bool = True, progress: bool = True, preset: str = "clean",
+                     **knobs) -> dict:
     """Render a SynthAU dataset into ``out_dir`` in ``protocol``'s native layout; returns the manifest
     (``synthau.json``: the dataset's description) plus this run's ``frames_written`` and ``videos_skipped``,
     which the file does not hold, so a resumed or repeated run leaves the same bytes as one uninterrupted run.
@@ -196,6 +243,9 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
     scale, translation, lighting, blur, noise, jpeg_quality). BP4D-style output has ``subjects x 8``
     videos of ``frames_per_video`` frames; DISFA-style one video of ``8 x frames_per_video`` frames per
     subject. The output is byte-identical for a seed whatever ``workers`` is.
+    ``preset`` (:data:`.occlusion.PRESETS`) sets the knobs of missing local evidence, which ``knobs`` also
+    override (:class:`.occlusion.Evidence`: occlusion, mix, weak_share, weak_gain, cue_strength,
+    au_cue_strength); the default ``clean`` turns them off.
     """
     root = Path(out_dir)
     if protocol not in PROTOCOLS:
@@ -205,8 +255,10 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
     if subjects < 1 or frames_per_video < 1 or image_size < 64 or workers < 1 or seed < 0:
         raise InputError(f"subjects, frames_per_video and workers must be >= 1, image_size >= 64 and seed >= 0 "
                          f"(got {subjects}, {frames_per_video}, {workers}, {image_size}, {seed}) for {root}")
+    ev_knobs = {k: knobs.pop(k) for k in list(knobs) if k in EVIDENCE_KNOBS}
     try:
         cond = conditions(difficulty, **knobs)
+        ev = evidence(preset, **ev_knobs)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{exc} (output {root})") from None
     if root.exists() and not root.is_dir():
@@ -214,6 +266,8 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
     params = {"protocol": protocol, "relations": relations, "subjects": subjects,
               "frames_per_video": frames_per_video, "seed": seed, "difficulty": difficulty,
               "image_size": image_size, "conditions": asdict(cond)}
+    if not ev.is_default:  # only then: datasets made before these knobs keep their parameters
+        params |= {"preset": preset, "evidence": ev.to_json()}
     manifest_path = root / "synthau.json"
     if manifest_path.exists():
         try:
@@ -227,6 +281,9 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
     manifest = {"version": VERSION, "parameters": params, "complete": False,
                 "layout": "bp4d" if protocol == "bp4d" else "disfa",
                 "videos": [v.name for v in vids], "subjects": sorted({v.subject for v in vids})}
+    if ev.weak_share > 0:
+        manifest["weak_aus"] = {v.subject: {str(a): g for a, g in subject_gains(
+            stream(seed, EXPRESSIVITY, v.subject_index), ev).items()} for v in vids}
     try:
         root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(manifest_path, manifest)
@@ -234,7 +291,7 @@ def generate_synthau(out_dir, protocol: str = "bp4d", relations: str = "realisti
         raise InputError(f"cannot write the SynthAU output folder {root}: {exc.strerror or exc}") from None
     jobs = [{"root": str(root), "protocol": protocol, "relations": relations, "video": v, "seed": seed,
              "frames_per_video": frames_per_video, "image_size": image_size, "conditions": asdict(cond),
-             "resume": resume} for v in vids]
+             "resume": resume, "evidence": ev} for v in vids]
     total_frames = frames_per_video * len(vids) * (8 if protocol == "disfa" else 1)
     written = skipped = 0
     bar = None

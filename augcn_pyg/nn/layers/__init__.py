@@ -27,7 +27,7 @@ The package, by job:
 * the layers: :mod:`~augcn_pyg.nn.layers.gcn` (gcn, dense-gcn, learned, none),
   :mod:`~augcn_pyg.nn.layers.attention` (gat, gatv2, transformer) and
   :mod:`~augcn_pyg.nn.layers.message_passing` (ggnn, graphconv, gin, sage, rgcn);
-* :mod:`~augcn_pyg.nn.layers.builders`: the twelve registered builders, in the registry's order
+* :mod:`~augcn_pyg.nn.layers.builders`: the thirteen registered builders, in the registry's order
   (importing this package registers them);
 * :mod:`~augcn_pyg.nn.layers.pyg`: :class:`PyGLayer`, the one adapter that runs any PyG convolution
   (``pyg:<ClassName>``) or a user's ``MessagePassing`` class (``MODULE:ATTR``) on the batched graph, and

@@ -1,4 +1,4 @@
-"""The registered builders of the twelve relation layers, in the order ``augcn-pyg layers`` lists them.
+"""The registered builders of the thirteen relation layers, in the order ``augcn-pyg layers`` lists them.
 
 Each builder validates its options (a bad value is an :class:`~augcn_pyg.core.errors.InputError`) and
 returns the layer; its keyword arguments, with their defaults, are the options
@@ -88,4 +88,12 @@ def build_learned(in_channels, out_channels, topology, mask=False):
 
 @register_layer("none", description="no graph (G = I): a per-node linear map (the paper's AU-Net also drops Dice and the face node)")
 def build_none(in_channels, out_channels, topology):
+    return NoGraphLayer(in_channels, out_channels, topology)
+
+
+@register_layer("local", description="relation-free: no graph, and each AU's logit from its own ROIs' nodes only "
+                "(membership-masked classifier)")
+def build_local(in_channels, out_channels, topology):
+    # the node map of `none` (same parameters, same draws); AUGCN gives this layer a classifier whose weight is
+    # masked by the ROI-AU membership (nn/model.py LOCAL_LAYER), so no AU sees another AU's ROIs
     return NoGraphLayer(in_channels, out_channels, topology)
