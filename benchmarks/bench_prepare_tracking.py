@@ -6,7 +6,7 @@ difficulty), whose true landmarks (``Landmarks/``) are known. For ``--track`` an
 1. speed: ``prepare("bp4d", ..., landmarks="dlib", workers=1)`` from the JPEGs to a finished ROI store,
    frames/s over the wall clock (after a warm-up run on 4 frames; each run loads dlib's models, about a
    second), and the whole-frame detections it ran (``store.json``);
-2. landmark error: the 68 points prepare's chunks find (``prepare.chunk_landmarks``, the same chunks of
+2. landmark error: the 68 points prepare's chunks find (``prepare_chunks.chunk_landmarks``, the same chunks of
    ``--batch``), mean point-to-point distance over the true inter-ocular distance (between the eye centres),
    on the frames both found a face in, and on each one's own.
 
@@ -54,15 +54,15 @@ def warm_up(root: Path, out: Path) -> None:
 
 def landmark_errors(root: Path, track: bool, batch: int) -> dict[int, float]:
     """{frame position: error} for the frames whose face prepare's chunks find."""
-    from augcn_pyg.data import prepare as prep
+    from augcn_pyg.data import prepare_chunks as chunks
     from augcn_pyg.data.readers import read_dataset
 
     frames = read_dataset("bp4d", root, "bp4d")
     truth = read_dataset("bp4d", root, "bp4d", landmarks_dir=root / "Landmarks")
-    prep._init_worker("bp4d", 25, "dlib", {}, track, limit_threads=False)
+    chunks.init_worker("bp4d", 25, "dlib", {}, track, limit_threads=False)
     errors = {}
     for start in range(0, len(frames), batch):
-        _, points, kept, _, _ = prep.chunk_landmarks([(p, frames[p]) for p in range(start, min(start + batch,
+        _, points, kept, _, _ = chunks.chunk_landmarks([(p, frames[p]) for p in range(start, min(start + batch,
                                                                                                    len(frames)))])
         errors |= {p: iod_error(lm, truth[p].landmarks) for p, lm in zip(kept, points)}
     return errors

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from augcn_pyg.core.aus import PROTOCOLS, Protocol, get_protocol
@@ -47,14 +46,12 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import write_json_atomic, write_text_atomic
 from augcn_pyg.core.workers import die_with_parent
 from augcn_pyg.data.labels.intensity import intensity_rows, read_intensities
-from augcn_pyg.data.readers import NATIVE_DATASETS, load_image, read_dataset, release_videos
+from augcn_pyg.data.prepare_chunks import init_worker, process_chunk
+from augcn_pyg.data.readers import NATIVE_DATASETS, read_dataset, release_videos
 from augcn_pyg.data.store import COLUMNS, OPTIONAL_COLUMNS, PROGRESS_DIR, ROIS_FILE, STORE_JSON, ROIStoreWriter
 from augcn_pyg.data.synthau.occlusion import has_occlusion, read_cover
-from augcn_pyg.face.pipeline import align_usable, crop_rois
 from augcn_pyg.face.rois import check_roi_size
-from augcn_pyg.landmarks import LANDMARK_BACKENDS, get_backend, resolve_backend
-from augcn_pyg.landmarks.layout import to_68
-from augcn_pyg.landmarks.tracking import FaceTracker
+from augcn_pyg.landmarks import LANDMARK_BACKENDS, resolve_backend
 
 SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
@@ -96,127 +93,6 @@ class PrepareInterrupted(KeyboardInterrupt):
                     f"same command again to start it")
         return (f"interrupted: {self.chunks_done} of {self.chunks} chunks are finished in {self.out}. Run the same "
                 f"command again to resume from there (the result is the same as one uninterrupted run)")
-
-
-# --- the per-chunk work (runs in the workers) -------------------------------------------------------
-
-_WORKER: dict = {}
-
-
-def _init_worker(protocol: str, roi_size: int, landmarks: str, backend_options: dict, track: bool = False,
-                 limit_threads: bool = True) -> None:
-    if limit_threads:  # in a worker process: the parallelism is the processes, one thread each
-        import cv2
-
-        # Ctrl-C reaches the whole process group: the parent alone handles it (and stops the workers)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        torch.set_num_threads(1)
-        cv2.setNumThreads(1)
-    _WORKER.update(protocol=protocol, roi_size=roi_size, landmarks=landmarks, backend_options=backend_options,
-                   track=track, backend=None)
-
-
-def _backend():
-    # Built on the first frame without shipped landmarks, then kept for the worker's life.
-    if _WORKER["backend"] is None:
-        _WORKER["backend"] = get_backend(_WORKER["landmarks"], **_WORKER["backend_options"])
-    return _WORKER["backend"]
-
-
-class _ChunkDetector:
-    """The detector of one chunk's frames: the backend itself, or with tracking a fresh
-    :class:`FaceTracker` for each video the chunk reaches (frames of two videos never share a track)."""
-
-    def __init__(self, track: bool):
-        self.track, self.video, self.tracker = track, None, None
-        self.detections = 0  # whole-frame detections run in this chunk
-
-    def detect(self, frame, image) -> list:
-        if not self.track:
-            self.detections += 1
-            return _backend().detect(image)
-
-        video = (frame.subject, frame.video)
-        if video != self.video:
-            if self.tracker is not None:
-                self.detections += self.tracker.detections
-            self.video, self.tracker = video, FaceTracker(_backend())
-        return self.tracker.detect(image)
-
-    def finish(self) -> int:
-        """The chunk's whole-frame detections."""
-        return self.detections + (self.tracker.detections if self.tracker is not None else 0)
-
-
-def _face_landmarks(frame, image, detector: _ChunkDetector) -> tuple[np.ndarray | None, str]:
-    """(68, 2) float32 landmarks of the frame's face (shipped, else the best detected face), or None and why."""
-    if frame.landmarks is not None:
-        try:
-            return to_68(np.asarray(frame.landmarks, dtype=np.float32)), ""
-        except ValueError as exc:
-            return None, f"unusable landmarks: {exc}"
-    faces = detector.detect(frame, image)
-    if not faces:
-        return None, "no face found"
-    return np.asarray(max(faces, key=lambda f: f.score).landmarks, dtype=np.float32), ""
-
-
-def _centre_inside(points: np.ndarray, shape: tuple) -> bool:
-    """The mean of the finite (68, 2) points lies inside an image of ``shape`` (H, W, ...); True when
-    no point is finite (the NaN check reports those)."""
-    finite = points[np.isfinite(points).all(axis=1)]
-    if len(finite) == 0:
-        return True
-    x, y = finite.mean(axis=0)
-    return bool(0 <= x < shape[1] and 0 <= y < shape[0])
-
-
-def _unreadable(exc: Exception) -> str:
-    text = str(exc)
-    # load_image's own messages already begin with the category; others get it
-    return text if text.startswith("unreadable image") else f"unreadable image: {text}"
-
-
-def chunk_landmarks(items: list) -> tuple[list, list, list[int], list[tuple[int, str]], int]:
-    """``(images, (68, 2) landmarks, kept positions, [(skipped position, reason)], whole-frame detections)``
-    of ``[(frame position, Frame), ...]``: what :func:`process_chunk` aligns (in a worker, or after
-    ``_init_worker``)."""
-    detector = _ChunkDetector(_WORKER.get("track", False))
-    images, points, kept, skipped = [], [], [], []
-    for pos, frame in items:
-        try:
-            image = load_image(frame)
-        except (InputError, OSError, ValueError) as exc:
-            skipped.append((pos, _unreadable(exc)))
-            continue
-        lm, why = _face_landmarks(frame, image, detector)
-        if lm is None:
-            skipped.append((pos, why))
-            continue
-        if frame.landmarks is not None and not _centre_inside(lm, image.shape):
-            # shipped points of another image size (e.g. frames resized or cropped after the landmarks
-            # were made) would cut every ROI in the wrong place
-            skipped.append((pos, f"shipped landmarks outside the {image.shape[1]}x{image.shape[0]} image"))
-            continue
-        images.append(image)
-        points.append(lm)
-        kept.append(pos)
-    return images, points, kept, skipped, detector.finish()
-
-
-def process_chunk(task: tuple[int, list]) -> tuple[int, list[int], np.ndarray | None, list[tuple[int, str]], int]:
-    """Turn ``(chunk, [(frame position, Frame), ...])`` into ``(chunk, stored positions, ROIs (B, R, 3, n, n)
-    uint8, [(skipped position, reason)], whole-frame detections)``."""
-    chunk, items = task
-    protocol = get_protocol(_WORKER["protocol"])
-    images, points, kept, skipped, detections = chunk_landmarks(items)
-    faces = align_usable(images, np.stack(points) if kept else np.zeros((0, 68, 2), np.float32), protocol)
-    skipped += [(pos, why) for pos, why in zip(kept, faces.reasons) if why]
-    kept = [kept[i] for i in faces.kept]
-    if not kept:
-        return chunk, [], None, sorted(skipped), detections
-    rois = crop_rois(faces.aligned, faces.points, protocol, _WORKER["roi_size"])  # (B, R, 3, n, n)
-    return chunk, kept, np.ascontiguousarray(rois.numpy(), dtype=np.uint8), sorted(skipped), detections
 
 
 # --- the parent: chunks, checkpoints, the store -----------------------------------------------------
@@ -308,7 +184,7 @@ def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], read
 def _results(tasks: Iterable, workers: int, init_args: tuple):
     if workers <= 1:  # in this process: leave the caller's thread settings alone
 
-        _init_worker(*init_args, limit_threads=False)
+        init_worker(*init_args, limit_threads=False)
         try:
             for task in tasks:
                 yield process_chunk(task)
@@ -319,13 +195,13 @@ def _results(tasks: Iterable, workers: int, init_args: tuple):
     # (A script that calls prepare with workers > 1 needs the usual `if __name__ == "__main__":` guard.)
     ctx = multiprocessing.get_context("spawn")
     # Children start with SIGINT ignored (inherited through exec, before their imports) and keep it
-    # ignored in _init_worker: a Ctrl-C then interrupts the parent only, which terminates the pool.
-    # (signal handlers can only be set from the main thread; elsewhere _init_worker's alone must do)
+    # ignored in init_worker: a Ctrl-C then interrupts the parent only, which terminates the pool.
+    # (signal handlers can only be set from the main thread; elsewhere init_worker's alone must do)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
         # the workers end with this process, even when it is killed outright
-        pool = ctx.Pool(workers, initializer=die_with_parent, initargs=(_init_worker, *init_args))
+        pool = ctx.Pool(workers, initializer=die_with_parent, initargs=(init_worker, *init_args))
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)

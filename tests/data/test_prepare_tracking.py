@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from augcn_pyg.cli import main
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.data import prepare as prep
+from augcn_pyg.data import prepare_chunks as chunks
 from augcn_pyg.data.readers import read_dataset
 from augcn_pyg.data.store import COLUMNS, ROIStore
 from augcn_pyg.data.synthetic import generate_synthau
@@ -89,8 +90,8 @@ def test_tracked_landmarks_are_as_close_to_the_truth(synth):
     truth = read_dataset("bp4d", synth, "bp4d", landmarks_dir=synth / "Landmarks")
     errors, detections = {}, {}
     for track in (False, True):
-        prep._init_worker("bp4d", 25, "dlib", {}, track, limit_threads=False)
-        _, points, kept, _, detections[track] = prep.chunk_landmarks(list(enumerate(frames)))
+        chunks.init_worker("bp4d", 25, "dlib", {}, track, limit_threads=False)
+        _, points, kept, _, detections[track] = chunks.chunk_landmarks(list(enumerate(frames)))
         errors[track] = dict(zip(kept, iod_errors(points, [truth[p].landmarks for p in kept])))
     # a followed face can be found where the whole-frame search misses it (here 1 frame of 40), never lost
     assert set(errors[False]) <= set(errors[True]) and len(errors[False]) >= 38
