@@ -46,6 +46,7 @@ from augcn_pyg.engine.distributed import Distributed, resolve_device, shard
 from augcn_pyg.engine.latent_memo import remembered
 from augcn_pyg.engine.model_card import write_model_card
 from augcn_pyg.engine.models import build_model, check_model_fits_store, load_model, model_document, open_store
+from augcn_pyg.engine.objective import BatchLosses, Objective
 from augcn_pyg.engine.scoring import (
     encode_rows,
     predict_latents,
@@ -60,12 +61,7 @@ from augcn_pyg.engine.training_log import TensorBoardLog, clear_log, summary_wri
 from augcn_pyg.graph.relations import RelationBuilder
 from augcn_pyg.nn.losses import (
     au_weights,
-    face_mean,
-    intensity_loss,
     local_sums,
-    roi_bce,
-    weighted_bce,
-    weighted_dice,
 )
 
 
@@ -174,6 +170,7 @@ class Trainer:
         self.model = build_model(cfg, self.protocol, self.graph, store.roi_size).to(self.device)
         if t.init:
             self._init_stage1(t.init)
+        self.objective = Objective(self.model, cfg.loss, cfg.model.task, self.weights, self.total)
         dataset = AUROIDataset(store, self.graph, split=self.splits.train_subjects)
         dataset.indices = train_rows  # the (possibly sampled) training rows
         self.flip = FlipROIs(self.protocol, p=t.flip_p, seed=t.seed + 1) if t.flip else None
@@ -244,7 +241,7 @@ class Trainer:
         trained = {id(p) for p in self._parameters(stage)}
         for p in self.model.parameters():  # DDP reduces the gradients of what this stage trains, nothing else
             p.requires_grad_(id(p) in trained)
-        step = _BatchLosses(self, stage)
+        step = BatchLosses(self.objective, stage, frozen=self.cache is not None)
         if not self.dist.enabled:
             return step
 
@@ -263,35 +260,6 @@ class Trainer:
         it = self.intensities[torch.as_tensor(np.asarray(rows), dtype=torch.long)].to(y.device)  # (B, C)
         it_known = ~torch.isnan(it)
         return torch.cat([y, torch.nan_to_num(it)], 1), torch.cat([known, it_known], 1)
-
-    def _losses(self, stage: str, crops, y, known) -> dict[str, torch.Tensor]:
-        m, lc = self.model, self.cfg.loss
-        latents, recon = m.autoencoders(m.select_rois(crops))  # (B, R, d0), scalar
-        c = self.protocol.num_aus  # y, known may carry intensities in columns C.. (_with_intensity)
-        out = {"roi": roi_bce(m.roi_logits(latents), y[:, :c], known[:, :c], m.membership, self.total),
-               "recon": face_mean(recon, crops.shape[0], self.total)}
-        out["loss"] = out["roi"] + lc.lambda_recon * out["recon"]
-        if stage == "all":
-            out.update(self._au_losses(*m.head_outputs(latents), y, known))
-            out["loss"] = out["loss"] + out["au"]
-        return out
-
-    def _au_losses(self, logits, intensity, y, known) -> dict[str, torch.Tensor]:
-        """The head's losses: presence (BCE + Dice) unless the task is intensity alone, plus
-        lambda_intensity x the intensity term when the model has an intensity head."""
-        lc, c = self.cfg.loss, self.protocol.num_aus
-        out = {}
-        if self.cfg.model.task != "intensity":
-            out["bce"] = weighted_bce(logits, y[:, :c], known[:, :c], self.weights, self.total)
-            out["au"] = out["bce"]
-            if lc.dice:
-                out["dice"] = weighted_dice(logits, y[:, :c], known[:, :c], self.weights, lc.dice_eps, self.total)
-                out["au"] = out["au"] + lc.lambda_dice * out["dice"]
-        if intensity is not None:
-            out["intensity"] = intensity_loss(intensity, y[:, c:], known[:, c:], lc.intensity_loss, total=self.total)
-            out["au"] = out["au"] + lc.lambda_intensity * out["intensity"] if "au" in out else \
-                lc.lambda_intensity * out["intensity"]
-        return out
 
     def _batches(self, epoch: int):
         """(crops or latents, y, known, global batch size) per batch of ``epoch``: this process's share of
@@ -512,24 +480,6 @@ class Trainer:
         self._write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.dist.barrier()
         return metrics
-
-
-class _BatchLosses(nn.Module):
-    """One batch's training losses as a module: what DistributedDataParallel wraps."""
-
-    def __init__(self, trainer: Trainer, stage: str):
-        super().__init__()
-        self.model = trainer.model
-        self.stage = stage
-        object.__setattr__(self, "trainer", trainer)  # a plain reference, not a submodule
-
-    def forward(self, inputs, y, known) -> dict[str, torch.Tensor]:
-        t = self.trainer
-        if t.cache is not None:  # frozen encoders: inputs are (B, R, d0) latents
-            losses = t._au_losses(*self.model.head_outputs(inputs), y, known)
-            losses["loss"] = losses["au"]
-            return losses
-        return t._losses(self.stage, inputs, y, known)  # inputs: (B, R, 3, n, n) crops
 
 
 def _epoch_line(row: dict, total: int) -> str:
