@@ -155,15 +155,11 @@ SYMMETRIZE.register("min", (np.minimum, 1.0))
 DEFAULT_THRESHOLDS: dict[str, float] = {"conditional": 1.0, "lift": 1.5, "phi": 0.1, "pmi": 0.4}
 
 
-def _choice(registry: Registry, name: str, what: str):
-    return registry.lookup(name)
-
-
 def score_range(measure: str, symmetrize: str = "sum") -> tuple[float, float]:
     """The values the symmetrised measure can take: thresholds outside it are rejected."""
-    m = _choice(MEASURES, measure, "measure")
+    m = MEASURES.lookup(measure)
     if m.directed:
-        _, scale = _choice(SYMMETRIZE, symmetrize, "symmetrize mode")
+        _, scale = SYMMETRIZE.lookup(symmetrize)
         return m.low * scale, m.high * scale
     return m.low, m.high
 
@@ -171,17 +167,17 @@ def score_range(measure: str, symmetrize: str = "sum") -> tuple[float, float]:
 def default_threshold(measure: str = "conditional", symmetrize: str = "sum") -> float:
     """The threshold used when none is given: :data:`DEFAULT_THRESHOLDS`, for a directed measure scaled
     from ``sum``'s range to ``symmetrize``'s (conditional: sum 1.0, mean / max / min 0.5)."""
-    m = _choice(MEASURES, measure, "measure")
+    m = MEASURES.lookup(measure)
     t = DEFAULT_THRESHOLDS[measure]
     if m.directed:
-        t *= _choice(SYMMETRIZE, symmetrize, "symmetrize mode")[1] / SYMMETRIZE["sum"][1]
+        t *= SYMMETRIZE.lookup(symmetrize)[1] / SYMMETRIZE["sum"][1]
     return t
 
 
 def symmetric_score(measure: str, symmetrize: str, counts: PairCounts) -> np.ndarray:
-    m = _choice(MEASURES, measure, "measure")
+    m = MEASURES.lookup(measure)
     raw = m.fn(counts)
-    return _choice(SYMMETRIZE, symmetrize, "symmetrize mode")[0](raw, raw.T) if m.directed else raw
+    return SYMMETRIZE.lookup(symmetrize)[0](raw, raw.T) if m.directed else raw
 
 
 def independence_score(measure: str, symmetrize: str, rates: np.ndarray) -> np.ndarray:
@@ -189,6 +185,6 @@ def independence_score(measure: str, symmetrize: str, rates: np.ndarray) -> np.n
 
     For the paper's measure this is ``r_i + r_j``: frequent independent AUs look related.
     """
-    m = _choice(MEASURES, measure, "measure")
+    m = MEASURES.lookup(measure)
     raw = m.independent(np.asarray(rates, dtype=np.float64))
-    return _choice(SYMMETRIZE, symmetrize, "symmetrize mode")[0](raw, raw.T) if m.directed else raw
+    return SYMMETRIZE.lookup(symmetrize)[0](raw, raw.T) if m.directed else raw
