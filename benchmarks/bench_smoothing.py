@@ -39,7 +39,7 @@ from augcn_pyg.data.labels import read_labels
 from augcn_pyg.engine import runs
 from augcn_pyg.inference.predict import predict
 from augcn_pyg.inference.smoothing import KINDS, smooth_frames
-from benchmarks.common import RESULTS, finished, machine_info, write_json, write_text
+from benchmarks.common import RESULTS, finished, machine_info, run_provenance, write_json, write_text
 
 WINDOWS = (1, 2, 3, 5, 9, 15)
 FPS = 25.0  # BP4D's frame rate (the MJPG videos' stated rate; smoothing counts frames, not seconds)
@@ -137,7 +137,7 @@ def model_facts(run: Path) -> dict:
     return {"layer": metrics["layer"], "fold": metrics["fold"], "seed": metrics["seed"],
             "epochs": [config["train"]["epochs_ae"], config["train"]["epochs"]], "select": metrics["selected"],
             "selected_epoch": metrics["epoch"], "store_test_f1": metrics["test"]["mean_f1"],
-            "store_test_auc": metrics["test"]["mean_auc"]}
+            "store_test_auc": metrics["test"]["mean_auc"], **run_provenance(run)}
 
 
 def run_splits_of(run: Path) -> dict:
@@ -236,7 +236,8 @@ def markdown(doc: dict) -> str:
              f"`{doc['run']}`, {model['layer']} trained on fold {model['fold']} (seed {model['seed']}, epochs "
              f"{model['epochs'][0]},{model['epochs'][1]}, `train.select={model['select']}`: epoch {model['selected_epoch']}; "
              f"on the store's own faces, cut with the dataset's landmarks, its test F1 is "
-             f"{100 * model['store_test_f1']:.1f}, AUC {100 * model['store_test_auc']:.1f}). Each task video of the fold's validation subjects "
+             f"{100 * model['store_test_f1']:.1f}, AUC {100 * model['store_test_auc']:.1f}; trained at git "
+             f"{model.get('git')}, config digest {str(model.get('config_digest'))[:12]}). Each task video of the fold's validation subjects "
              f"({', '.join(doc['subjects']['val'])}) and test subjects ({', '.join(doc['subjects'].get('test', []))}) "
              f"(tasks: {'all' if doc['tasks'] == 'all' else ', '.join(doc['tasks'])}), written as an MJPG video, "
              f"goes through `predict` once (dlib, tracking, `--largest-face`); its raw probabilities are then "
