@@ -321,6 +321,20 @@ def defaults_choice() -> str:
             f"({val('train.lr_step', c['train.lr_step'])} against {val('train.lr_step', other_step)} for {other})")
 
 
+def store_gather() -> str:
+    """The StoreRows benchmark's README cell (results/store_gather.json): minima, old -> new."""
+    doc = result_json("store_gather")
+    b, e = doc["batch"], doc["epoch"]
+    ms = lambda key, path: f"{b[key][path]['min_ms']:.1f}"  # noqa: E731
+    load = sorted(float(doc[k].split()[0]) for k in ("load_before", "load_after"))
+    same = all(b[k]["equal"] for k in ("encode_no_flips", "encode_half_flipped")) and e["same_losses"]
+    return (f"half-flipped batch → latents **{ms('encode_half_flipped', 'old')} → {ms('encode_half_flipped', 'new')} ms** "
+            f"(input stage {ms('input_half_flipped', 'old')} → {ms('input_half_flipped', 'new')} ms); no flips "
+            f"{ms('encode_no_flips', 'old')} vs {ms('encode_no_flips', 'new')} ms (no gain: the read is the same); "
+            f"epoch **{e['old']['min_ms'] / 1e3:.2f} → {e['new']['min_ms'] / 1e3:.2f} s**; latents and losses "
+            f"{'bit for bit' if same else 'DIFFER'} (minima; load average {load[0]:.1f}–{load[1]:.1f})")
+
+
 BLOCKS = {
     "defaults": defaults_choice,
     "synthau-evidence": synthau_evidence,
@@ -342,6 +356,7 @@ BLOCKS = {
     "reference-scores": reference_scores,
     "graphconv-gin": graphconv_gin,
     "gcn-vs-none": gcn_vs_none_line,
+    "store-gather": store_gather,
 }
 
 

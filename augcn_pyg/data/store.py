@@ -291,12 +291,17 @@ class ROIStore:
             self._fd_pid = os.getpid()
         return self._fd
 
-    def read_rows(self, indices) -> np.ndarray:
+    def read_rows(self, indices, swapped=None) -> np.ndarray:
         """(B, R, 3, n, n) uint8 copy of the rows ``indices`` (any order, repeats allowed).
 
         Rows are read in ascending file order with ``os.preadv`` straight into the output: unlike fancy
         indexing of the memmap, this leaves no file pages mapped in the process, so its memory does not
         grow as an epoch walks through the store.
+
+        ``swapped`` (B,) bool: those faces are read with every ROI's left/right partner in its place
+        (``out[i, r] = row[perm[r]]``, perm = ``protocol.mirror_permutation()``), which is the ROI half of a
+        horizontal flip; the crops themselves are not mirrored. The permutation costs nothing extra: it is
+        the order of the read's buffers.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         out = np.empty((len(indices), *self.row_shape), np.uint8)
@@ -304,20 +309,34 @@ class ROIStore:
             return out
         if indices.min() < 0 or indices.max() >= self.count:
             raise IndexError(f"row index out of range for a store of {self.count} faces")
-        # Ascending file order; each row goes straight to its place in `out`. A run of rows that is
-        # consecutive both in the file and in `out` (an unshuffled batch) is one read.
+        swapped = np.zeros(len(indices), bool) if swapped is None else np.asarray(swapped, bool).reshape(-1)
+        if len(swapped) != len(indices):
+            raise ValueError(f"swapped has {len(swapped)} flags for {len(indices)} rows")
+        # Ascending file order; each row goes straight to its place in `out`. A run of unswapped rows that
+        # is consecutive both in the file and in `out` (an unshuffled batch) is one read.
         order = np.argsort(indices, kind="stable")  # (B,) positions in `out`, by file row
-        rows = indices[order]
-        breaks = np.flatnonzero((np.diff(rows) != 1) | (np.diff(order) != 1)) + 1
+        rows, swap = indices[order], swapped[order]
+        split = (np.diff(rows) != 1) | (np.diff(order) != 1) | swap[1:] | swap[:-1]  # a swapped row reads alone
+        breaks = np.flatnonzero(split) + 1
         starts = np.concatenate([[0], breaks]).tolist()
         ends = np.concatenate([breaks, [len(rows)]]).tolist()
         view = memoryview(out.reshape(-1))
         fd, size = self._file(), self.row_bytes
-        rows, order = rows.tolist(), order.tolist()
+        slots = self._swapped_slots()  # (R,) byte offset in a row where each file ROI lands when swapped
+        rows, order, swap = rows.tolist(), order.tolist(), swap.tolist()
         for a, b in zip(starts, ends):
             dest = order[a] * size
-            _pread_full(fd, view[dest:dest + (b - a) * size], rows[a] * size)
+            if swap[a]:  # one row, its ROIs in partner order
+                roi = size // len(slots)
+                _pread_full(fd, [view[dest + s:dest + s + roi] for s in slots], rows[a] * size)
+            else:
+                _pread_full(fd, [view[dest:dest + (b - a) * size]], rows[a] * size)
         return out
+
+    def _swapped_slots(self) -> list[int]:
+        """Where file ROI k of a swapped row goes: the byte offset of slot r with perm[r] = k."""
+        perm = self.protocol.mirror_permutation()  # (R,) out[r] = row[perm[r]]
+        return (np.argsort(perm) * (self.row_bytes // len(perm))).tolist()
 
     def close(self) -> None:
         if self._fd is not None and self._fd_pid == os.getpid():
@@ -340,13 +359,19 @@ class ROIStore:
                 f"rois={self.protocol.num_rois}x3x{self.roi_size}x{self.roi_size})")
 
 
-def _pread_full(fd: int, view: memoryview, offset: int) -> None:
-    done = os.preadv(fd, [view], offset)
-    while done < len(view):  # short reads are rare (signals, huge runs): finish them
-        n = os.preadv(fd, [view[done:]], offset + done)
+def _pread_full(fd: int, buffers: list[memoryview], offset: int) -> None:
+    """Fill ``buffers`` in order with the file's bytes from ``offset``: one ``preadv``, continued if short."""
+    buffers = [b for b in buffers if len(b)]
+    while buffers:
+        n = os.preadv(fd, buffers, offset)
         if n <= 0:
-            raise OSError(f"unexpected end of the ROI file at byte {offset + done}")
-        done += n
+            raise OSError(f"unexpected end of the ROI file at byte {offset}")
+        offset += n
+        while buffers and n >= len(buffers[0]):  # short reads are rare (signals, huge runs): carry on
+            n -= len(buffers[0])
+            buffers.pop(0)
+        if buffers and n:
+            buffers[0] = buffers[0][n:]
 
 
 def _read_store_json(path: Path) -> dict:

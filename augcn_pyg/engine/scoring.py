@@ -1,6 +1,8 @@
 """Scores of a model on store rows: latents, probabilities, per-AU metrics, and their tables.
 
-Used by the trainer (validation, test), evaluate, cv and the benchmarks alike.
+Used by the trainer (validation, test), evaluate, cv and the benchmarks alike. Batches go to the model as
+:class:`~augcn_pyg.data.rows.StoreRows` (row indices), which the auto-encoders read straight into their float
+input; the results equal those of uint8 crop tensors bit for bit.
 """
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ import torch
 from augcn_pyg.core.intensity import IntensityScores, intensity_scores
 from augcn_pyg.core.io import atomic_path
 from augcn_pyg.core.metrics import AUScores, au_scores
+from augcn_pyg.data.rows import StoreRows
 
 
 @torch.no_grad()
 def encode_rows(model, store, rows: np.ndarray, device, batch_size: int = 512, flip=None) -> torch.Tensor:
-    """(M, R, d0) latents of store ``rows`` (flipped faces when ``flip`` is a FlipROIs)."""
+    """(M, R, d0) latents of store ``rows`` (flipped faces when ``flip`` is a FlipROIs of the store's protocol)."""
     model.eval()
     out = []
     for start in range(0, len(rows), batch_size):
-        crops = torch.from_numpy(store.read_rows(rows[start:start + batch_size])).to(device)
-        if flip is not None:
-            crops = flip.flip(crops)
+        part = rows[start:start + batch_size]
+        crops = StoreRows(store, part, flipped=np.ones(len(part), bool) if flip is not None else None)
         out.append(model.autoencoders.encode(model.select_rois(crops)))
     return torch.cat(out) if out else torch.zeros(0, model.num_rois, model.latent, device=device)
 
@@ -32,8 +34,7 @@ def encode_rows(model, store, rows: np.ndarray, device, batch_size: int = 512, f
 def predict_rows(model, store, rows: np.ndarray, device, batch_size: int = 512) -> np.ndarray:
     """(M, C) AU probabilities of store ``rows``."""
     model.eval()
-    out = [model.predict_proba(torch.from_numpy(store.read_rows(rows[s:s + batch_size])).to(device)).cpu()
-           for s in range(0, len(rows), batch_size)]
+    out = [model.predict_proba(StoreRows(store, rows[s:s + batch_size])).cpu() for s in range(0, len(rows), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.protocol.num_aus), np.float32)
 
 
@@ -42,6 +43,23 @@ def predict_latents(model, latents: torch.Tensor, batch_size: int = 2048) -> np.
     model.eval()
     out = [torch.sigmoid(model.head(latents[s:s + batch_size])).cpu() for s in range(0, len(latents), batch_size)]
     return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def predict_latents_both(model, latents: torch.Tensor, batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray | None]:
+    """(M, R, d0) latents -> ((M, C) AU probabilities, (M, C) intensities on 0–5 or None): the head alone."""
+    model.eval()
+    probs, inten = [], []
+    for s in range(0, len(latents), batch_size):
+        logits, i = model.head_outputs(latents[s:s + batch_size])
+        probs.append(torch.sigmoid(logits).cpu())
+        if i is not None:
+            inten.append(i.cpu())
+    c = model.protocol.num_aus
+    p = torch.cat(probs).numpy() if probs else np.zeros((0, c), np.float32)
+    if not has_intensity_head(model):
+        return p, None
+    return p, (torch.cat(inten).numpy() if inten else np.zeros((0, c), np.float32))
 
 
 def score(store, rows, probabilities) -> AUScores:
@@ -65,10 +83,10 @@ def predict_rows_both(model, store, rows: np.ndarray, device, batch_size: int = 
     model.eval()
     probs, inten = [], []
     for s in range(0, len(rows), batch_size):
-        crops = torch.from_numpy(store.read_rows(rows[s:s + batch_size]))  # (B, R_store, 3, n, n)
+        crops = StoreRows(store, rows[s:s + batch_size])  # (B, R_store, 3, n, n)
         if roi_map is not None:
-            crops = map_rois(crops, roi_map)
-        p, i = model.predict_both(crops.to(device))
+            crops = crops.select(roi_map)  # (B, R_model, 3, n, n)
+        p, i = model.predict_both(crops)
         probs.append(p.cpu())
         if i is not None:
             inten.append(i.cpu())

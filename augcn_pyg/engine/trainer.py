@@ -37,6 +37,7 @@ from augcn_pyg.core.io import atomic_path, write_json_atomic, write_text_atomic
 from augcn_pyg.core.metrics import AUScores
 from augcn_pyg.data.dataset import AUROIDataset
 from augcn_pyg.data.loader import FaceGraphLoader, FlipROIs
+from augcn_pyg.data.rows import StoreRows
 from augcn_pyg.data.splits import PAPER_POSITIVES, paper_sample, run_splits
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -50,6 +51,7 @@ from augcn_pyg.engine.objective import BatchLosses, Objective
 from augcn_pyg.engine.scoring import (
     encode_rows,
     predict_latents,
+    predict_latents_both,
     predict_rows,
     predict_rows_both,
     score,
@@ -272,11 +274,11 @@ class Trainer:
             self.model.dropout.share = (offset, len(pos))
             if self.flip is not None:
                 self.flip.share = (offset, len(pos))
-            if self.cache is None:
-                batch = self.loader.collate(mine)  # flips applied by the loader's transform
-                crops = batch.x.view(count, self.protocol.num_rois, *batch.x.shape[1:]).to(self.device, non_blocking=True)
-                y, known = self._with_intensity(batch.row.numpy(), batch.y, batch.y_mask)
-                yield crops, y.to(self.device), known.to(self.device), len(pos)
+            if self.cache is None:  # the rows and flips the loader's Batch would hold, read by the encoders
+                rows = self.loader.dataset.indices[mine]  # (count,) store rows
+                flipped = self.flip.draw(count).numpy() if self.flip is not None else None  # (count,) bool
+                y, known = self._with_intensity(rows, *self.loader.dataset.labels_and_mask(rows))
+                yield StoreRows(self.store, rows, flipped), y.to(self.device), known.to(self.device), len(pos)
                 continue
             latents, y, known = self.cache
             pos_t = torch.from_numpy(mine).to(self.device)
@@ -459,7 +461,10 @@ class Trainer:
         save_checkpoint(self.run_dir / runs.MODEL, self.model.state_dict(),
                         model_document(self.model, self.cfg, self.graph, self.store.roi_size,
                                        {"epoch": epoch, "selected": selected}))
-        probs, inten = predict_rows_both(self.model, self.store, self.splits.test_rows, self.device)
+        if self.cfg.train.freeze_encoders:  # the test faces' latents, shared by every run on one stage-1 model
+            probs, inten = predict_latents_both(self.model, self.frozen_latents(self.splits.test_rows))
+        else:
+            probs, inten = predict_rows_both(self.model, self.store, self.splits.test_rows, self.device)
         test = score(self.store, self.splits.test_rows, probs)
         test_intensity = score_intensity(self.store, self.splits.test_rows, inten)
         metrics = {"fold": self.cfg.data.fold, "seed": self.cfg.train.seed, "layer": self.cfg.model.layer,

@@ -15,7 +15,9 @@ strip layer is a convolution with a (s, n) kernel and stride s over each colour 
 mixes every strip of every plane. With n = 25, s = 5, k = 24: T = 15 strips, 57 k parameters per encoder
 and as many per decoder, 2.2 M for the 19 BP4D auto-encoders (the paper reports 2.3 M for its model).
 
-Inputs stay uint8 until here; the 1/255 scaling is folded into the first product (``alpha``) and the
+Inputs stay uint8 until here, or come as a *crop source* (:meth:`ROIAutoEncoders.pixels`) that writes the
+float ROI-major input itself: ``augcn_pyg.data.rows.StoreRows`` reads store rows straight into it, flips
+included, with no uint8 batch in between; the 1/255 scaling is folded into the first product (``alpha``) and the
 decoder predicts 0..255 values through ``alpha``/``beta`` of the last one, so no extra pass over the
 largest tensors is spent on scaling. The reconstruction loss is eq. 1 ((1/n^2) times the sum of absolute
 errors over a crop's 3 x n x n values on [0, 1] intensities) summed over the R ROIs and averaged over the
@@ -92,18 +94,31 @@ class ROIAutoEncoders(nn.Module):
         self.dec_hidden_weight, self.dec_hidden_bias = per_roi(num_rois, latent, hidden)
         self.dec_strip_weight, self.dec_strip_bias = per_roi(num_rois, strip_channels, self.strip_width)
 
-    def pixels(self, crops: torch.Tensor) -> torch.Tensor:
-        """(B, R, 3, n, n) uint8 -> (R, B*T, s*n) float32 in 0..255: ROI-major strips, one copy."""
+    def pixels(self, crops) -> torch.Tensor:
+        """(B, R, 3, n, n) uint8 -> (R, B*T, s*n) float32 in 0..255: ROI-major strips, one copy.
+
+        ``crops`` may also be a *crop source* instead of a tensor: an object with ``shape`` (B, R, 3, n, n)
+        and ``gather_pixels(out)`` that fills ``out``, a (R, B, 3, n, n) float32 numpy view, with the same
+        values (e.g. :class:`augcn_pyg.data.rows.StoreRows`, which reads store rows straight into this
+        layout, flips included). On a CPU model it fills the buffer below; elsewhere its ``crops()``
+        tensor goes the plain way."""
+        source = hasattr(crops, "gather_pixels")
+        if source and self.enc_strip_weight.device.type != "cpu":
+            crops, source = crops.crops().to(self.enc_strip_weight.device), False
+        device = torch.device("cpu") if source else crops.device
         b = crops.shape[0]
         if crops.shape[1:] != (self.num_rois, 3, self.roi_size, self.roi_size):
             raise ValueError(f"crops of shape {tuple(crops.shape)}; expected (B, {self.num_rois}, 3, "
                              f"{self.roi_size}, {self.roi_size})")
         shape = (self.num_rois, b, 3 * self.roi_size * self.roi_size)
         if torch.is_grad_enabled():  # autograd may keep this tensor: a new one per call
-            out = torch.empty(shape, dtype=torch.float32, device=crops.device)
+            out = torch.empty(shape, dtype=torch.float32, device=device)
         else:  # inference: reuse one buffer (a fresh 36 MB tensor per batch cost more than the copy)
-            out = self._inference_buffer(shape, crops.device)
-        out.copy_(crops.reshape(b, self.num_rois, -1).transpose(0, 1))
+            out = self._inference_buffer(shape, device)
+        if source:  # written in place as (R, B, 3, n, n): the first and only pass over the crops
+            crops.gather_pixels(out.numpy().reshape(self.num_rois, b, 3, self.roi_size, self.roi_size))
+        else:
+            out.copy_(crops.reshape(b, self.num_rois, -1).transpose(0, 1))
         return out.view(self.num_rois, b * self.num_strips, self.strip_width)
 
     def _inference_buffer(self, shape, device) -> torch.Tensor:
@@ -127,8 +142,9 @@ class ROIAutoEncoders(nn.Module):
         strips = hidden.view(r, -1, self.strip_channels)  # (R, B*T, k)
         return torch.baddbmm(self.dec_strip_bias, strips, self.dec_strip_weight, beta=255, alpha=255)
 
-    def forward(self, crops: torch.Tensor, reconstruct: bool = True):
-        """crops (B, R, 3, n, n) uint8 -> (latents (B, R, d0), eq. 1 summed over ROIs, or None)."""
+    def forward(self, crops, reconstruct: bool = True):
+        """crops (B, R, 3, n, n) uint8 (or a crop source, see :meth:`pixels`) -> (latents (B, R, d0), eq. 1
+        summed over ROIs, or None)."""
         pixels = self.pixels(crops)
         latents = self.encode_pixels(pixels)  # (R, B, d0)
         # eq. 1 per ROI, (1/n^2) sum_{c,i,j} |I - I'| on [0, 1] intensities, summed over the R ROIs and
@@ -137,8 +153,8 @@ class ROIAutoEncoders(nn.Module):
         loss = mean_abs_error(self.decode_pixels(latents), pixels, scale) if reconstruct else None
         return latents.transpose(0, 1), loss
 
-    def encode(self, crops: torch.Tensor) -> torch.Tensor:
-        """(B, R, 3, n, n) uint8 -> (B, R, d0)."""
+    def encode(self, crops) -> torch.Tensor:
+        """(B, R, 3, n, n) uint8 (or a crop source, see :meth:`pixels`) -> (B, R, d0)."""
         return self.encode_pixels(self.pixels(crops)).transpose(0, 1)
 
     @torch.no_grad()

@@ -54,6 +54,44 @@ def test_read_rows_any_order_and_repeats(tmp_path):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(store)).read_rows([4, 2]), rois[[4, 2]])
 
 
+def test_read_rows_swaps_the_rois_of_the_faces_it_is_told_to(tmp_path):
+    """swapped faces come back with each ROI's left/right partner in its place, crops not mirrored."""
+    rois, *meta = _arrays(BP4D, 20)
+    store = write_store(tmp_path / "s", "bp4d", rois, *meta)
+    perm = BP4D.mirror_permutation()
+    assert not np.array_equal(perm, np.arange(BP4D.num_rois))  # partners to swap
+    rng = np.random.default_rng(2)
+    for idx in ([3], [0, 1, 2, 3, 4], [19, 0, 5, 6, 7, 5, 5, 18], rng.permutation(20)):
+        idx = np.asarray(idx)
+        swapped = rng.random(len(idx)) < 0.5
+        swapped[0] = True
+        expected = rois[idx].copy()
+        expected[swapped] = expected[swapped][:, perm]
+        np.testing.assert_array_equal(store.read_rows(idx, swapped=swapped), expected)
+        np.testing.assert_array_equal(store.read_rows(idx, swapped=np.zeros(len(idx), bool)), rois[idx])
+    with pytest.raises(ValueError, match="flags"):
+        store.read_rows([1, 2], swapped=[True])
+
+
+def test_short_reads_are_finished(tmp_path, monkeypatch):
+    """preadv may return fewer bytes than asked (signals, huge runs); read_rows carries on where it stopped."""
+    import os
+
+    rois, *meta = _arrays(BP4D, 6)
+    store = write_store(tmp_path / "s", "bp4d", rois, *meta)
+    preadv = os.preadv
+
+    def at_most_100_bytes(fd, buffers, offset):
+        first = [memoryview(b)[:100] for b in buffers[:1]]
+        return preadv(fd, first, offset)
+
+    monkeypatch.setattr(os, "preadv", at_most_100_bytes)
+    idx, swapped = np.array([5, 0, 1, 2, 4]), np.array([True, False, False, False, True])
+    expected = rois[idx].copy()
+    expected[swapped] = expected[swapped][:, BP4D.mirror_permutation()]
+    np.testing.assert_array_equal(store.read_rows(idx, swapped=swapped), expected)
+
+
 def test_indices_for_subjects(tmp_path):
     rois, labels, subject, video, frame = _arrays(BP4D, 9)
     store = write_store(tmp_path / "s", "bp4d", rois, labels, subject, video, frame)

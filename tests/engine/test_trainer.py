@@ -17,7 +17,7 @@ from augcn_pyg.engine import runs
 from augcn_pyg.engine.checkpoint import load_checkpoint, save_checkpoint
 from augcn_pyg.engine.config import load_config
 from augcn_pyg.engine.models import load_model
-from augcn_pyg.engine.trainer import train
+from augcn_pyg.engine.trainer import Trainer, train
 from augcn_pyg.graph.relations import paper_graph
 from augcn_pyg.nn.model import AUGCN
 from benchmarks.fixtures import make_store
@@ -342,3 +342,18 @@ def test_a_run_interrupted_before_the_design_keys_existed_resumes(store, tmp_pat
     train(None, old, resume=True, quiet=True)
     a, b = load_checkpoint(whole / runs.MODEL).model, load_checkpoint(old / runs.MODEL).model
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_end_to_end_batches_hold_the_faces_flips_and_labels_of_the_loaders_batches(store, tmp_path):
+    """The trainer hands the model StoreRows; they hold what the loader's PyG Batches (flips by FlipROIs) hold."""
+    trainer = Trainer(cfg(store), tmp_path / "run", quiet=True)
+    trainer._setup()
+    trainer.cache = None
+    flips = trainer.flip.generator.get_state()
+    ours = [(inputs.crops(), y, known, b) for inputs, y, known, b in trainer._batches(0)]
+    trainer.flip.generator.set_state(flips)
+    theirs = [trainer.loader.collate(pos) for pos in trainer.loader.batch_positions(0)]
+    assert len(ours) == len(theirs) > 1 and any(batch.flipped.any() for batch in theirs)
+    for (crops, y, known, b), batch in zip(ours, theirs):
+        assert torch.equal(crops, batch.x.view(crops.shape)) and b == batch.num_graphs
+        assert torch.equal(y, batch.y) and torch.equal(known, batch.y_mask)

@@ -95,3 +95,46 @@ def test_flops_count_matches_the_counter():
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         ae.encode(crops(b=8, r=19, n=25))
     assert counter.get_total_flops() == 8 * ae.flops_per_face()
+
+
+class TensorSource:
+    """A crop source (see ROIAutoEncoders.pixels) over a uint8 tensor, as StoreRows is over a store."""
+
+    def __init__(self, x):
+        self.x, self.shape, self.filled = x, x.shape, 0
+
+    def gather_pixels(self, out):
+        out[...] = self.x.transpose(0, 1).numpy()  # (R, B, 3, n, n)
+        self.filled += 1
+        return out
+
+    def crops(self):
+        return self.x
+
+
+def test_a_crop_source_gives_the_tensors_latents_loss_and_gradients_bit_for_bit():
+    ae = ROIAutoEncoders(5, roi_size=10, latent=7, strip_rows=5, strip_channels=3)
+    x = crops()
+    source = TensorSource(x)
+    z, loss = ae(x)
+    (z.sum() + loss).backward()
+    grads = [p.grad.clone() for p in ae.parameters()]
+    ae.zero_grad()
+    zs, loss_s = ae(source)
+    (zs.sum() + loss_s).backward()
+    assert torch.equal(z, zs) and torch.equal(loss, loss_s) and source.filled == 1
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, ae.parameters()))
+    with torch.no_grad():
+        assert torch.equal(ae.encode(x), ae.encode(source))
+        assert torch.equal(ae.reconstruct(x), ae.reconstruct(source))
+    with pytest.raises(ValueError, match="expected"):
+        ae(TensorSource(crops(r=4)))
+
+
+def test_a_crop_source_goes_the_tensor_way_on_another_device():
+    """Off the CPU the source's uint8 crops travel and are converted there ("meta" stands in for a GPU)."""
+    ae = ROIAutoEncoders(5, roi_size=10, latent=7, strip_rows=5, strip_channels=3).to("meta")
+    source = TensorSource(crops())
+    with torch.no_grad():
+        pixels = ae.pixels(source)
+    assert pixels.device.type == "meta" and pixels.shape == (5, 4 * 6, 50) and source.filled == 0
