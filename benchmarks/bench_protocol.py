@@ -82,16 +82,24 @@ def stage1(store, fold: int, seed: int, root: Path, budget: str, fold_seed: int 
 TEST_FOLD_EPOCHS = "test_fold_epochs.json"
 
 
+def layer_config(store, fold: int, seed: int, layer: str, root: Path, budget: str, protocol: str = "frozen",
+                 fold_seed: int = -1, extra=(), name: str | None = None, threads: int = 0):
+    """(config, run folder) of ``layer`` started from the shared stage-1 model of (fold, seed) (see
+    :func:`layer_run`; the stage-1 model is not trained here)."""
+    sets = [f"train.init={stage1_dir(root, fold, seed, fold_seed)}",
+            *(["train.freeze_encoders=true"] if protocol == "frozen" else []), *extra]
+    cfg = run_config(store, fold, seed, layer, budget, protocol, fold_seed, sets, threads)
+    return cfg, layer_dir(root, protocol, name or layer, fold, seed, fold_seed)
+
+
 def layer_run(store, fold: int, seed: int, layer: str, root: Path, budget: str, protocol: str = "frozen",
               fold_seed: int = -1, extra=(), name: str | None = None, threads: int = 0) -> dict:
     """Test metrics of ``layer`` started from the shared stage-1 model; ``protocol`` frozen or end-to-end.
 
     ``extra`` overrides (e.g. ``loss.dice=false``) name a variant; give it its own ``name``. The result
     also holds ``test_fold_epochs``: the per-epoch test-fold scores recorded while it trained."""
-    init = stage1(store, fold, seed, root, budget, fold_seed, threads)
-    sets = [f"train.init={init}", *(["train.freeze_encoders=true"] if protocol == "frozen" else []), *extra]
-    cfg = run_config(store, fold, seed, layer, budget, protocol, fold_seed, sets, threads)
-    run_dir = layer_dir(root, protocol, name or layer, fold, seed, fold_seed)
+    stage1(store, fold, seed, root, budget, fold_seed, threads)
+    cfg, run_dir = layer_config(store, fold, seed, layer, root, budget, protocol, fold_seed, extra, name, threads)
     record = run_dir / TEST_FOLD_EPOCHS
     with locked(run_dir):
         # the recorder must see every epoch, so a run that did not finish starts again

@@ -22,7 +22,11 @@ two options never mean the same thing.
 
 Parts:
 
-* ``frozen``: every layer on the frozen latents of the shared stage-1 models.
+* ``frozen``: every layer on the frozen latents of the shared stage-1 models. The frozen runs of one stage-1
+  model train together as the members of one batch (``augcn_pyg.engine.members``): one process, the faces
+  encoded once, one small checkpoint per epoch for all; each member is the same run, bit for bit, as the
+  same configuration trained alone (``--one-per-run`` trains them that way). Every row says in
+  ``batch_members`` how many runs its batch held (0: trained alone).
 * ``end-to-end``: ``gcn``, ``none`` and the two other layers with the best mean *validation* F1 in the frozen
   comparison, trained end to end from the same stage-1 models (the paper's second stage).
 
@@ -137,6 +141,9 @@ def parse_args(argv=None):
                                                   "(N machines, one shared --root); no report")
     p.add_argument("--jobs", type=int, default=1,
                    help="runs side by side, one process with one thread each, grouped by stage-1 model (2 on 2 cores)")
+    p.add_argument("--one-per-run", action="store_true",
+                   help="train each frozen run alone (its own Trainer) instead of each group's runs as one batch of "
+                        "members in one process (augcn_pyg.engine.members; the same runs, bit for bit)")
     p.add_argument("--tensorboard", action="store_true",
                    help="each run trained also logs to TensorBoard in its run folder (the tensorboard extra): "
                         "tensorboard --logdir ROOT shows them side by side")
@@ -256,7 +263,7 @@ def main(argv=None) -> int:
             f"{len(frozen_names)} frozen runs per group, chosen by validation F1")
 
     frozen_rows = run_set(store, root, "frozen", frozen_names, groups, budget, train and "frozen" in parts, log, args.jobs,
-                          train_groups=mine, shard=f"{shard_i}/{shard_n}")
+                          train_groups=mine, shard=f"{shard_i}/{shard_n}", batched=not args.one_per_run)
     trial_table, unchosen = [], []
     if tuning is not None:  # each fold's trial with the best validation F1, relabelled as its point
         trial_runs = frozen_rows

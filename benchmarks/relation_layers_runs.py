@@ -91,14 +91,8 @@ def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, 
     elif not train:
         return None
     else:
+        ensure_stage1(store, root, Group(fold_seed, seed, fold), budget)
         before, t0 = loadavg(), time.perf_counter()
-        s1 = stage1_dir(root, fold, seed, fold_seed)
-        if not finished(s1):  # time the shared stage-1 model apart from the layer run
-            bp.stage1(store, fold, seed, root, budget, fold_seed)
-            if not (s1 / WALL).exists():
-                (s1 / WALL).write_text(json.dumps({"wall_s": time.perf_counter() - t0, "load_before": before,
-                                                   "load_after": loadavg()}))
-            before, t0 = loadavg(), time.perf_counter()
         called = time.strftime("%Y-%m-%dT%H:%M:%S")
         base, extra = split_point(layer)  # a design point (gcn@skip=sum): its layer and config override
         result = bp.layer_run(store, fold, seed, base, root, budget, protocol, fold_seed, extra=extra, name=layer)
@@ -112,8 +106,71 @@ def one_run(store, root: Path, protocol: str, layer: str, fold: int, seed: int, 
     doc = runs.read_run_json(path)
     wall = json.loads((path / WALL).read_text()) if (path / WALL).exists() else {}
     return {"result": result, "parameters": doc.get("parameters", {}), "wall_s": wall.get("wall_s"),
+            "batch_members": (doc.get("batch") or {}).get("members", 0),
             "load": [wall.get("load_before"), wall.get("load_after")], "provenance": run_provenance(path, doc),
             "splits": split_counts(doc)}
+
+
+def ensure_stage1(store, root: Path, group: Group, budget: str) -> Path:
+    """The group's shared stage-1 model, trained now (and timed apart from the layer runs) if it is not there."""
+    s1 = stage1_dir(root, group.fold, group.seed, group.fold_seed)
+    if not finished(s1):
+        before, t0 = loadavg(), time.perf_counter()
+        bp.stage1(store, group.fold, group.seed, root, budget, group.fold_seed)
+        if not (s1 / WALL).exists():
+            (s1 / WALL).write_text(json.dumps({"wall_s": time.perf_counter() - t0, "load_before": before,
+                                               "load_after": loadavg()}))
+    return s1
+
+
+BATCHES = ".batches"  # under the run root: the checkpoints of the batches training now (removed when done)
+
+
+def train_group_batched(store, root: Path, layers, group: Group, budget: str, log) -> None:
+    """Every unfinished frozen run of ``group`` trained as the members of one batch (``engine.members``): one
+    process, the group's latents encoded once, one small checkpoint per epoch for all, each member the same
+    run as alone. Each run's ``bench_wall.json`` holds its share of the batch's wall time."""
+    from contextlib import ExitStack
+
+    from augcn_pyg.engine.members import Member, MemberBatch, batch_identity
+
+    ensure_stage1(store, root, group, budget)
+    g = group
+    dirs = {layer: layer_dir(root, "frozen", layer, g.fold, g.seed, g.fold_seed) for layer in layers}
+    with ExitStack() as stack:
+        for layer in layers:  # in one order everywhere: two shards never wait on each other in a circle
+            stack.enter_context(locked(dirs[layer]))
+        todo = [layer for layer in layers if not layer_done(dirs[layer])]
+        if not todo:
+            return
+        members = []
+        for layer in todo:
+            base, extra = split_point(layer)  # a design point or trial: its layer and config overrides
+            cfg, run_dir = bp.layer_config(store, g.fold, g.seed, base, root, budget, "frozen", g.fold_seed, extra,
+                                           name=layer)
+            recorder = bp.TestFoldRecorder()
+            members.append(Member(cfg, run_dir, on_epoch=recorder, on_finish=_write_test_fold_epochs(recorder)))
+        checkpoint = (Path(root) / BATCHES / f"{run_root(root, g.fold_seed).name}-fold{g.fold}-seed{g.seed}-"
+                                             f"{batch_identity(members)[:16]}.safetensors")
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        before, t0 = loadavg(), time.perf_counter()
+        results = MemberBatch(members, checkpoint).run()
+        wall = time.perf_counter() - t0
+        for layer, member, result in zip(todo, members, results):
+            (member.run_dir / WALL).write_text(json.dumps({
+                "wall_s": wall / len(members), "batch_wall_s": wall, "batch_members": len(members),
+                "load_before": before, "load_after": loadavg()}))
+            log(f"{'frozen':10s} fold-seed {g.fold_seed:2d} fold {g.fold} seed {g.seed} {layer:12s} "
+                f"F1 {result['test']['mean_f1']:.3f}  (batch of {len(members)}: {wall:6.1f} s, load {loadavg()})")
+
+
+def _write_test_fold_epochs(recorder):
+    """A member's ``on_finish``: its per-epoch test-fold scores beside it, as ``bench_protocol.layer_run`` writes."""
+    from augcn_pyg.core.io import write_json_atomic
+
+    def write(trainer, metrics):
+        write_json_atomic(trainer.run_dir / bp.TEST_FOLD_EPOCHS, recorder.rows)
+    return write
 
 
 #: config keys that differ between the runs of one layer by design; everything else must be equal
@@ -156,18 +213,24 @@ def stage1_provenance(root: Path, groups) -> dict[Group, dict]:
     return out
 
 
-def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget) -> None:
-    """A worker's job: every layer on one shared stage-1 model (whose latents it then encodes once)."""
+def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget, batched: bool = False) -> None:
+    """A worker's job: every layer on one shared stage-1 model (whose latents it then encodes once), as one
+    batch of members when ``batched`` (frozen runs), else one run after another."""
     from augcn_pyg.core.allocator import keep_freed_memory
 
     torch.set_num_threads(1)
     keep_freed_memory()  # as the commands do
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    if batched:
+        train_group_batched(store, root, layers, Group(fold_seed, seed, fold), budget, log)
+        return
     for layer in layers:
-        one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, True, lambda m: print(m, flush=True))
+        one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, True, log)
 
 
-def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int) -> None:
-    """Train the groups ``jobs`` at a time, each in a spawned process with one thread."""
+def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int, batched: bool = False) -> None:
+    """Train the groups ``jobs`` at a time, each in a spawned process with one thread (each group one batch
+    of members when ``batched``)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -176,8 +239,8 @@ def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int)
     # the workers end with this process, even when it is killed outright (a scheduler's limit, the OOM killer)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=die_with_parent, initargs=(bp.log_to_tensorboard, bool(bp.LOGGING))) as pool:
-        futures = [pool.submit(_train_group, store, root, protocol, layers, g.fold, g.seed, g.fold_seed, budget)
-                   for g in todo]
+        futures = [pool.submit(_train_group, store, root, protocol, layers, g.fold, g.seed, g.fold_seed, budget,
+                               batched) for g in todo]
         for future in futures:
             try:
                 future.result()
@@ -187,18 +250,24 @@ def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int)
 
 
 def run_set(store, root, protocol, layers, groups, budget, train, log, jobs: int = 1, train_groups=None,
-            shard: str = "1/1") -> list[dict]:
+            shard: str = "1/1", batched: bool = True) -> list[dict]:
     """Rows of every finished (group, layer) run of ``groups``, in the groups' order; the runs of
     ``train_groups`` (default: all of ``groups``) that have not finished are trained first if ``train``.
 
-    With ``jobs`` > 1 the runs are trained first, side by side (:func:`train_side_by_side`), then read.
-    The wall time of a set that trained anything is appended to the part's ``part_wall.json``."""
+    Frozen runs train as one batch of members per group (:func:`train_group_batched`) unless ``batched`` is
+    False (one run after another, each its own Trainer). With ``jobs`` > 1 the groups are trained first, side
+    by side (:func:`train_side_by_side`), then read. The wall time of a set that trained anything is appended
+    to the part's ``part_wall.json``."""
     t0, load_before = time.perf_counter(), loadavg()
     mine = list(groups if train_groups is None else train_groups) if train else []
     todo = [(l, g) for g in mine for l in layers if not layer_done(layer_dir(root, protocol, l, g.fold, g.seed, g.fold_seed))]
     stage1_todo = len({g for _, g in todo if not finished(stage1_dir(root, g.fold, g.seed, g.fold_seed))})
+    batched = batched and protocol == "frozen"
     if todo and jobs > 1:
-        train_side_by_side(store, root, protocol, layers, mine, budget, jobs)
+        train_side_by_side(store, root, protocol, layers, mine, budget, jobs, batched)
+    elif todo and batched:
+        for g in mine:
+            train_group_batched(store, root, layers, g, budget, log)
     trained = set(mine)
     rows = []
     for g in groups:
@@ -210,7 +279,7 @@ def run_set(store, root, protocol, layers, groups, budget, train, log, jobs: int
         record_part_wall(Path(root), protocol, {
             "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs_trained": len(todo),
             "runs": len(layers) * len(mine), "stage1_models_trained": stage1_todo, "shard": shard,
-            "layers": list(layers), "jobs": jobs, "wall_s": time.perf_counter() - t0,
+            "layers": list(layers), "jobs": jobs, "batched": batched, "wall_s": time.perf_counter() - t0,
             "load": [load_before, loadavg()], "budget": budget})
     return rows
 
@@ -256,7 +325,7 @@ def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
            **{f"n_{k}": v for k, v in got.get("splits", {}).items()},
            "mean_f1": test["mean_f1"], "mean_auc": test["mean_auc"], "selected_epoch": r["epoch"],
            "val_f1_at_selected": r["val_f1_at_selected"], "train_seconds": r["train_seconds"],
-           "wall_seconds": got["wall_s"], "load": got["load"], "params_total": params.get("total"),
+           "wall_seconds": got["wall_s"], "batch_members": got.get("batch_members", 0), "load": got["load"], "params_total": params.get("total"),
            "params_relation": params.get("relation layers"), "params_classifier": params.get("classifier"),
            "recorded_val_selected_f1": cost["val_selected_test_f1"],
            "test_selected_epoch": cost["test_selected_epoch"], "test_selected_f1": cost["test_selected_test_f1"],
