@@ -2,6 +2,7 @@
 
     python -m benchmarks.throughput --data STORE       # writes results/throughput.*
     python -m benchmarks.throughput --quick            # < 1 min; proves nothing
+    python -m benchmarks.throughput --replot results/throughput.json   # only the plot again, nothing measured
 
 Two paths over the same ROI store, the same relation graph (the paper's Table 1 graph of the store's
 protocol) and the same relation-layer weights:
@@ -50,7 +51,7 @@ from benchmarks.throughput_measure import (
     measure_batching,
     measure_layer,
 )
-from benchmarks.throughput_report import CSV_FIELDS, markdown, plot, targets
+from benchmarks.throughput_report import CSV_FIELDS, markdown, plot, replot, targets
 from benchmarks.throughput_scatter import scatter_child, scatter_comparison, torch_scatter_version
 from benchmarks.throughput_steps import roofline
 
@@ -81,6 +82,8 @@ def parse_args(argv=None):
     ap.add_argument("--render", type=Path, default=None, metavar="JSON",
                     help="write the CSV, Markdown and plot again from an earlier result JSON (with --scatter: "
                          "add the torch-scatter comparison to it)")
+    ap.add_argument("--replot", type=Path, default=None, metavar="JSON",
+                    help="only draw the plot of an earlier result JSON again, beside it (nothing else is written)")
     ap.add_argument("--scatter-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     quick = args.quick
@@ -98,7 +101,9 @@ def parse_args(argv=None):
     if min(args.batches + args.scatter_batches) < 1 or min(args.scatter_rounds, args.repeats, args.model_repeats,
                                                             args.threads) < 1:
         ap.error("batch sizes, repeats and threads must be positive")
-    if args.data is None and not quick and args.render is None:
+    if args.replot is not None and not args.replot.is_file():
+        ap.error(f"--replot {args.replot}: no such result JSON")
+    if args.data is None and not quick and args.render is None and args.replot is None:
         ap.error("--data STORE is required (an ROI store written by `augcn-pyg prepare`) unless --quick")
     if args.data is not None and not (args.data / "store.json").is_file():
         ap.error(f"--data {args.data}: not an ROI store (no store.json there)")
@@ -190,6 +195,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     if args.scatter_child:
         scatter_child(args)
+        return 0
+    if args.replot is not None:
+        print(f"wrote {replot(args.replot)}")
         return 0
     if args.render is not None:
         doc = json.loads(args.render.read_text())

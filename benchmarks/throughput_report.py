@@ -1,7 +1,8 @@
 """The results of the throughput benchmark: the rows' CSV columns, the targets, the Markdown tables and the
-plot of faces/s against batch size."""
+plot (faces/s against batch size, or per relation layer when the run had one batch size)."""
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
@@ -208,6 +209,28 @@ def _loads(loads: dict) -> str:
 
 
 def plot(doc: dict, path: Path) -> None:
+    """Draw the result ``doc`` to ``path``: faces/s against batch size, or per layer when it holds one batch size."""
+    if len(_main_batches(doc)) == 1:
+        plot_layers_at_batch(doc, path)
+    else:
+        plot_vs_batch(doc, path)
+
+
+def replot(result: Path) -> Path:
+    """Draw the plot of an earlier result JSON again, beside it under the name its setup records; return the PNG."""
+    doc = json.loads(Path(result).read_text())
+    out = Path(result).parent / (doc["setup"].get("plot") or f"{Path(result).stem}_vs_batch.png")
+    plot(doc, out)
+    return out
+
+
+def _main_batches(doc: dict) -> list[int]:
+    """The batch sizes of the main run's rows (not the torch-scatter comparison's)."""
+    return sorted({r["batch"] for r in doc["rows"] if r.get("source", "main") == "main"})
+
+
+def plot_vs_batch(doc: dict, path: Path) -> None:
+    """Faces/s against batch size per mode, both paths, whole model and batching + relation; bold: the first layer."""
     plt = pyplot()
     rows, setup = doc["rows"], doc["setup"]
     main = setup["layers"][0]
@@ -237,3 +260,87 @@ def plot(doc: dict, path: Path) -> None:
     fig.suptitle(f"Throughput, ours vs the obvious PyG implementation; bold: {main}{others}"
                  + ("  [--quick: proves nothing]" if setup["quick"] else ""), fontsize=10)
     save_figure(fig, path)
+
+
+BAR_PARTS = (("model", "whole model"), ("batching+relation", "data batching + relation layers"))
+PATH_STYLE = {"obvious": ("tab:red", "obvious PyG path (DataLoader of Data objects, sparse layers)"),
+              "ours": ("tab:blue", "toolkit path (FaceGraphLoader, dense layers)")}
+
+
+def plot_layers_at_batch(doc: dict, path: Path) -> None:
+    """Grouped horizontal bars of faces/s per relation layer at the result's one batch size.
+
+    A 2 x 2 grid: rows are the parts in ``BAR_PARTS``, columns the modes (``MODES``); in each panel one pair
+    of bars per layer of ``doc["setup"]["layers"]`` (obvious, ours; log faces/s), ours / obvious written
+    beside the pair, in bold where the part's target (``setup["targets"]``, {part: ratio}) is met. The cells
+    come from ``ratio()`` over ``doc["rows"]`` (dicts with part, layer, mode, batch, path, faces_per_s).
+    """
+    plt = pyplot()
+    setup = doc["setup"]
+    batch = _main_batches(doc)[0]
+    layers = setup["layers"]
+    height = 2.4 + 0.42 * len(layers) * len(BAR_PARTS)
+    fig, axes = plt.subplots(len(BAR_PARTS), len(MODES), figsize=(12, height), sharey=True, squeeze=False,
+                             layout="constrained")  # constrained: room for the figure legend and the title
+    for row, (part, name) in zip(axes, BAR_PARTS):
+        for ax, mode in zip(row, MODES):
+            _layer_bars(ax, doc, part, mode, batch)
+            goal = setup.get("targets", TARGETS).get(part)
+            ax.set_title(f"{name}, {_mode_name(mode)}" + (f"; target ≥ {goal:g}×" if goal else ""), fontsize=10)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("relation layer")
+    axes[0, 0].set_yticks(range(len(layers)), layers)
+    axes[0, 0].set_ylim(len(layers) - 0.5, -0.5)  # first layer on top
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=9,
+               frameon=False)
+    fig.suptitle(_bar_title(doc, batch), fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _layer_bars(ax, doc: dict, part: str, mode: str, batch: int) -> None:
+    """One panel: per layer the obvious and ours faces/s as two bars, and their ratio beside them."""
+    layers, goal = doc["setup"]["layers"], doc["setup"].get("targets", TARGETS).get(part)
+    cells = {layer: ratio(doc["rows"], part, layer, mode, batch) for layer in layers}
+    values = [v for c in cells.values() if c for v in c[:2]]
+    if not values:
+        ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center")
+        return
+    low, high = min(values) / 2, max(values) * 3  # room on the right for the ratios
+    height = 0.38
+    for i, path_ in enumerate(PATHS):
+        colour, label = PATH_STYLE[path_]
+        ys = [y + (i - 0.5) * height for y, layer in enumerate(layers) if cells[layer]]
+        xs = [cells[layer][i] for layer in layers if cells[layer]]
+        ax.barh(ys, [x - low for x in xs], height=height, left=low, color=colour, label=label)
+    for y, layer in enumerate(layers):
+        if cells[layer]:
+            speedup = cells[layer][2]
+            ax.text(max(cells[layer][:2]) * 1.12, y, f"{speedup:.1f}×", va="center", fontsize=8,
+                    fontweight="bold" if goal and speedup >= goal else "normal")
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.set_xlabel(f"faces / s ({_mode_name(mode)}; log scale)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def _mode_name(mode: str) -> str:
+    """A mode's name in the plot's labels."""
+    return {"inference": "inference (forward)", "train": "training step"}[mode]
+
+
+def _bar_title(doc: dict, batch: int) -> str:
+    """The bar chart's title: batch size, threads, runs and the load at the start and end of the run."""
+    setup, load = doc["setup"], doc["load"]
+    threads = setup["threads"]
+    return (f"Faces/s per relation layer at batch {batch}: the toolkit vs the obvious PyG implementation"
+            + ("  [--quick: proves nothing]" if setup["quick"] else "") + "\n"
+            f"{threads} torch thread{'s' if threads != 1 else ''}, medians of {setup['repeats']} runs "
+            f"({setup['model_repeats']} for the whole model), load (1/5/15 min) {_load3(load['start'])} at the "
+            f"start, {_load3(load['end'])} at the end\n× = ours / obvious, in bold where the target is met")
+
+
+def _load3(loadavg: str) -> str:
+    """The 1, 5 and 15 minute load averages of a ``/proc/loadavg`` line."""
+    return " ".join(loadavg.split()[:3])

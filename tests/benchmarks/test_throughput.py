@@ -92,3 +92,55 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--quick", "--layers", "nope"])
     assert exc.value.code != 0 and "unknown relation layer" in capsys.readouterr().err
+
+
+def _result(batches, layers=("gcn", "gat")):
+    """A result document as ``throughput.run`` writes it, with made-up faces/s, for the plot alone."""
+    rows = [{"part": part, "layer": layer, "mode": mode, "batch": b, "path": path, "source": "main",
+             "faces_per_s": (1000.0 if path == "obvious" else 5000.0) * b, "min_ms": 1.0 if path == "ours" else 5.0}
+            for part in ("batching+relation", "model") for layer in layers for mode in ("inference", "train")
+            for b in batches for path in ("obvious", "ours")]
+    setup = {"quick": False, "layers": list(layers), "batches": list(batches), "threads": 1, "repeats": 15,
+             "model_repeats": 5, "targets": {"batching+relation": 10.0, "model": 2.5}, "plot": "r_vs_batch.png"}
+    return {"setup": setup, "rows": rows, "load": {"start": "1.01 1.53 2.03 1/82 3", "end": "1.00 1.35 1.90 1/82 4"}}
+
+
+def test_one_batch_size_is_drawn_as_bars_per_layer(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from benchmarks import throughput_report
+
+    figures, savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (figures.append(fig), savefig(fig, *a, **k))[1])
+    throughput_report.plot(_result([256]), tmp_path / "bars.png")
+    assert (tmp_path / "bars.png").stat().st_size > 0
+    (fig,) = figures
+    assert "batch 256" in fig.get_suptitle() and "1 torch thread" in fig.get_suptitle()
+    assert "1.01 1.53 2.03" in fig.get_suptitle()
+    assert len(fig.axes) == 4  # (whole model, batching + relation) x (inference, train)
+    for ax in fig.axes:
+        if ax.get_subplotspec().is_first_col():  # the rows share the y axis: one tick label per layer
+            assert [t.get_text() for t in ax.get_yticklabels()] == ["gcn", "gat"]
+        assert len(ax.patches) == 4  # two layers, two paths
+        assert sorted(t.get_text() for t in ax.texts) == ["5.0×", "5.0×"]
+    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 2
+
+
+def test_several_batch_sizes_keep_the_line_plot(tmp_path, monkeypatch):
+    from benchmarks import throughput_report
+
+    drawn = []
+    monkeypatch.setattr(throughput_report, "plot_layers_at_batch", lambda doc, path: drawn.append("bars"))
+    monkeypatch.setattr(throughput_report, "plot_vs_batch", lambda doc, path: drawn.append("lines"))
+    throughput_report.plot(_result([16, 256]), tmp_path / "x.png")
+    throughput_report.plot(_result([256]), tmp_path / "y.png")
+    assert drawn == ["lines", "bars"]
+
+
+def test_replot_only_draws_the_plot_beside_the_json(tmp_path):
+    from benchmarks.throughput import main
+
+    result = tmp_path / "r.json"
+    result.write_text(json.dumps(_result([256])))
+    assert main(["--replot", str(result)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r_vs_batch.png"]
