@@ -335,7 +335,53 @@ def store_gather() -> str:
             f"{'bit for bit' if same else 'DIFFER'} (minima; load average {load[0]:.1f}–{load[1]:.1f})")
 
 
+def comparison_speed() -> str:
+    """The frozen comparison's cost three ways (results/comparison_speed.json): walls, ratios, sameness."""
+    doc = result_json("comparison_speed")
+    s = doc["side_by_side"]
+    w = {m: v["wall_s"] for m, v in s["walls"].items()}
+    same = all(v["selected_epoch"] == v["runs"] and v["test_f1_max_abs_diff"] == 0.0
+               for v in s["same_as_one_per_process"].values())
+    loads = [v for m in s["walls"].values() for v in (m["load_before"], m["load_after"]) if v is not None]
+    return (f"{s['runs']} gcn runs: one per process {w['one_per_process'] / 60:.1f} min, one process per stage-1 "
+            f"model {w['per_group'] / 60:.1f} min, batched **{w['batched'] / 60:.1f} min**: **{s['ratio']:.2f}×** and "
+            f"{s['ratio_per_group']:.2f}×; every run {'the same, bit for bit' if same else 'NOT the same'} "
+            f"(load average {min(loads):.1f}–{max(loads):.1f})")
+
+
+def comparison_cost_split() -> str:
+    """Of a batched run's core-seconds, how many are its own training epochs (results/comparison_speed.json)."""
+    s = result_json("comparison_speed")["side_by_side"]
+    core_s = s["walls"]["batched"]["wall_s"] * s["jobs"] / s["runs"]
+    return (f"the epochs alone take {s['mean_train_seconds']['batched']:.1f} of the {core_s:.1f} core-seconds a batched "
+            f"run costs (mean selected epoch {s['mean_selected_epoch']:.1f})")
+
+
+def comparison_grid_estimate() -> str:
+    """The whole built-in grid's wall time at the side-by-side's batched rate (results/comparison_speed.json)."""
+    from augcn_pyg.nn.layers import layer_names
+
+    s = result_json("comparison_speed")["side_by_side"]
+    runs = len(layer_names()) * 9 * 8
+    per_run = s["walls"]["batched"]["wall_s"] / s["runs"]
+    return (f"at the batched rate above ({per_run:.1f} s of wall per gcn run on {s['jobs']} cores) the {runs}-run grid "
+            f"would take about {runs * per_run / 60:.0f} minutes")
+
+
+def comparison_grid() -> str:
+    """The whole equal-budget grid's wall time and memory (results/comparison_speed.json)."""
+    doc = result_json("comparison_speed")
+    if "grid_runs" not in doc:
+        raise InputError("results/comparison_speed.json has no grid: rerun comparison_speed.py --grid")
+    return (f"**{doc['grid_wall_seconds'] / 60:.0f} min** for {doc['grid_runs']} runs, peak "
+            f"{doc['peak_rss_mib']:,.0f} MiB (load average {doc['grid_load'][0]}–{doc['grid_load'][1]})")
+
+
 BLOCKS = {
+    "comparison-speed": comparison_speed,
+    "comparison-grid": comparison_grid,
+    "comparison-cost-split": comparison_cost_split,
+    "comparison-grid-estimate": comparison_grid_estimate,
     "defaults": defaults_choice,
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
