@@ -15,8 +15,9 @@ import torch
 
 from augcn_pyg.data.store import ROIS_FILE
 
-#: encodings kept: a frozen run encodes 4 sets (training faces, their flips, validation, test faces)
-KEEP = 4
+#: encodings kept: a frozen run encodes 4 sets (training faces, their flips, validation, test faces) and
+#: keeps the training faces beside their flips as one table (one shared copy for every run of a batch)
+KEEP = 5
 _memo: OrderedDict[tuple, torch.Tensor] = OrderedDict()
 
 
@@ -30,15 +31,18 @@ def fingerprint(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def remembered(model, store, rows: np.ndarray, device, flip: bool, encode) -> torch.Tensor:
+def remembered(model, store, rows: np.ndarray, device, flip: bool | str, encode) -> torch.Tensor:
     """``encode()``'s (M, R, d0) latents of ``rows``, or the ones computed before for the same encoders.
+
+    ``flip``: False (the faces), True (their flips) or ``"both"`` (a (2M, R, d0) table of the faces, then
+    their flips).
 
     The returned tensor is shared: callers must not change it in place."""
     rois = (store.path / ROIS_FILE).stat() if (store.path / ROIS_FILE).exists() else None
     key = (fingerprint(model.autoencoders), tuple(model.keep.tolist()), str(store.path.resolve()),
            (rois.st_size, rois.st_mtime_ns) if rois else None,
            hashlib.blake2b(np.ascontiguousarray(rows, dtype=np.int64).tobytes(), digest_size=16).hexdigest(),
-           bool(flip), str(device))
+           flip if isinstance(flip, str) else bool(flip), str(device))
     if key in _memo:
         _memo.move_to_end(key)
         return _memo[key]

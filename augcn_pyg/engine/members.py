@@ -136,8 +136,10 @@ class MemberBatch:
             trainer._setup()
             trainer.cache = None
             states.append(_State(m, trainer))
-        for s in states:
-            s.trainer._fill_cache()  # members of one stage-1 model share its encodings
+        # members of one stage-1 model (and fold) one after another: they share its encodings (latent_memo)
+        for s in sorted(states, key=lambda s: (s.trainer.cfg.train.init, s.trainer.cfg.data.fold_seed,
+                                               s.trainer.cfg.data.fold)):
+            s.trainer._fill_cache()
             s.step = s.trainer._step_module("all")
         return states
 

@@ -147,3 +147,14 @@ def test_a_killed_batch_resumes_and_ends_as_an_uninterrupted_one(stage1, tmp_pat
         assert all(torch.equal(mine[k], theirs[k]) for k in mine)
         history = json.loads(json.dumps(runs.read_run_json(out / f"member{i}")))
         assert history["status"] == "done"
+
+
+def test_members_of_one_stage1_model_share_one_latent_table(stage1, tmp_path):
+    """The cached (2M, R, d0) table of training faces and flips is one tensor for every member of a stage-1
+    model (a batch of a hundred members would otherwise hold a hundred copies)."""
+    tmp, inits = stage1
+    cfgs = [frozen(tmp, inits, "gcn", 1, 0), frozen(tmp, inits, "gat", 2, 0), frozen(tmp, inits, "none", 1, 5)]
+    states = MemberBatch([Member(c, tmp_path / f"m{i}") for i, c in enumerate(cfgs)], tmp_path / "b.safetensors")._set_up(None)
+    tables = [s.trainer.cache[0] for s in states]
+    assert tables[0] is tables[2] and tables[0] is not tables[1]
+    assert tables[0].shape[0] == 2 * len(states[0].trainer.train_rows)  # the faces, then their flips
