@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -50,7 +49,7 @@ from augcn_pyg.core.workers import die_with_parent
 from benchmarks import bench_protocol as bp
 from benchmarks.common import RESULTS, loadavg, run_root, write_json, write_text
 from benchmarks.relation_layers_budget import DEFAULT_SPACE, Budget, parse_space
-from benchmarks.relation_layers_runs import Group, ensure_stage1, grid_groups, one_run, run_set
+from benchmarks.relation_layers_runs import ensure_stage1, grid_groups, one_run, run_set
 
 MODES = ("one_per_process", "per_group", "batched")
 
@@ -210,12 +209,12 @@ def markdown(doc: dict) -> str:
         for m, same in s["same_as_one_per_process"].items():
             lines.append(f"- {m}: {same['selected_epoch']} of {same['runs']} runs select the same epoch as one run per "
                          f"process; largest test F1 difference {same['test_f1_max_abs_diff']:.2g}.")
-        lines.append(f"- training seconds per run (the epochs alone): " + ", ".join(
+        lines.append("- training seconds per run (the epochs alone): " + ", ".join(
             f"{m} {v:.2f}" for m, v in s["mean_train_seconds"].items()) + f"; mean selected epoch "
             f"{s['mean_selected_epoch']:.1f}.")
     st = doc.get("stacked_step")
     if st:
-        lines += ["", f"## Stacked or looped members", "",
+        lines += ["", "## Stacked or looped members", "",
                   f"One training step of {st['members']} gcn heads at batch {st['batch']}: vmap over stacked "
                   f"parameters {st['stacked_ms']:.1f} ms, one member after another {st['looped_ms']:.1f} ms "
                   f"(load {st['load']})."]
