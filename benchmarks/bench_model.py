@@ -158,22 +158,22 @@ def training_epochs(store: str, faces: int, frozen_epochs: int = 40) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(None, [f"data.store={store}"])
         trainer = Trainer(cfg, Path(tmp) / "run", quiet=True)
-        trainer._setup()
+        trainer.setup()
         rows = np.arange(min(faces, len(trainer.store)), dtype=np.int64)
         trainer.loader.dataset.indices = rows
         trainer.cache = None
-        opt, _ = trainer._optimizer("all")
-        step = trainer._step_module("all")
+        opt, _ = trainer.optimizer("all")
+        step = trainer.step_module("all")
         trainer._epoch(0, Stage("all", 1), 0, opt, step)  # warm-up epoch
         t0 = time.perf_counter()
         trainer._epoch(1, Stage("all", 1), 0, opt, step)
         end_to_end = time.perf_counter() - t0
         cfg.train.freeze_encoders = True
         t0 = time.perf_counter()
-        trainer._fill_cache()
+        trainer.fill_cache()
         cache = time.perf_counter() - t0
-        opt, _ = trainer._optimizer("all")
-        step = trainer._step_module("all")
+        opt, _ = trainer.optimizer("all")
+        step = trainer.step_module("all")
         t0 = time.perf_counter()
         for epoch in range(frozen_epochs):
             trainer._epoch(epoch, Stage("all", frozen_epochs), epoch, opt, step)

@@ -84,7 +84,7 @@ def bench_batch(store, batch: int, repeats: int) -> dict:
 
 
 def collate_batches(trainer, epoch: int):
-    """The crop branch of ``Trainer._batches`` before StoreRows: the loader's PyG Batch (flips by its
+    """The crop branch of ``Trainer.batches`` before StoreRows: the loader's PyG Batch (flips by its
     transform) viewed as (B, R, 3, n, n) crops. One process, so each batch is the whole global batch."""
     for pos in trainer.loader.batch_positions(epoch):
         trainer.model.dropout.share = (0, len(pos))
@@ -107,12 +107,12 @@ def bench_epoch(store_path: Path, faces: int, batch: int, repeats: int, small: b
         cfg = load_config(None, [f"data.store={store_path}", f"train.batch_size={batch}",
                                  f"train.threads={torch.get_num_threads()}", *extra])
         trainer = Trainer(cfg, Path(tmp) / "run", quiet=True)
-        trainer._setup()
+        trainer.setup()
         trainer.loader.dataset.indices = np.arange(min(faces, len(trainer.store)), dtype=np.int64)
         trainer.cache = None
         weights = copy.deepcopy(trainer.model.state_dict())
         flips, rng = trainer.flip.generator.get_state(), torch.get_rng_state()
-        new_batches = trainer._batches
+        new_batches = trainer.batches
         old_batches = lambda epoch: collate_batches(trainer, epoch)  # noqa: E731
         rows: dict[str, list[dict]] = {"old": [], "new": []}
         rss: dict[str, list[tuple[int, int]]] = {"old": [], "new": []}  # (VmRSS, RssFile) growth per epoch
@@ -122,9 +122,9 @@ def bench_epoch(store_path: Path, faces: int, batch: int, repeats: int, small: b
                 trainer.model.load_state_dict(weights)
                 trainer.flip.generator.set_state(flips)
                 torch.set_rng_state(rng)
-                trainer._batches = batches
-                opt, _ = trainer._optimizer("all")
-                step = trainer._step_module("all")
+                trainer.batches = batches
+                opt, _ = trainer.optimizer("all")
+                step = trainer.step_module("all")
                 before = resident("VmRSS"), resident("RssFile")
                 rows[name].append(trainer._epoch(1, Stage("all", 1), 0, opt, step))
                 rss[name].append((resident("VmRSS") - before[0], resident("RssFile") - before[1]))

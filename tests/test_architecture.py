@@ -15,6 +15,7 @@ from pathlib import Path
 import grimp
 import networkx as nx
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "augcn_pyg"
@@ -78,6 +79,22 @@ def test_no_module_imports_another_modules_private_names():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("augcn_pyg"):
                 private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
                 offences += [f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{n}" for n in private]
+    assert offences == []
+
+
+def test_no_module_calls_another_modules_private_methods():
+    """``obj._name`` outside ``self``/``cls`` only for names the package does not define (torch's and PyG's
+    own internals): a method one module calls on another's objects is part of that class's public API."""
+    trees = list(modules())
+    private = {fn.name for _, tree in trees for fn in ast.walk(tree)
+               if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name.startswith("_")
+               and not fn.name.startswith("__")} - set(dir(torch.nn.Module()))  # torch's own, and overrides of them
+    offences = []
+    for path, tree in trees:
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr in private
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
     assert offences == []
 
 

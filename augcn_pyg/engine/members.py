@@ -80,7 +80,7 @@ class _State:
     def __init__(self, member: Member, trainer: Trainer):
         self.member, self.trainer = member, trainer
         self.rng = torch.get_rng_state()  # torch's generator as the run alone has it after its set-up
-        self.opt, self.sched = trainer._optimizer("all")
+        self.opt, self.sched = trainer.optimizer("all")
         self.step = None
         self.history: list[dict] = []
         self.best = {"epoch": None, "val_f1": -1.0}
@@ -133,14 +133,14 @@ class MemberBatch:
         for m in self.members:
             trainer = Trainer(m.cfg, m.run_dir, resume=resume is not None, overwrite=resume is None, quiet=True,
                               on_epoch=m.on_epoch)
-            trainer._setup()
+            trainer.setup()
             trainer.cache = None
             states.append(_State(m, trainer))
         # members of one stage-1 model (and fold) one after another: they share its encodings (latent_memo)
         for s in sorted(states, key=lambda s: (s.trainer.cfg.train.init, s.trainer.cfg.data.fold_seed,
                                                s.trainer.cfg.data.fold)):
-            s.trainer._fill_cache()
-            s.step = s.trainer._step_module("all")
+            s.trainer.fill_cache()
+            s.step = s.trainer.step_module("all")
         return states
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -152,11 +152,11 @@ class MemberBatch:
         if resume is not None:
             start = self._restore(states, resume)
             for s in states:
-                s.trainer._write_run_json("running", **runs.resume_provenance(s.trainer.run_json))
+                s.trainer.write_run_json("running", **runs.resume_provenance(s.trainer.run_json))
         else:
             for i, s in enumerate(states):
-                s.trainer._start()
-                s.trainer._write_run_json("running", **{BATCH_KEY: self._batch_doc(i)})
+                s.trainer.start()
+                s.trainer.write_run_json("running", **{BATCH_KEY: self._batch_doc(i)})
         total = max(stages(m.cfg)[-1].epochs for m in self.members)
         for epoch in range(start, total):
             live = [s for s in states if not self._stopping(s, epoch)]
@@ -185,7 +185,7 @@ class MemberBatch:
 
     def _epoch(self, live: list[_State], epoch: int) -> list[dict]:
         """One epoch of every live member, step t of each in turn, with its own generator state."""
-        batches = [iter(s.trainer._batches(epoch)) for s in live]
+        batches = [iter(s.trainer.batches(epoch)) for s in live]
         sums = [dict() for _ in live]
         faces = [0] * len(live)
         seconds = [0.0] * len(live)
@@ -228,7 +228,7 @@ class MemberBatch:
         tr = s.trainer
         s.sched.step()
         torch.set_rng_state(s.rng)  # nothing below draws, but a hook may; keep the member's stream its own
-        val = tr._validate()
+        val = tr.validate()
         row.update(val_f1=val.mean_f1, val_auc=val.mean_auc)
         if tr.cfg.train.select == "val" and val.mean_f1 > s.best["val_f1"]:
             s.best = {"epoch": epoch + 1, "val_f1": val.mean_f1}
@@ -237,7 +237,7 @@ class MemberBatch:
             tr.on_epoch(tr, row)
         s.rng = torch.get_rng_state()
         s.history.append(row)
-        tr._write_history(s.history)
+        tr.write_history(s.history)
 
     # --- the batch checkpoint ----------------------------------------------------------------------
     def _batch_doc(self, index: int) -> dict:
@@ -290,7 +290,7 @@ class MemberBatch:
                             model_document(s.model, tr.cfg, tr.graph, tr.store.roi_size,
                                            {"epoch": s.best["epoch"], "selected": "val"}))
             s.model.load_state_dict(last, strict=False)
-        metrics = tr._finish(s.history, s.best)
+        metrics = tr.finish(s.history, s.best)
         if s.member.on_finish is not None:
             s.member.on_finish(tr, metrics)
         return metrics

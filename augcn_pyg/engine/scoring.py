@@ -55,6 +55,12 @@ def predict_latents_both(model, latents: torch.Tensor, batch_size: int = 2048) -
         probs.append(torch.sigmoid(logits).cpu())
         if i is not None:
             inten.append(i.cpu())
+    return stacked_outputs(model, probs, inten)
+
+
+def stacked_outputs(model, probs: list[torch.Tensor], inten: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-batch (B, C) probabilities and intensities -> ((M, C), (M, C) or None when the model has no
+    intensity head), empty (0, C) arrays when there were no batches."""
     c = model.protocol.num_aus
     p = torch.cat(probs).numpy() if probs else np.zeros((0, c), np.float32)
     if not has_intensity_head(model):
@@ -90,11 +96,7 @@ def predict_rows_both(model, store, rows: np.ndarray, device, batch_size: int = 
         probs.append(p.cpu())
         if i is not None:
             inten.append(i.cpu())
-    c = model.protocol.num_aus
-    p = torch.cat(probs).numpy() if probs else np.zeros((0, c), np.float32)
-    if not has_intensity_head(model):
-        return p, None
-    return p, (torch.cat(inten).numpy() if inten else np.zeros((0, c), np.float32))
+    return stacked_outputs(model, probs, inten)
 
 
 def map_rois(crops: torch.Tensor, roi_map: np.ndarray) -> torch.Tensor:

@@ -92,7 +92,11 @@ def fit_graph(cfg: RunConfig, protocol, labels):
 
 
 class Trainer:
-    """One run: ``Trainer(cfg, run_dir).run()``; ``resume=True`` carries on from the last checkpoint."""
+    """One run: ``Trainer(cfg, run_dir).run()``; ``resume=True`` carries on from the last checkpoint.
+
+    The steps of :meth:`run` (``setup``, ``start``, ``optimizer``, ``fill_cache``, ``step_module``, ``batches``,
+    ``validate``, ``write_history``, ``finish``) are public: a batch of frozen runs
+    (:mod:`augcn_pyg.engine.members`) drives them for each of its members, so a member is the run alone."""
 
     def __init__(self, cfg: RunConfig | None, run_dir: str | Path, resume: bool = False, overwrite: bool = False,
                  quiet: bool = False, echo: Callable[[str], None] = print,
@@ -128,7 +132,7 @@ class Trainer:
         self.tensorboard: TensorBoardLog | None = None  # rank 0's training log, when train.tensorboard
 
     # --- set-up ------------------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def setup(self) -> None:
         cfg, t, dist = self.cfg, self.cfg.train, self.dist
         if t.threads:
             torch.set_num_threads(t.threads)
@@ -197,14 +201,14 @@ class Trainer:
                              f"the latent size or strip layout differ")
         self.model.load_state_dict(state, strict=False)
 
-    def _write_run_json(self, status: str, **extra) -> None:
+    def write_run_json(self, status: str, **extra) -> None:
         if not self.dist.is_main:
             return
         doc = {**self.run_json, **extra, "format": runs.FORMAT, "status": status}
         write_json_atomic(self.run_dir / runs.RUN_JSON, doc)
         self.run_json = doc
 
-    def _start(self) -> None:
+    def start(self) -> None:
         cfg = self.cfg
         if not self.dist.is_main:
             return
@@ -221,7 +225,7 @@ class Trainer:
             "train_faces_used": int(len(self.train_rows)),
             "parameters": self.model.parameter_counts(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        self._write_run_json("running")
+        self.write_run_json("running")
 
     # --- optimisation ------------------------------------------------------------------------------
     def _parameters(self, stage: str):
@@ -232,13 +236,13 @@ class Trainer:
             return m.head_parameters()  # relation layers (with their norms and skips) and classifier
         return list(m.parameters())
 
-    def _optimizer(self, stage: str):
+    def optimizer(self, stage: str):
         t = self.cfg.train
         opt = torch.optim.SGD(self._parameters(stage), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
         return opt, sched
 
-    def _step_module(self, stage: str) -> nn.Module:
+    def step_module(self, stage: str) -> nn.Module:
         """The module whose forward gives a batch's losses, wrapped in DistributedDataParallel when distributed."""
         trained = {id(p) for p in self._parameters(stage)}
         for p in self.model.parameters():  # DDP reduces the gradients of what this stage trains, nothing else
@@ -263,7 +267,7 @@ class Trainer:
         it_known = ~torch.isnan(it)
         return torch.cat([y, torch.nan_to_num(it)], 1), torch.cat([known, it_known], 1)
 
-    def _batches(self, epoch: int):
+    def batches(self, epoch: int):
         """(crops or latents, y, known, global batch size) per batch of ``epoch``: this process's share of
         each global batch, with the flips and dropout drawn for the global batch (see distributed.py)."""
         dist = self.dist
@@ -290,7 +294,7 @@ class Trainer:
         if self.flip is not None:
             self.flip.share = None
 
-    def _fill_cache(self) -> None:
+    def fill_cache(self) -> None:
         """Stage-2 latents with frozen encoders: the training faces, their flips, and the validation faces."""
         rows, dist = self.loader.dataset.indices, self.dist
         t0 = time.perf_counter()
@@ -322,7 +326,7 @@ class Trainer:
         if not self.quiet:
             self.echo(text)
 
-    def _validate(self) -> AUScores:
+    def validate(self) -> AUScores:
         rows = self.splits.val_rows
         if self.cache is not None:
             probs = predict_latents(self.model, self.val_latents)
@@ -335,7 +339,7 @@ class Trainer:
         if self.resuming and self.run_json.get("status") == "done":
             self.echo(f"{self.run_dir}: finished already")
             return json.loads((self.run_dir / runs.TEST_METRICS).read_text())
-        self._setup()
+        self.setup()
         plan = stages(self.cfg)
         total = sum(s.epochs for s in plan)
         stage_of = [(s, e) for s in plan for e in range(s.epochs)]
@@ -352,10 +356,10 @@ class Trainer:
                 self.flip.generator.set_state(ckpt.rng["flip"])
             history, best, start = ckpt.doc["history"], ckpt.doc["best"], int(ckpt.doc["epochs_done"])
             resumed_state = ckpt
-            self._write_run_json("running", **runs.resume_provenance(self.run_json))  # another revision may carry it on
+            self.write_run_json("running", **runs.resume_provenance(self.run_json))  # another revision may carry it on
             self.echo_line(f"resuming {self.run_dir} after epoch {start} of {total}")
         else:
-            self._start()
+            self.start()
         if self.cfg.train.tensorboard and self.dist.is_main:
             self.tensorboard = TensorBoardLog(self.run_dir, history)
         self.cache = None
@@ -368,21 +372,21 @@ class Trainer:
                                f"{self.cfg.train.patience} epochs (best: epoch {best['epoch']})")
                 break
             if stage.name != current:
-                opt, sched = self._optimizer(stage.name)
+                opt, sched = self.optimizer(stage.name)
                 if resumed_state is not None and resumed_state.doc["stage"] == stage.name and e > 0:
                     opt.load_state_dict(resumed_state.optimizer_state())
                     sched.load_state_dict(resumed_state.doc["scheduler"])
                 resumed_state = None
                 current = stage.name
                 if stage.name == "all" and self.cfg.train.freeze_encoders:
-                    self._fill_cache()
-                step = self._step_module(stage.name)
+                    self.fill_cache()
+                step = self.step_module(stage.name)
             row = self._epoch(epoch, stage, e, opt, step)
             sched.step()
             if not self.dist.is_main:
                 continue  # rank 0 alone validates and writes; every rank holds the same weights and RNG states
             if stage.name == "all":
-                val = self._validate()
+                val = self.validate()
                 row.update(val_f1=val.mean_f1, val_auc=val.mean_auc)
                 if self.cfg.train.select == "val" and val.mean_f1 > best["val_f1"]:
                     best = {"epoch": epoch + 1, "val_f1": val.mean_f1}
@@ -394,7 +398,7 @@ class Trainer:
             if self.tensorboard is not None:
                 self.tensorboard.write(row, val if stage.name == "all" else None)
             history.append(row)
-            self._write_history(history)
+            self.write_history(history)
             rng = {"torch": torch.get_rng_state()}
             if self.flip is not None:
                 rng["flip"] = self.flip.generator.get_state()
@@ -405,7 +409,7 @@ class Trainer:
                              "roi_size": self.store.roi_size},
                             optimizer_state=opt.state_dict(), rng=rng)
             self.echo_line(_epoch_line(row, total))
-        return self._finish(history, best)
+        return self.finish(history, best)
 
     def _patience_ran_out(self, stage: Stage, epochs_done: int, best: dict) -> bool:
         """Early stopping, decided by rank 0 (which alone validates) for every rank. Checked before each
@@ -421,7 +425,7 @@ class Trainer:
         sums: dict[str, float] = {}
         faces = 0
         t0 = time.perf_counter()
-        for inputs, y, known, b in self._batches(epoch):
+        for inputs, y, known, b in self.batches(epoch):
             opt.zero_grad(set_to_none=True)
             losses = step(inputs, y, known)  # the global batch's losses, on every process
             losses["loss"].backward()
@@ -443,14 +447,14 @@ class Trainer:
                              f"{doc.get('roi_size')}-pixel ROIs, the store holds {self.protocol.name} with "
                              f"{self.store.roi_size}")
 
-    def _write_history(self, history: list[dict]) -> None:
+    def write_history(self, history: list[dict]) -> None:
         import pandas as pd
 
 
         with atomic_path(self.run_dir / runs.EPOCHS) as tmp:
             pd.DataFrame(history).to_csv(tmp, index=False)
 
-    def _finish(self, history: list[dict], best: dict) -> dict:
+    def finish(self, history: list[dict], best: dict) -> dict:
         for p in self.model.parameters():
             p.requires_grad_(True)
         if not self.dist.is_main:
@@ -488,7 +492,7 @@ class Trainer:
         except ImportError:  # matplotlib is a core dependency; keep the run's results even without it
             pass
         write_model_card(self.run_dir)
-        self._write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.write_run_json("done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.dist.barrier()
         return metrics
 

@@ -24,7 +24,7 @@ def store(tmp_path_factory):
 def model_of(store, seed=0):
     cfg = load_config(None, [f"data.store={store}", f"train.seed={seed}", *SMALL])
     trainer = Trainer(cfg, Path("/nonexistent/never-written"), quiet=True)
-    trainer._setup()
+    trainer.setup()
     return trainer
 
 

@@ -347,10 +347,10 @@ def test_a_run_interrupted_before_the_design_keys_existed_resumes(store, tmp_pat
 def test_end_to_end_batches_hold_the_faces_flips_and_labels_of_the_loaders_batches(store, tmp_path):
     """The trainer hands the model StoreRows; they hold what the loader's PyG Batches (flips by FlipROIs) hold."""
     trainer = Trainer(cfg(store), tmp_path / "run", quiet=True)
-    trainer._setup()
+    trainer.setup()
     trainer.cache = None
     flips = trainer.flip.generator.get_state()
-    ours = [(inputs.crops(), y, known, b) for inputs, y, known, b in trainer._batches(0)]
+    ours = [(inputs.crops(), y, known, b) for inputs, y, known, b in trainer.batches(0)]
     trainer.flip.generator.set_state(flips)
     theirs = [trainer.loader.collate(pos) for pos in trainer.loader.batch_positions(0)]
     assert len(ours) == len(theirs) > 1 and any(batch.flipped.any() for batch in theirs)
