@@ -1,0 +1,129 @@
+"""The positive control's report: differences in differences from hand-made comparison rows whose answer is
+known, oracles read from a tiny store with an occlusion manifest, and one clear line for missing inputs."""
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from augcn_pyg.core.aus import get_protocol
+from augcn_pyg.core.errors import InputError
+from augcn_pyg.data.store import write_store
+from benchmarks import positive_control as pc
+
+KEYS = [(fs, s, f) for fs in (0, 1, 2) for s in (fs,) for f in (1, 2, 3)]  # 3 assignments x 3 folds
+
+
+def rows_of(scores: dict[str, list[float]]) -> list[dict]:
+    """Comparison rows: one per (layer, run), with the split counts the ratio reads (8 test / 12 fitted)."""
+    return [{"protocol": "frozen", "fold_seed": fs, "seed": s, "fold": f, "layer": layer, "mean_f1": v[i],
+             "n_train_subjects": 12, "n_val_subjects": 4, "n_test_subjects": 8, "n_train_faces": 1200,
+             "n_val_faces": 400, "n_test_faces": 800}
+            for layer, v in scores.items() for i, (fs, s, f) in enumerate(KEYS)]
+
+
+def oracles(local: float, relation: float) -> dict:
+    return {(fs, f): {"local": local, "relation": relation} for fs, _, f in KEYS}
+
+
+def test_did_is_the_gain_beyond_the_control():
+    rng = np.random.default_rng(0)
+    local_p, local_c = 0.50 + 0.01 * rng.standard_normal(9), 0.52 + 0.01 * rng.standard_normal(9)
+    noise = 0.002 * rng.standard_normal(9)
+    preset = rows_of({"local": list(local_p), "none": list(local_p + 0.10 + noise), "gcn": list(local_p + 0.03)})
+    control = rows_of({"local": list(local_c), "none": list(local_c + 0.04), "gcn": list(local_c + 0.03)})
+    doc = pc.report(preset, control, oracles(0.6, 0.8), oracles(0.6, 0.64))
+    by = {d["layer"]: d for d in doc["designs"]}
+    assert set(by) == {"none", "gcn"} and doc["runs"] == 9
+    assert doc["test_train_ratio"] == pytest.approx(8 / 12)
+    none = by["none"]
+    assert none["vs_local"]["preset"]["mean_diff"] == pytest.approx(0.10 + noise.mean())
+    assert none["vs_local"]["control"]["mean_diff"] == pytest.approx(0.04)
+    assert none["vs_local"]["did"]["mean_diff"] == pytest.approx(0.06 + noise.mean())
+    assert none["vs_local"]["did"]["verdict"] == "a"  # a sure positive signal
+    # the share: DiD / ((relation oracle - local) - (relation oracle on the control - local on the control))
+    room = (0.8 - local_p) - (0.64 - local_c)
+    assert none["share"]["mean"] == pytest.approx(np.mean((0.06 + noise) / room))
+    gcn = by["gcn"]
+    assert gcn["vs_local"]["did"]["mean_diff"] == pytest.approx(0.0, abs=1e-12)  # the same gain on both: no signal
+    assert gcn["vs_none"]["did"]["mean_diff"] == pytest.approx(-0.06 - noise.mean())
+    assert "vs_none" not in none
+
+
+def test_report_needs_local_runs():
+    rows = rows_of({"none": [0.5] * 9, "gcn": [0.5] * 9})
+    with pytest.raises(InputError, match="local"):
+        pc.report(rows, rows, oracles(0.6, 0.7), oracles(0.6, 0.6))
+
+
+def test_read_rows_turns_numbers_back(tmp_path):
+    rows = rows_of({"local": [0.5] * 9})
+    path = tmp_path / "relation_layers_s.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    back = pc.read_rows(path)
+    assert back[0]["fold_seed"] == 0 and back[0]["mean_f1"] == 0.5 and back[0]["layer"] == "local"
+    with pytest.raises(InputError, match="no comparison result"):
+        pc.read_rows(tmp_path / "missing.csv")
+
+
+def tiny_store(tmp_path, occluded: bool):
+    """12 subjects x 4 frames of bp4d: AU1 (column 0) hidden (its ROIs covered) in every frame of odd subjects."""
+    p = get_protocol("bp4d")
+    n_sub, per = 12, 4
+    n = n_sub * per
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, (n, p.num_aus)).astype(np.float32)
+    subject = np.repeat([f"S{i:02d}" for i in range(n_sub)], per)
+    cover = np.zeros((n, p.num_rois), np.float32)
+    if occluded:
+        au1_rois = np.nonzero(p.membership()[:, 0])[0]
+        odd = np.isin(subject, [f"S{i:02d}" for i in range(1, n_sub, 2)])
+        cover[np.ix_(odd, au1_rois)] = 1.0
+    rois = np.zeros((n, p.num_rois, 3, 4, 4), np.uint8)
+    store = tmp_path / ("store_occ" if occluded else "store_clean")
+    write_store(store, p, rois, labels, subject, np.array(["T1"] * n), np.tile(np.arange(per), n_sub),
+                occlusion=cover if occluded else None)
+    root = tmp_path / "synth"
+    root.mkdir(exist_ok=True)
+    (root / "synthau.json").write_text(json.dumps({"weak_aus": {}}))
+    return store, root, labels
+
+
+def test_fold_oracles_from_the_store(tmp_path):
+    store, root, labels = tiny_store(tmp_path, occluded=True)
+    got = pc.fold_oracles(store, root, [(0, 1), (0, 2)])
+    assert set(got) == {(0, 1), (0, 2)}
+    for o in got.values():
+        # every AU but AU1 is always visible: both oracles are perfect on 11 of 12 AUs, and AU1 (hidden in
+        # half the test frames) is neither perfect nor lost
+        for name in ("local", "relation"):
+            assert 11 / 12 < o[name] < 1
+
+
+def test_fold_oracles_need_an_occlusion_manifest(tmp_path):
+    store, root, _ = tiny_store(tmp_path, occluded=False)
+    with pytest.raises(InputError, match="occlusion manifest"):
+        pc.fold_oracles(store, root, [(0, 1)])
+
+
+def test_main_writes_the_report(tmp_path):
+    store_p, root, _ = tiny_store(tmp_path, occluded=True)
+    scores = {"local": [0.5] * 9, "none": list(0.55 + 0.01 * np.arange(9) / 9)}
+    for name, rows in ((store_p.name, rows_of(scores)), ("store_ctrl", rows_of({"local": [0.5] * 9,
+                                                                                 "none": [0.52] * 9}))):
+        with (tmp_path / f"relation_layers_{name}.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    ctrl = tmp_path / "store_ctrl"
+    shutil.copytree(store_p, ctrl)
+    assert pc.main(["--preset", str(store_p), "--preset-root", str(root), "--control", str(ctrl),
+                    "--control-root", str(root), "--results", str(tmp_path), "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / f"positive_control_{store_p.name}.json").read_text())
+    assert doc["report"]["designs"][0]["layer"] == "none"
+    assert doc["report"]["designs"][0]["vs_local"]["did"]["mean_diff"] == pytest.approx(np.mean(scores["none"]) - 0.5 - 0.02)
+    assert "difference in differences" in (tmp_path / f"positive_control_{store_p.name}.md").read_text()
