@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.io import write_json_atomic
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.config import load_config
@@ -44,6 +45,11 @@ BUDGETS = {
 #: overrides of every run's logging (:func:`log_to_tensorboard`); output-only keys (``config.OUTPUT_ONLY``),
 #: so a run and its config digest are the same with or without them
 LOGGING: list[str] = []
+#: config overrides of every run of a grid, stage-1 models included (:func:`set_grid_overrides`)
+GRID: list[str] = []
+#: the keys the protocol itself sets per run: a grid override may not change them
+PROTOCOL_KEYS = ("data.store", "data.fold", "data.fold_seed", "train.seed", "model.layer", "train.select",
+                 "train.threads", "train.init", "train.freeze_encoders")
 
 
 def log_to_tensorboard(on: bool) -> None:
@@ -52,12 +58,30 @@ def log_to_tensorboard(on: bool) -> None:
     LOGGING[:] = ["train.tensorboard=true"] if on else []
 
 
+def set_grid_overrides(sets) -> None:
+    """Every run trained from now on in this process, stage-1 models included, also takes the config overrides
+    ``sets`` (``KEY=VALUE``, e.g. ``data.train_subjects=3`` for a learning curve's point); one clear error for a
+    key the protocol sets itself or a value the config refuses. A pool's workers call it in their initializer."""
+    sets = list(sets)
+    for item in sets:
+        if item.split("=", 1)[0].strip() in PROTOCOL_KEYS:
+            raise InputError(f"--set {item}: the benchmark sets {item.split('=', 1)[0].strip()} itself for each run")
+    load_config(None, sets)  # a bad key or value is one error before anything trains
+    GRID[:] = sets
+
+
+def configure_worker(tensorboard: bool, sets) -> None:
+    """A pool worker's settings, those of its parent (:func:`log_to_tensorboard`, :func:`set_grid_overrides`)."""
+    log_to_tensorboard(tensorboard)
+    set_grid_overrides(sets)
+
+
 def run_config(store, fold: int, seed: int, layer: str, budget: str, part: str, fold_seed: int = -1,
                extra=(), threads: int = 0):
     b = BUDGETS[budget]
     sets = [f"data.store={store}", f"data.fold={fold}", f"data.fold_seed={fold_seed}", f"train.seed={seed}",
-            f"model.layer={layer}", "train.select=val", f"train.threads={threads}", *b["common"], *b[part], *extra,
-            *LOGGING]
+            f"model.layer={layer}", "train.select=val", f"train.threads={threads}", *b["common"], *b[part], *GRID,
+            *extra, *LOGGING]
     return load_config(None, sets)
 
 

@@ -35,8 +35,7 @@ import numpy as np
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
-from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, \
-    relation_signal
+from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, relation_signal
 from benchmarks.common import RESULTS, machine_info, write_json, write_text
 from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios
 from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run

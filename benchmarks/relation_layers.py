@@ -144,6 +144,9 @@ def parse_args(argv=None):
     p.add_argument("--one-per-run", action="store_true",
                    help="train each frozen run alone (its own Trainer) instead of each group's runs as one batch of "
                         "members in one process (augcn_pyg.engine.members; the same runs, bit for bit)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                   help="a config override for every run of the grid, stage-1 models included (repeatable; needs its "
+                        "own --root), e.g. --set data.train_subjects=3 for a point of a learning curve")
     p.add_argument("--tensorboard", action="store_true",
                    help="each run trained also logs to TensorBoard in its run folder (the tensorboard extra): "
                         "tensorboard --logdir ROOT shows them side by side")
@@ -173,6 +176,15 @@ def check_store(path) -> Path:
 
 
 def main(argv=None) -> int:
+    """:func:`compare_layers`, leaving this process's run settings (``--tensorboard``, ``--set``) as they were."""
+    try:
+        return compare_layers(argv)
+    finally:
+        bp.log_to_tensorboard(False)
+        bp.set_grid_overrides([])
+
+
+def compare_layers(argv=None) -> int:
     from augcn_pyg.data.folds import FOLDS
     from augcn_pyg.nn.layers import get_layer, layer_names
 
@@ -180,6 +192,10 @@ def main(argv=None) -> int:
     if args.tensorboard:
         summary_writer_class()  # a missing extra: one clear error before any run starts
     bp.log_to_tensorboard(args.tensorboard)
+    if args.sets and not args.root and not args.quick:
+        raise InputError("--set changes every run of the grid: give it its own --root, so that its runs never mix "
+                         "with the default grid's")
+    bp.set_grid_overrides(args.sets)
     known = layer_names()
     for layer in sum((v.split(",") for v in (args.layers, args.e2e_layers) if v), []):
         if layer not in known:
@@ -332,7 +348,7 @@ def main(argv=None) -> int:
     doc = {"store": str(store), "name": name, "quick": args.quick, "budget": budget, "budget_overrides": bp.BUDGETS[budget],
            "folds": n_folds, "repetitions": repetitions, "standard": args.standard, "assignments": assignments,
            "seeds_of": {str(fs): seeds_of(fs) for fs in assignments}, "test_sets": len(assignments) * n_folds,
-           "layers": layers, "e2e_layers": e2e_layers, "parts": parts, "aus": aus,
+           "layers": layers, "e2e_layers": e2e_layers, "parts": parts, "aus": aus, "grid_overrides": list(bp.GRID),
            "ratios": {k: v["ratio"] for k, v in ratios.items()},
            "machine": bp.machine(), "load_at_report": loadavg(), "provenance": provenance,
            "summary": summaries, "fold_assignments": spread, "selection_cost": selection,

@@ -238,7 +238,8 @@ def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int,
                                          for l in layers)]
     # the workers end with this process, even when it is killed outright (a scheduler's limit, the OOM killer)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=die_with_parent, initargs=(bp.log_to_tensorboard, bool(bp.LOGGING))) as pool:
+                             initializer=die_with_parent,
+                             initargs=(bp.configure_worker, bool(bp.LOGGING), list(bp.GRID))) as pool:
         futures = [pool.submit(_train_group, store, root, protocol, layers, g.fold, g.seed, g.fold_seed, budget,
                                batched) for g in todo]
         for future in futures:

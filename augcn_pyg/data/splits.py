@@ -39,12 +39,16 @@ class RunSplits:
 
 
 def run_splits(store: ROIStore, fold: int, val_fraction: float = 0.2, val_seed: int = 0,
-               fold_seed: int = -1) -> RunSplits:
+               fold_seed: int = -1, train_subjects: int = 0) -> RunSplits:
     """Training / validation / test subjects and rows of ``fold`` in ``store``.
 
     ``fold_seed`` -1 takes the protocol's standard folds; a seed >= 0 instead splits the store's subjects
     into three random subject-exclusive parts balanced by frame count (``kfold_subjects``), to measure
-    how much a result moves with the fold assignment alone."""
+    how much a result moves with the fold assignment alone.
+
+    ``train_subjects`` N > 0 fits on only N of the training subjects (for learning curves): the first N of
+    one seeded order of them, so a smaller set is always inside a larger one; validation and test subjects
+    stay as they are. 0 takes them all."""
     if fold_seed < 0:
         train_all, test = fold_split(store.protocol.name, fold)
     else:
@@ -60,6 +64,13 @@ def run_splits(store: ROIStore, fold: int, val_fraction: float = 0.2, val_seed: 
     order = np.random.default_rng(val_seed).permutation(len(train_present))
     val = sorted(train_present[i] for i in order[:num_val])
     train = sorted(s for s in train_present if s not in val)
+    if train_subjects < 0 or train_subjects > len(train):
+        raise InputError(f"{store.path}: fold {fold} has {len(train)} training subjects besides its {len(val)} "
+                         f"validation subjects; data.train_subjects must be 0 (all) to {len(train)}, got "
+                         f"{train_subjects}")
+    if train_subjects:
+        order = np.random.default_rng(val_seed + 1).permutation(len(train))  # one order: smaller sets nest
+        train = sorted(train[i] for i in order[:train_subjects])
     rows = {name: store.indices_for_subjects(subjects) for name, subjects in
             (("train", train), ("val", val), ("test", test_present))}
     return RunSplits(train, val, test_present, rows["train"], rows["val"], rows["test"])

@@ -28,6 +28,7 @@ class DataConfig:
     fold: int = 1  #: 1, 2 or 3: the standard subject-exclusive folds
     fold_seed: int = -1  #: -1 = the protocol's standard folds; >= 0 = a random subject-exclusive 3-fold split
     val_fraction: float = 0.2  #: share of the training subjects held out for validation (subject-exclusive)
+    train_subjects: int = 0  #: 0 = fit on every training subject; N = on N of them only (learning curves)
     sampling: str = "all"  #: "all" frames, or "paper": per video and AU, P positives and 2P negatives
     paper_positives: int = 0  #: P for sampling="paper"; 0 = the paper's (100 for BP4D, 800 for DISFA)
 
@@ -290,6 +291,9 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise InputError(f"config key {key!r} must be in [0, 1], got {value}")
     if not 0.0 < d.val_fraction < 1.0:
         raise InputError(f"config key 'data.val_fraction' must be in (0, 1), got {d.val_fraction}")
+    if d.train_subjects < 0:
+        raise InputError(f"config key 'data.train_subjects' must be 0 (all) or a number of subjects, got "
+                         f"{d.train_subjects}")
     if d.fold not in (1, 2, 3):
         raise InputError(f"config key 'data.fold' must be 1, 2 or 3, got {d.fold}")
     if t.lr <= 0:

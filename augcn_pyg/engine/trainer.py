@@ -146,7 +146,7 @@ class Trainer:
             raise InputError(f"the store {store.path} is not the one {self.run_dir} was started on")
         self.protocol = store.protocol
         self.splits = run_splits(store, cfg.data.fold, cfg.data.val_fraction, val_seed=0,
-                                 fold_seed=cfg.data.fold_seed)
+                                 fold_seed=cfg.data.fold_seed, train_subjects=cfg.data.train_subjects)
         train_rows = self.splits.train_rows
         if cfg.data.sampling == "paper":
             p = cfg.data.paper_positives or PAPER_POSITIVES.get(self.protocol.name, 100)

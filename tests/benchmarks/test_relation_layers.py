@@ -214,6 +214,36 @@ def test_shards_and_jobs_train_the_same_runs(quick, store, tmp_path):
     assert [(w["shard"], w["jobs"], w["runs_trained"]) for w in walls] == [("1/2", 1, 6), ("2/2", 2, 6)]
 
 
+def test_grid_overrides_reach_every_run_and_stage1_model(store, tmp_path):
+    root = tmp_path / "runs"
+    assert rl.main(["--quick", "--data", str(store), "--root", str(root), "--out", str(tmp_path), "--parts", "frozen",
+                    "--repetitions", "1", "--set", "data.train_subjects=1", "--jobs", "2", "--allow-mixed"]) == 0
+    dirs = [root / "fold-seed0" / "stage1" / "fold1-seed0", root / "fold-seed0" / "frozen" / "gcn" / "fold2-seed0"]
+    for d in dirs:
+        assert yaml.safe_load((d / "config.yaml").read_text())["data"]["train_subjects"] == 1
+        assert len(runs.read_run_json(d)["splits"]["train_subjects"]) == 1
+    doc = json.loads((tmp_path / "relation_layers_quick.json").read_text())
+    assert doc["grid_overrides"] == ["data.train_subjects=1"]
+    assert (pd.read_csv(tmp_path / "relation_layers_quick.csv").n_train_subjects == 1).all()
+    from benchmarks import bench_protocol as bp
+
+    assert bp.GRID == []  # the process's later runs are untouched
+
+
+@pytest.mark.parametrize("sets, message", [(["model.layer=gat"], "sets model.layer itself"),
+                                           (["data.train_subjects=two"], "'data.train_subjects' must be an integer")])
+def test_a_bad_grid_override_is_one_clear_error(store, tmp_path, sets, message):
+    with pytest.raises(InputError, match=message):
+        rl.main(["--quick", "--data", str(store), "--root", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                 *[a for s in sets for a in ("--set", s)]])
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_grid_override_needs_its_own_root(store, tmp_path):
+    with pytest.raises(InputError, match="give it its own --root"):
+        rl.main(["--data", str(store), "--out", str(tmp_path), "--set", "data.train_subjects=1"])
+
+
 def test_end_to_end_layers_are_chosen_on_validation_subjects():
     rows = [{"protocol": "frozen", "layer": layer, "mean_f1": test, "val_f1_at_selected": val}
             for layer, test, val in (("gat", 0.9, 0.5), ("sage", 0.5, 0.8), ("gin", 0.6, 0.7), ("gcn", 0.7, 0.6),

@@ -43,6 +43,22 @@ def test_random_fold_assignments_cover_every_subject_once_as_test(store):
     assert any(d != [standard[f] for f in (1, 2, 3)] for d in drawn)  # not the standard folds again
 
 
+@pytest.mark.parametrize("fold_seed", [-1, 4])
+def test_fewer_training_subjects_nest_and_leave_validation_and_test_alone(store, fold_seed):
+    full = run_splits(store, 2, fold_seed=fold_seed)
+    sizes = range(1, len(full.train_subjects) + 1)
+    parts = {n: run_splits(store, 2, fold_seed=fold_seed, train_subjects=n) for n in sizes}
+    for n, s in parts.items():
+        assert len(s.train_subjects) == n and set(s.train_subjects) <= set(full.train_subjects)
+        assert s.val_subjects == full.val_subjects and s.test_subjects == full.test_subjects
+        assert set(np.asarray(store.subject[s.train_rows]).tolist()) == set(s.train_subjects)
+        if n > 1:
+            assert set(parts[n - 1].train_subjects) < set(s.train_subjects)  # a smaller set inside a larger one
+    assert parts[len(full.train_subjects)].train_subjects == full.train_subjects
+    with pytest.raises(InputError, match="data.train_subjects must be 0 \\(all\\) to"):
+        run_splits(store, 2, fold_seed=fold_seed, train_subjects=len(full.train_subjects) + 1)
+
+
 def test_paper_sampling_quota_per_video_and_au(store):
     rows = run_splits(store, 1).train_rows
     sampled = paper_sample(store, rows, positives=2, seed=0)

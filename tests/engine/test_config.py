@@ -46,6 +46,7 @@ def test_resolved_yaml_round_trips(tmp_path):
     (["data.fold=4"], "'data.fold' must be 1, 2 or 3"),
     (["train.batch_size=0"], "'train.batch_size' must be >= 1"),
     (["data.val_fraction=1.0"], "'data.val_fraction' must be in"),
+    (["data.train_subjects=-1"], "'data.train_subjects' must be 0"),
     (["train.patience=-1"], "'train.patience' must be >= 0"),
     (["train.patience=5"], "'train.patience' needs train.select=val"),
     (["train.epochs_ae=0", "train.epochs=0"], r"'train.epochs_ae' and 'train.epochs' \(--epochs S1,S2\) are both 0"),
