@@ -95,7 +95,8 @@ def predict_cmd(input_path, checkpoint, onnx_path, output, output_format, landma
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The .onnx file to write.")
 @user_errors
 def export_cmd(run, output):
-    """Export a trained run's model to ONNX: ROI crops (B, R, 3, n, n) uint8 -> AU probabilities (B, C).
+    """Export a trained run's model to ONNX: ROI crops (B, R, 3, n, n) uint8 -> AU probabilities (B, C), and
+    intensities (B, C) on 0-5 as a second output when the model has an intensity head (--task intensity or both).
 
     The batch size is dynamic; the protocol, ROI size and AU order are stored in the file's metadata, so
     `predict --onnx` needs nothing else.
@@ -106,7 +107,9 @@ def export_cmd(run, output):
       augcn-pyg predict clip.mp4 --onnx gcn-f1.onnx -o clip.csv
     """
     meta = export_onnx(run, output)
-    click.echo(f"wrote {output}: {meta['layer']} on {meta['protocol']}, input {meta['input']}, output {meta['output']}")
+    extra = f" and {meta['intensity_output']}" if "intensity_output" in meta else ""
+    click.echo(f"wrote {output}: {meta['layer']} on {meta['protocol']}, input {meta['input']}, output {meta['output']}"
+               f"{extra}")
 
 
 COMMANDS = [predict_cmd, export_cmd]

@@ -1,4 +1,5 @@
-"""A run's model as an ONNX file: ROI crops (B, R, 3, n, n) uint8 in, AU probabilities (B, C) out,
+"""A run's model as an ONNX file: ROI crops (B, R, 3, n, n) uint8 in, AU probabilities (B, C) out, and for a
+model with an intensity head (``model.task`` intensity or both) a second output, intensities (B, C) on 0–5;
 the batch dimension dynamic.
 
 The exported graph is :class:`ProbabilityModel`: the same arithmetic as ``AUGCN.predict_proba``, with the
@@ -24,17 +25,19 @@ from augcn_pyg.core.io import atomic_path
 from augcn_pyg.inference.runtime import ONNX_META_KEY, THRESHOLD, TorchModel
 
 OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "crops", "probabilities"
+INPUT_NAME, OUTPUT_NAME, INTENSITY_NAME = "crops", "probabilities", "intensities"
 
 
 class ProbabilityModel(nn.Module):
-    """crops (B, R_store, 3, n, n) uint8 -> (B, C) probabilities of a trained ``AUGCN``."""
+    """crops (B, R_store, 3, n, n) uint8 -> (B, C) probabilities of a trained ``AUGCN``; with an intensity
+    head, ((B, C) probabilities, (B, C) intensities on 0–5), as ``AUGCN.predict_both``."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.with_intensity = getattr(model, "intensity_head", None) is not None
 
-    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+    def forward(self, crops: torch.Tensor):
         m = self.model
         ae = m.autoencoders
         crops = m.select_rois(crops)  # (B, R, 3, n, n)
@@ -42,7 +45,10 @@ class ProbabilityModel(nn.Module):
         pixels = crops.reshape(b, ae.num_rois, -1).transpose(0, 1).to(torch.float32)  # (R, B, 3*n*n)
         pixels = pixels.reshape(ae.num_rois, -1, ae.strip_width)  # (R, B*T, s*n) ROI-major strips
         latents = ae.encode_pixels(pixels).transpose(0, 1)  # (B, R, d0)
-        return torch.sigmoid(m.head(latents))
+        if not self.with_intensity:
+            return torch.sigmoid(m.head(latents))
+        logits, intensity = m.head_outputs(latents)
+        return torch.sigmoid(logits), intensity
 
 
 def export_onnx(run: str | Path, out: str | Path, opset: int = OPSET) -> dict:
@@ -62,16 +68,19 @@ def export_model(model, out: str | Path, opset: int = OPSET) -> dict:
     p, n = model.protocol, model.roi_size
     wrapper = ProbabilityModel(model).eval()
     example = torch.zeros(2, p.num_rois, 3, n, n, dtype=torch.uint8)
+    outputs = [OUTPUT_NAME] + ([INTENSITY_NAME] if wrapper.with_intensity else [])
     meta = {"protocol": p.name, "roi_size": n, "aus": list(p.aus), "threshold": THRESHOLD,
             "layer": model.layer, "input": f"(B, {p.num_rois}, 3, {n}, {n}) uint8 ROI crops",
-            "output": f"(B, {p.num_aus}) AU probabilities"}
+            "output": f"(B, {p.num_aus}) AU probabilities", "outputs": outputs}
+    if wrapper.with_intensity:
+        meta["intensity_output"] = f"(B, {p.num_aus}) AU intensities on 0-5"
     with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         try:
             with _quiet_output():  # on failure the exporter prints its whole graph
                 torch.onnx.export(wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
-                                  input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+                                  input_names=[INPUT_NAME], output_names=outputs,
+                                  dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *outputs)})
         except Exception as exc:  # the exporter's errors name the operator it cannot express
             raise InputError(f"the {meta['layer']!r} relation layer cannot be exported to ONNX "
                              f"({' '.join(str(exc).split())[:200]})") from None
@@ -101,7 +110,7 @@ def _quiet_output():
 
 
 def _check_other_batches(wrapper: nn.Module, path: Path, example: torch.Tensor, layer: str) -> None:
-    """ONNX Runtime must give PyTorch's probabilities at batch sizes other than the traced one: a layer whose
+    """ONNX Runtime must give PyTorch's outputs at batch sizes other than the traced one: a layer whose
     traced graph holds the example's batch (a Python-side size frozen into a constant) is refused here, not
     when ``predict --onnx`` meets another batch size. Skipped when onnxruntime is not installed."""
     try:
@@ -116,11 +125,14 @@ def _check_other_batches(wrapper: nn.Module, path: Path, example: torch.Tensor, 
         crops = torch.randint(0, 256, (batch, *example.shape[1:]), dtype=torch.uint8, generator=gen)
         with torch.no_grad():
             expected = wrapper(crops)
+        expected = expected if isinstance(expected, tuple) else (expected,)
         try:
-            got = torch.from_numpy(session.run(None, {INPUT_NAME: crops.numpy()})[0])
+            got = [torch.from_numpy(x) for x in session.run(None, {INPUT_NAME: crops.numpy()})]
         except Exception as exc:
             raise InputError(f"the {layer!r} relation layer does not export to ONNX for every batch size (ONNX "
                              f"Runtime fails at batch {batch}: {str(exc).splitlines()[0][:160]})") from None
-        if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4):
-            raise InputError(f"the {layer!r} relation layer does not export to ONNX for every batch size (ONNX "
-                             f"Runtime's probabilities differ from PyTorch's at batch {batch})")
+        # probabilities within 1e-4; intensities (0-5) within the same relative tolerance
+        for g, e, tol in zip(got, expected, (1e-4, 5e-4)):
+            if g.shape != e.shape or not torch.allclose(g, e, atol=tol):
+                raise InputError(f"the {layer!r} relation layer does not export to ONNX for every batch size (ONNX "
+                                 f"Runtime's outputs differ from PyTorch's at batch {batch})")

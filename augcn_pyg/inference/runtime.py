@@ -75,10 +75,17 @@ class OnnxModel:
         self.aus = tuple(int(a) for a in info["aus"])
         self.threshold = float(info.get("threshold", THRESHOLD))
         self.input_name = self.session.get_inputs()[0].name
+        #: the file has a second output, intensities on 0–5 (exported from a model with an intensity head)
+        self.has_intensity = len(self.session.get_outputs()) > 1
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, R, 3, n, n) uint8 -> (B, C) float32."""
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(crops, dtype=np.uint8)})[0]
+        return self.both(crops)[0]
+
+    def both(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, R, 3, n, n) uint8 -> ((B, C) probabilities, (B, C) intensities on 0–5 or None)."""
+        out = self.session.run(None, {self.input_name: np.ascontiguousarray(crops, dtype=np.uint8)})
+        return out[0], (out[1] if self.has_intensity else None)
 
 
 def load_inference(checkpoint: str | Path | None = None, onnx: str | Path | None = None,

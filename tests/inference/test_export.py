@@ -48,6 +48,34 @@ def test_onnx_runtime_equals_pytorch_for_every_relation_layer(layer, protocol, t
     assert expected.std() > 0.05  # probabilities that differ: the comparison means something
 
 
+@pytest.mark.parametrize("task", ["intensity", "both"])
+def test_an_intensity_head_exports_as_a_second_output(task, tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(layer="gcn", latent=16, hidden=[8, 4], strip_channels=4, task=task)
+    model = AUGCN.from_config("bp4d", paper_graph("bp4d"), cfg, roi_size=25).eval()
+    with torch.no_grad():
+        model.intensity_head.weight.mul_(40)  # intensities that span the scale
+    meta = export_model(model, tmp_path / "m.onnx")
+    assert meta["outputs"] == ["probabilities", "intensities"] and "0-5" in meta["intensity_output"]
+    onnx_model = OnnxModel(tmp_path / "m.onnx")
+    assert onnx_model.has_intensity
+    crops = torch.randint(0, 256, (5, 19, 3, 25, 25), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    probs, inten = model.predict_both(crops)
+    got_p, got_i = onnx_model.both(crops.numpy())
+    assert np.abs(got_p - probs.numpy()).max() <= 1e-4 and np.abs(got_i - inten.numpy()).max() <= 5e-4
+    assert np.array_equal(onnx_model(crops.numpy()), got_p)
+    assert inten.std() > 0.1 and 0 <= got_i.min() and got_i.max() <= 5
+
+
+def test_a_presence_model_exports_one_output(tmp_path):
+    model = AUGCN.from_config("bp4d", paper_graph("bp4d"), ModelConfig(latent=16, hidden=[8, 4], strip_channels=4),
+                              roi_size=25).eval()
+    assert export_model(model, tmp_path / "m.onnx")["outputs"] == ["probabilities"]
+    onnx_model = OnnxModel(tmp_path / "m.onnx")
+    assert not onnx_model.has_intensity
+    assert onnx_model.both(np.zeros((1, 19, 3, 25, 25), np.uint8))[1] is None
+
+
 def test_export_then_predict_with_onnx_gives_the_checkpoints_rows(tmp_path):
     pytest.importorskip("dlib")
     data = feat_data()

@@ -26,3 +26,16 @@ def test_predict_writes_r_columns_on_the_0_5_scale(tmp_path):
     assert list(df.columns).index("AU24_r") + 1 == list(df.columns).index("AU01_p")
     ok = df[df["success"] == 1]
     assert len(ok) >= 1 and ((ok[r_cols] > 0) & (ok[r_cols] < 5)).all().all()
+    # the same run exported to ONNX writes the same AUxx_r (and AUxx_p) columns
+    pytest.importorskip("onnxruntime")
+    result = runner.invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0 and "AU intensities on 0-5" in result.output, result.output
+    out_onnx = tmp_path / "multi_onnx.csv"
+    result = runner.invoke(main, ["predict", str(data / "multi_face.jpg"), "--onnx", str(tmp_path / "m.onnx"),
+                                  "-o", str(out_onnx), "-q"])
+    assert result.exit_code == 0, result.output
+    onnx_df = pd.read_csv(out_onnx)
+    assert list(onnx_df.columns) == list(df.columns)
+    p_cols = [c for c in df.columns if c.endswith("_p")]
+    assert (onnx_df[r_cols] - df[r_cols]).abs().max().max() <= 2e-3  # written to a few decimals
+    assert (onnx_df[p_cols] - df[p_cols]).abs().max().max() <= 2e-4
