@@ -17,6 +17,8 @@ from benchmarks.paired_stats import PRIMARY_RATIO, RATIO_NAMES, compare, plausib
 
 PROTOCOLS = ("frozen", "end-to-end")
 REFERENCES = ("gcn", "none")  # every layer is compared with these two
+#: intensity scores of runs with an intensity head (model.task intensity or both), compared like F1
+INTENSITY_KEYS = ("icc", "mae", "r")
 LEARNED_AUC = 0.6  # below it a run has not learned to rank faces (e.g. one predicting every AU everywhere)
 QUICK_NOTE = "--quick: a tiny synthetic store and a 1-3 epoch budget; it checks the pipeline and proves nothing about accuracy."
 
@@ -115,6 +117,13 @@ def summarise(rows, protocol, layers, aus, folds, speeds) -> list[dict]:
         for ref in REFERENCES:
             s[f"vs_{ref}"] = paired(rows, protocol, layer, ref, folds)
             s[f"vs_{ref}_auc"] = paired(rows, protocol, layer, ref, folds, key="mean_auc")
+        if all(r.get("mean_icc") is not None for r in mine):  # runs with an intensity head: the same statistics
+            for key in INTENSITY_KEYS:
+                s[f"{key}_mean"], s[f"{key}_std"] = float(np.nanmean(col(f"mean_{key}"))), std1(col(f"mean_{key}"))
+                for ref in REFERENCES:
+                    s[f"vs_{ref}_{key}"] = paired(rows, protocol, layer, ref, folds, key=f"mean_{key}")
+            s["per_au_icc"] = {f"AU{au}": [float(np.nanmean(col(f"icc_AU{au}"))), std1(col(f"icc_AU{au}"))]
+                               for au in aus if f"icc_AU{au}" in mine[0]}
         out.append({k: (float(v) if isinstance(v, np.floating) else v) for k, v in s.items()})
     return out
 
@@ -249,6 +258,22 @@ def layer_table(summary) -> list[str]:
                      f"{s['params_relation'] + s['params_classifier']:,} / {s['params_total']:,} | {s['train_seconds_mean']:.1f} | "
                      f"{speed} | {cmp_cell(s['vs_gcn'])} | {cmp_cell(s['vs_none'])} |")
     return lines
+
+
+def intensity_table(summary) -> list[str]:
+    """ICC(3,1), MAE and Pearson r (means over AUs) per layer, and the paired ICC and MAE comparisons (ICC and r
+    in hundredths, MAE in hundredths of an intensity step: the cells' units are the scores' x 100)."""
+    if not any("icc_mean" in s for s in summary):
+        return []
+    lines = ["| layer | runs | ICC(3,1) | MAE (0-5) | r | vs gcn (ICC) | vs none (ICC) | vs gcn (MAE) | vs none (MAE) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in sorted((s for s in summary if "icc_mean" in s), key=lambda s: -s["icc_mean"]):
+        lines.append(f"| {display(s['layer'])} | {s['runs']} | {s['icc_mean']:.3f} ± {s['icc_std']:.3f} | "
+                     f"{s['mae_mean']:.3f} ± {s['mae_std']:.3f} | {s['r_mean']:.3f} ± {s['r_std']:.3f} | "
+                     f"{cmp_cell(s.get('vs_gcn_icc'))} | {cmp_cell(s.get('vs_none_icc'))} | "
+                     f"{cmp_cell(s.get('vs_gcn_mae'))} | {cmp_cell(s.get('vs_none_mae'))} |")
+    return lines + ["", "Intensity cells: the difference in ICC, r or MAE × 100 with the F1 cells' statistics "
+                        "(for MAE, lower is better: 'a' means this layer's MAE is larger).", ""]
 
 
 def comparisons(summary) -> list[tuple[str, str, dict]]:
@@ -441,7 +466,8 @@ def markdown(name, doc) -> str:
                   f"Does a verdict depend on n_test / n_train? ({protocol})", "", *ratio_table(summary), "",
                   f"Per-test-set means ({protocol})", "", *per_test_set_table(summary),
                   f"Per-AU F1 ({protocol})", "", *per_au_table(summary, aus), "",
-                  f"Per-AU AUC ({protocol})", "", *per_au_table(summary, aus, "per_au_auc"), ""]
+                  f"Per-AU AUC ({protocol})", "", *per_au_table(summary, aus, "per_au_auc"), "",
+                  *([f"Intensity ({protocol})", "", *intensity_table(summary)] if intensity_table(summary) else [])]
     s1 = doc["timing"]["stage1"]
     lines += [f"Stage-1 models: {s1['models']} finished, training time {s1['train_seconds']:.0f} s in all "
               f"(sum of epoch times).", ""]

@@ -334,6 +334,12 @@ def flat_row(protocol, layer, fold, seed, fold_seed, got) -> dict:
            "test_selected_with_threshold_f1": cost["test_selected_with_threshold_f1"]}
     for au, f1, auc in zip(test["aus"], test["f1"], test["auc"]):
         row[f"f1_AU{au}"], row[f"auc_AU{au}"] = f1, (np.nan if auc is None else auc)
+    inten = r.get("test_intensity")
+    if inten:  # a run with an intensity head on a store with intensities: ICC(3,1), MAE, r (core/intensity.py)
+        nan = lambda v: np.nan if v is None else v  # noqa: E731
+        row.update({"mean_icc": nan(inten["mean_icc"]), "mean_mae": nan(inten["mean_mae"]), "mean_r": nan(inten["mean_r"])})
+        for au, icc, mae in zip(inten["aus"], inten["icc"], inten["mae"]):
+            row[f"icc_AU{au}"], row[f"mae_AU{au}"] = nan(icc), nan(mae)
     return row
 
 

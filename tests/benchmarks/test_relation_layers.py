@@ -244,6 +244,27 @@ def test_a_grid_override_needs_its_own_root(store, tmp_path):
         rl.main(["--data", str(store), "--out", str(tmp_path), "--set", "data.train_subjects=1"])
 
 
+def test_intensity_heads_are_scored_and_compared_like_presence(tmp_path):
+    store = tmp_path / "store"
+    make_store(store, intensity=True)
+    root = tmp_path / "runs"
+    assert rl.main(["--quick", "--data", str(store), "--root", str(root), "--out", str(tmp_path), "--parts", "frozen",
+                    "--repetitions", "1", "--set", "model.task=both", "--allow-mixed"]) == 0
+    rows = pd.read_csv(tmp_path / "relation_layers_quick.csv")
+    for r in rows.itertuples():
+        metrics = json.loads((root / f"fold-seed{r.fold_seed}" / "frozen" / r.layer / f"fold{r.fold}-seed{r.seed}"
+                              / runs.TEST_METRICS).read_text())["test_intensity"]
+        assert r.mean_icc == pytest.approx(metrics["mean_icc"]) and r.mean_mae == pytest.approx(metrics["mean_mae"])
+        assert r.icc_AU1 == pytest.approx(metrics["icc"][0])
+    doc = json.loads((tmp_path / "relation_layers_quick.json").read_text())
+    gcn = next(s for s in doc["summary"]["frozen"] if s["layer"] == "gcn")
+    g, n = rows[rows.layer == "gcn"].sort_values("fold"), rows[rows.layer == "none"].sort_values("fold")
+    assert gcn["icc_mean"] == pytest.approx(g.mean_icc.mean())
+    assert gcn["vs_none_icc"]["mean_diff"] == pytest.approx((g.mean_icc.to_numpy() - n.mean_icc.to_numpy()).mean())
+    md = (tmp_path / "relation_layers_quick.md").read_text()
+    assert "Intensity (frozen)" in md and "| ICC(3,1) |" in md
+
+
 def test_end_to_end_layers_are_chosen_on_validation_subjects():
     rows = [{"protocol": "frozen", "layer": layer, "mean_f1": test, "val_f1_at_selected": val}
             for layer, test, val in (("gat", 0.9, 0.5), ("sage", 0.5, 0.8), ("gin", 0.6, 0.7), ("gcn", 0.7, 0.6),
