@@ -154,14 +154,24 @@ def _cell(c: dict | None) -> str:
 
 def markdown(doc: dict) -> str:
     r = doc["report"]
-    o = r["oracles"]
     lines = [f"# Positive control: `{doc['preset']}` against its control `{doc['control']}`", "",
              f"Frozen comparison, {r['runs']} paired runs (fold assignment x seed x fold) per design, "
              f"n_test/n_train {r['test_train_ratio']:.3f} ({r['ratio_name']}); F1 in points, mean "
              "[95% corrected interval], corrected-t p and the comparison's verdict (`a`: the first term is "
              f"larger, ROPE {100 * r['rope']:.0f} point). Commands: `{doc['command']}` after the two "
-             "`benchmarks.relation_layers` runs named in the module's docstring.", "",
-             "| | local model F1 | local oracle | relation oracle | oracle gap |", "|---|---|---|---|---|"]
+             "`benchmarks.relation_layers` runs named in the module's docstring.", "", tables(doc),
+             "The difference in differences is the relation signal: reading other ROIs gains on the control "
+             "too (ROIs overlap), and only what it gains beyond that on the preset is relational. The share "
+             "divides it by the same quantity for the relation oracle (perfect where an AU's own ROI is "
+             "visible, elsewhere a logistic regression on the visible AUs' true labels).", ""]
+    return "\n".join(lines)
+
+
+def tables(doc: dict) -> str:
+    """The oracle table and the design table (also the README's block ``positive-control``)."""
+    r = doc["report"]
+    o = r["oracles"]
+    lines = ["| | local model F1 | local oracle | relation oracle | oracle gap |", "|---|---|---|---|---|"]
     for side in ("preset", "control"):
         lines.append(f"| {doc[side]} | {100 * r['local_f1'][side]:.1f} | {100 * o[side]['local']:.1f} | "
                      f"{100 * o[side]['relation']:.1f} | {100 * (o[side]['relation'] - o[side]['local']):+.1f} |")
@@ -174,11 +184,7 @@ def markdown(doc: dict) -> str:
         vs_none = _cell(d["vs_none"]["did"]) if d.get("vs_none") else "-"
         lines.append(f"| {d['layer']} | {100 * d['f1_preset']:.1f} | {100 * d['f1_control']:.1f} | "
                      f"{_cell(v['preset'])} | {_cell(v['control'])} | {_cell(v['did'])} | {share} | {vs_none} |")
-    lines += ["", "The difference in differences is the relation signal: reading other ROIs gains on the control "
-              "too (ROIs overlap), and only what it gains beyond that on the preset is relational. The share "
-              "divides it by the same quantity for the relation oracle (perfect where an AU's own ROI is "
-              "visible, elsewhere a logistic regression on the visible AUs' true labels).", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
