@@ -228,9 +228,25 @@ def _train_group(store, root, protocol, layers, fold, seed, fold_seed, budget, b
         one_run(store, root, protocol, layer, fold, seed, fold_seed, budget, True, log)
 
 
+def balanced_tasks(groups, layers, jobs: int) -> list[tuple[Group, list]]:
+    """(group, layers) tasks for ``jobs`` workers: every group whole while the groups fill whole rounds of
+    ``jobs``; the r < ``jobs`` groups left for the last round are each split into ``jobs // r`` shares of their
+    layers (interleaved), so that no worker idles through the last round while one trains a whole group. A
+    share is a batch of its own (the runs are the same either way: members train as they would alone); the
+    shares of one group share its stage-1 model (the first to need it trains it, the others wait on its lock)."""
+    groups = list(groups)
+    whole = len(groups) - len(groups) % jobs
+    tasks = [(g, list(layers)) for g in groups[:whole]]
+    tail = groups[whole:]
+    parts = max(1, jobs // len(tail)) if tail else 1
+    for g in tail:
+        tasks += [(g, list(layers)[i::parts]) for i in range(min(parts, len(layers)))]
+    return tasks
+
+
 def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int, batched: bool = False) -> None:
     """Train the groups ``jobs`` at a time, each in a spawned process with one thread (each group one batch
-    of members when ``batched``)."""
+    of members when ``batched``; the last round's groups split between the workers, :func:`balanced_tasks`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -240,8 +256,8 @@ def train_side_by_side(store, root, protocol, layers, groups, budget, jobs: int,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=die_with_parent,
                              initargs=(bp.configure_worker, bool(bp.LOGGING), list(bp.GRID))) as pool:
-        futures = [pool.submit(_train_group, store, root, protocol, layers, g.fold, g.seed, g.fold_seed, budget,
-                               batched) for g in todo]
+        futures = [pool.submit(_train_group, store, root, protocol, share, g.fold, g.seed, g.fold_seed, budget,
+                               batched) for g, share in balanced_tasks(todo, layers, jobs)]
         for future in futures:
             try:
                 future.result()

@@ -20,7 +20,7 @@ from benchmarks import relation_layers as rl
 from benchmarks.fixtures import make_store
 from benchmarks.paired_stats import compare
 from benchmarks.relation_layers_report import choose_e2e_layers
-from benchmarks.relation_layers_runs import Group, grid_groups, shard_groups
+from benchmarks.relation_layers_runs import Group, balanced_tasks, grid_groups, shard_groups
 
 REPO = Path(rl.__file__).resolve().parents[1]  # `python -m benchmarks.relation_layers` runs from here
 
@@ -212,6 +212,34 @@ def test_shards_and_jobs_train_the_same_runs(quick, store, tmp_path):
     pd.testing.assert_series_equal(a.mean_f1, b.mean_f1)
     walls = json.loads((tmp_path / "relation_layers_quick.json").read_text())["timing"]["part_walls"]["frozen"]
     assert [(w["shard"], w["jobs"], w["runs_trained"]) for w in walls] == [("1/2", 1, 6), ("2/2", 2, 6)]
+
+
+@pytest.mark.parametrize("n_groups, jobs, expected", [
+    (4, 2, [2, 2, 2, 2]),  # whole rounds: nothing split
+    (3, 2, [2, 2, 1, 1]),  # the last group split between the two workers
+    (5, 4, [2, 2, 2, 2, 1, 1]),  # no more shares than layers
+    (2, 4, [1, 1, 1, 1]),  # two groups, four workers: each group in two shares
+    (1, 3, [1, 1]),  # no more shares than layers
+])
+def test_the_last_round_is_shared_between_the_workers(n_groups, jobs, expected):
+    groups = [Group(0, 0, f) for f in range(1, n_groups + 1)]
+    tasks = balanced_tasks(groups, ["gcn", "none"], jobs)
+    assert [len(share) for _, share in tasks] == expected
+    for g in groups:  # every run of every group exactly once
+        assert sorted(layer for t, share in tasks if t == g for layer in share) == ["gcn", "none"]
+
+
+def test_a_shared_last_round_trains_the_same_runs(quick, store, tmp_path):
+    root = tmp_path / "runs"
+    assert rl.main(["--quick", "--data", str(store), "--root", str(root), "--out", str(tmp_path), "--parts", "frozen",
+                    "--repetitions", "1", "--jobs", "2", "--allow-mixed"]) == 0  # 3 groups: the third split in two
+    key = ["layer", "fold", "seed", "fold_seed"]
+    a = (pd.read_csv(quick / "relation_layers_quick.csv").query("protocol == 'frozen' and fold_seed == 0")
+         .set_index(key).sort_index())
+    b = pd.read_csv(tmp_path / "relation_layers_quick.csv").set_index(key).sort_index()
+    pd.testing.assert_series_equal(a.mean_f1, b.mean_f1)
+    members = b.xs(3, level="fold").batch_members  # the split group's runs trained in batches of one
+    assert (members == 1).all() and (b.xs(1, level="fold").batch_members == 2).all()
 
 
 def test_grid_overrides_reach_every_run_and_stage1_model(store, tmp_path):
