@@ -14,7 +14,9 @@ timed) into three fresh run roots, ``--jobs`` processes side by side (one thread
 * ``one_per_process``: every run in a fresh process (its own start-up, set-up, encoding of the faces);
 * ``per_group``: one process per stage-1 model training its 8 runs one after another, each with its own
   ``Trainer`` (the comparison's way before batches; the faces encoded once per process);
-* ``batched``: one process per stage-1 model training its 8 runs as the members of one batch.
+* ``batched``: the comparison's own way (``relation_layers_runs.run_set``): one process per stage-1 model training
+  its 8 runs as the members of one batch, the groups left for the last round split between the processes
+  (``balanced_tasks``; results committed before that split trained the last group whole).
 
 Every run's selected epoch and test scores are compared across the three: a member is the same run as
 alone, bit for bit. ``ratio`` is one_per_process / batched wall time; ``ratio_per_group`` per_group / batched.
