@@ -23,8 +23,10 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/augcn-pyg demo -o $(DEMO_OUT)
 
+# The test files are spread over the machine's cores (pytest-xdist), each file in one worker: a file's
+# module fixtures (a trained quick grid, a store) are built once.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile tests
 
 # Regenerate the paper's Table 1 graph files (tests check the committed files equal this output).
 graphs: $(VENV)/.installed

