@@ -122,17 +122,23 @@ def markdown(doc: dict) -> str:
              f"Command: `{doc['command']}`.", ""]
     if doc["quick"]:
         lines += ["**--quick: a tiny store and budget; this checks the pipeline and proves nothing about accuracy.**", ""]
+    return "\n".join(lines) + tables(doc)
+
+
+def tables(doc: dict) -> str:
+    """Per store the points of the curves, then the differences in differences (also the README's block)."""
+    lines = []
     for side in ("preset", "control"):
         if not doc[side]:
             continue
-        lines += [f"## `{doc[side]}`", "", "| subjects | layer | runs | F1 | - local | - none |", "|---|---|---|---|---|---|"]
+        lines += [f"**`{doc[side]}`**", "", "| subjects | layer | runs | F1 | - local | - none |", "|---|---|---|---|---|---|"]
         for e in doc["curves"][side]:
             lines.append(f"| {e['size']} ({e['train_subjects']:.0f}) | {e['layer']} | {e['runs']} | "
                          f"{100 * e['f1_mean']:.1f} ± {100 * e['f1_std']:.1f} | {_cell(e.get('vs_local'))} | "
                          f"{_cell(e.get('vs_none'))} |")
         lines.append("")
     if doc.get("differences"):
-        lines += ["## Difference in differences (preset - control)", "",
+        lines += ["**Difference in differences (preset - control)**", "",
                   "| subjects | layer | against local | against none |", "|---|---|---|---|"]
         for e in doc["differences"]:
             lines.append(f"| {e['size']} | {e['layer']} | {_cell(e.get('did_vs_local'))} | {_cell(e.get('did_vs_none'))} |")

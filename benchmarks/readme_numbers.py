@@ -377,7 +377,23 @@ def comparison_grid() -> str:
             f"{doc['peak_rss_mib']:,.0f} MiB (load average {doc['grid_load'][0]}–{doc['grid_load'][1]})")
 
 
+def positive_control_tables(preset: str = "store_occ") -> str:
+    """The positive control's oracle and design tables (results/positive_control_<preset>.json)."""
+    from benchmarks.positive_control import tables
+
+    return "\n\n" + tables(result_json(f"positive_control_{preset}")) + "\n"
+
+
+def learning_curve_tables(preset: str = "store_occ") -> str:
+    """The learning curves' tables (results/learning_curves_<preset>.json), without their page's title."""
+    from benchmarks.learning_curves import tables
+
+    return "\n\n" + tables(result_json(f"learning_curves_{preset}")) + "\n"
+
+
 BLOCKS = {
+    "positive-control": positive_control_tables,
+    "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
     "comparison-cost-split": comparison_cost_split,
