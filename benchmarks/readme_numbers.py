@@ -384,6 +384,16 @@ def positive_control_tables(preset: str = "store_occ") -> str:
     return "\n\n" + tables(result_json(f"positive_control_{preset}")) + "\n"
 
 
+def positive_control_summary(preset: str = "store_occ") -> str:
+    """'+13.3 (none, a), ...' the differences in differences against local, and against none, per design."""
+    designs = result_json(f"positive_control_{preset}")["report"]["designs"]
+    did = ", ".join(f"{num(d['vs_local']['did']['mean_diff'])} for {d['layer']} ({d['vs_local']['did']['verdict']})"
+                    for d in designs)
+    vs_none = ", ".join(f"{d['layer']} {num(d['vs_none']['did']['mean_diff'])} ({d['vs_none']['did']['verdict']})"
+                        for d in designs if d.get("vs_none"))
+    return f"{did}; against `none`: {vs_none}"
+
+
 def learning_curve_tables(preset: str = "store_occ") -> str:
     """The learning curves' tables (results/learning_curves_<preset>.json), without their page's title."""
     from benchmarks.learning_curves import tables
@@ -393,6 +403,7 @@ def learning_curve_tables(preset: str = "store_occ") -> str:
 
 BLOCKS = {
     "positive-control": positive_control_tables,
+    "positive-control-summary": positive_control_summary,
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
