@@ -68,11 +68,12 @@ def fold_oracles(store_path: Path, dataset_root: Path, assignments) -> dict:
     """{(fold_seed, fold): {"local": F1, "relation": F1}} (0-1, mean over AUs) on each test set: the oracles
     fitted on the subjects outside the test part (training and validation), scored on the test part."""
     store = ROIStore(store_path)
-    if store.occlusion is None:
-        raise InputError(f"{store_path}: the store carries no occlusion manifest (prepare a SynthAU set rendered "
-                         "with --preset occluded or --occlusion P)")
-    _, weak = read_manifest(dataset_root, store.protocol, store.subject, store.video, store.frame)
-    visible = local_evidence(store.occlusion, weak, store.protocol)  # (N, C)
+    if not (Path(dataset_root) / "synthau.json").exists():
+        raise InputError(f"{dataset_root}: not a SynthAU dataset (no synthau.json): the oracles read its weak AUs "
+                         "and occluders")
+    cover, weak = read_manifest(dataset_root, store.protocol, store.subject, store.video, store.frame)
+    # the store's own manifest where it carries one; a set rendered without occluders has none: nothing covered
+    visible = local_evidence(store.occlusion if store.occlusion is not None else cover, weak, store.protocol)  # (N, C)
     labels = np.asarray(store.labels, float)  # (N, C), NaN unknown
     out = {}
     for fold_seed, fold in assignments:

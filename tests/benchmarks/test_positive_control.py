@@ -104,10 +104,16 @@ def test_fold_oracles_from_the_store(tmp_path):
             assert 11 / 12 < o[name] < 1
 
 
-def test_fold_oracles_need_an_occlusion_manifest(tmp_path):
-    store, root, _ = tiny_store(tmp_path, occluded=False)
-    with pytest.raises(InputError, match="occlusion manifest"):
-        pc.fold_oracles(store, root, [(0, 1)])
+def test_without_occluders_every_roi_is_visible(tmp_path):
+    store, root, _ = tiny_store(tmp_path, occluded=False)  # no occlusion manifest: nothing is hidden
+    for o in pc.fold_oracles(store, root, [(0, 1)]).values():
+        assert o["local"] == pytest.approx(1.0) and o["relation"] == pytest.approx(1.0)
+
+
+def test_fold_oracles_need_the_synthau_dataset(tmp_path):
+    store, _, _ = tiny_store(tmp_path, occluded=True)
+    with pytest.raises(InputError, match="not a SynthAU dataset"):
+        pc.fold_oracles(store, tmp_path / "elsewhere", [(0, 1)])
 
 
 def test_main_writes_the_report(tmp_path):
