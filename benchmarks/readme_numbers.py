@@ -394,6 +394,27 @@ def positive_control_summary(preset: str = "store_occ") -> str:
     return f"{did}; against `none`: {vs_none}"
 
 
+def did_cell(c: dict) -> str:
+    """'+13.3 [+7.0, +19.6] real' for a difference in differences (F1 points)."""
+    word = {"a": "**real**", "b": "**real, negative**", "equal": "equal", "unsure": "unsure"}[c["verdict"]]
+    return f"{num(c['mean_diff'])} [{num(c['ci_low'])}, {num(c['ci_high'])}] {word}"
+
+
+def occlusion_rates(points=(("0", "store_occ0"), ("0.5", "store_occ"))) -> str:
+    """The untuned local/none positive control at each occluder rate (results/occlusion_rate/)."""
+    rows = []
+    for rate, preset in points:
+        r = result_json(f"occlusion_rate/positive_control_{preset}")["report"]
+        none = next(d for d in r["designs"] if d["layer"] == "none")
+        o = r["oracles"]
+        oracle_did = (o["preset"]["relation"] - o["preset"]["local"]) - (o["control"]["relation"] - o["control"]["local"])
+        rows.append([rate, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
+                     f"{100 * r['local_f1']['control']:.1f}", f"{100 * none['f1_control']:.1f}",
+                     did_cell(none["vs_local"]["did"]), num(oracle_did)])
+    return table(["occluder rate", "local, preset", "none, preset", "local, control", "none, control",
+                  "difference in differences (none − local)", "oracles' difference in differences"], rows)
+
+
 def learning_curve_tables(preset: str = "store_occ") -> str:
     """The learning curves' tables (results/learning_curves_<preset>.json), without their page's title."""
     from benchmarks.learning_curves import tables
@@ -404,6 +425,7 @@ def learning_curve_tables(preset: str = "store_occ") -> str:
 BLOCKS = {
     "positive-control": positive_control_tables,
     "positive-control-summary": positive_control_summary,
+    "occlusion-rates": occlusion_rates,
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
