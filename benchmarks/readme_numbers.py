@@ -400,18 +400,22 @@ def did_cell(c: dict) -> str:
     return f"{num(c['mean_diff'])} [{num(c['ci_low'])}, {num(c['ci_high'])}] {word}"
 
 
-def occlusion_rates(points=(("0", "store_occ0"), ("0.5", "store_occ"))) -> str:
-    """The untuned local/none positive control at each occluder rate (results/occlusion_rate/)."""
+#: the occluded preset's variants measured untuned (results/occlusion_rate/): occluder rate, weak share, store
+EVIDENCE_POINTS = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.5", "0", "store_occw0"))
+
+
+def occlusion_rates(points=EVIDENCE_POINTS) -> str:
+    """The untuned local/none positive control on each variant of the occluded preset (results/occlusion_rate/)."""
     rows = []
-    for rate, preset in points:
+    for rate, weak, preset in points:
         r = result_json(f"occlusion_rate/positive_control_{preset}")["report"]
         none = next(d for d in r["designs"] if d["layer"] == "none")
         o = r["oracles"]
         oracle_did = (o["preset"]["relation"] - o["preset"]["local"]) - (o["control"]["relation"] - o["control"]["local"])
-        rows.append([rate, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
+        rows.append([rate, weak, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
                      f"{100 * r['local_f1']['control']:.1f}", f"{100 * none['f1_control']:.1f}",
                      did_cell(none["vs_local"]["did"]), num(oracle_did)])
-    return table(["occluder rate", "local, preset", "none, preset", "local, control", "none, control",
+    return table(["occluder rate", "weak share", "local, preset", "none, preset", "local, control", "none, control",
                   "difference in differences (none − local)", "oracles' difference in differences"], rows)
 
 
