@@ -15,8 +15,8 @@ import torch
 
 from augcn_pyg.data.store import ROIS_FILE
 
-#: encodings kept: a frozen run encodes 4 sets (training faces, their flips, validation, test faces) and
-#: keeps the training faces beside their flips as one table (one shared copy for every run of a batch)
+#: encodings kept: a frozen run remembers its training faces (beside their flips as one table when it flips:
+#: one shared copy for every run of a batch), its validation and its test faces; 5 leaves room for one more
 KEEP = 5
 _memo: OrderedDict[tuple, torch.Tensor] = OrderedDict()
 

@@ -300,15 +300,16 @@ class Trainer:
         t0 = time.perf_counter()
         offset, count = shard(len(rows), dist.world_size, dist.rank)  # each process encodes a share, then all
         mine = rows[offset:offset + count]
-        def both():  # one table of both: a batch is then one gather, flipped faces at rows M + i
-            return torch.cat([dist.gather_rows(self.frozen_latents(mine), len(rows)),
-                              dist.gather_rows(self.frozen_latents(mine, flip=True), len(rows))])  # (2M, R, d0)
+        # with flips, one table of both: a batch is then one gather, flipped faces at rows M + i (2M, R, d0)
         if not self.flip:
             latents = dist.gather_rows(self.frozen_latents(mine), len(rows))  # (M, R, d0)
-        elif dist.enabled:
-            latents = both()
-        else:  # remembered: the runs of one stage-1 model (a batch's members) share one copy of the table
-            latents = remembered(self.model, self.store, rows, self.device, "both", both)
+        elif dist.enabled:  # each process encodes its share of both halves
+            latents = torch.cat([dist.gather_rows(self.frozen_latents(mine), len(rows)),
+                                 dist.gather_rows(self.frozen_latents(mine, flip=True), len(rows))])
+        else:  # the table alone is remembered (not also its halves): a batch's members share one copy of it
+            latents = remembered(self.model, self.store, rows, self.device, "both", lambda: torch.cat([
+                encode_rows(self.model, self.store, rows, self.device),
+                encode_rows(self.model, self.store, rows, self.device, flip=self.flip)]))
         y, known = self._with_intensity(rows, *self.loader.dataset.labels_and_mask(rows))
         self.cache = (latents, y.to(self.device), known.to(self.device))
         # rank 0 alone validates
