@@ -58,7 +58,7 @@ def point_rows(store: Path, size, root: Path, args, work: Path) -> list[dict]:
     """The frozen comparison's rows at one size: trained now, resumed or reused."""
     out = work / f"{store.name}-{size}"
     argv = ["--data", str(store), "--out", str(out), "--parts", "frozen", "--layers", args.layers,
-            "--jobs", str(args.jobs), "--allow-mixed"] + (["--quick"] if args.quick else [])
+            "--jobs", str(args.jobs)] + (["--quick"] if args.quick else []) + (["--allow-mixed"] if args.allow_mixed else [])
     if args.repetitions is not None:
         argv += ["--repetitions", str(args.repetitions)]
     if size == ALL:
@@ -172,6 +172,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repetitions", type=int, default=None, help="re-split fold assignments (default: the comparison's)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--allow-mixed", action="store_true",
+                    help="report a point whose runs mix revisions or stage-1 models (relation_layers --allow-mixed); "
+                         "the points' revisions are listed in the result either way")
     ap.add_argument("--quick", action="store_true",
                     help="two tiny stores (preset and control), sizes 1 and all: checks the pipeline")
     args = ap.parse_args(argv)

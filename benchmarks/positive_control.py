@@ -103,9 +103,8 @@ def signal(preset_rows, control_rows, design: str, ref: str, ratio: float) -> di
 
 def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
     layers = list(dict.fromkeys(r["layer"] for r in preset_rows if r["protocol"] == PROTOCOL))
-    for name in (LOCAL,):
-        if name not in layers:
-            raise InputError(f"the preset's comparison has no '{name}' runs: compare with --layers {LOCAL},...")
+    if LOCAL not in layers:
+        raise InputError(f"the preset's comparison has no '{LOCAL}' runs: compare with --layers {LOCAL},...")
     local_p, local_c = scores_by_run(preset_rows, PROTOCOL, LOCAL), scores_by_run(control_rows, PROTOCOL, LOCAL)
     keys = paired_keys(local_p, local_c, FOLDS)
     ratios = plausible_ratios(run_splits_of(preset_rows, PROTOCOL, LOCAL, keys), FOLDS)

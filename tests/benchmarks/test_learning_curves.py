@@ -10,7 +10,9 @@ from benchmarks import learning_curves as lc
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("lc")
-    assert lc.main(["--quick", "--layers", "local,none", "--repetitions", "1", "--out", str(out)]) == 0
+    # --allow-mixed: others may edit the package while this trains (as test_relation_layers' quick fixture)
+    assert lc.main(["--quick", "--layers", "local,none", "--repetitions", "1", "--out", str(out),
+                    "--allow-mixed"]) == 0
     return out, json.loads((out / "learning_curves_quick.json").read_text())
 
 
