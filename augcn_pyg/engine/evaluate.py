@@ -77,20 +77,42 @@ def _write(run_dir: Path, result: Evaluation, head: dict) -> None:
     write_table(run_dir / "evaluation.csv", result.presence)
 
 
-def _evaluate_cross(run_dir: Path, model, doc: dict, store, dev) -> Evaluation:
-    """A run scored on every face of a store of another protocol, over the AUs both score."""
-    mapping = cross_map(doc["protocol"], store.protocol)  # a pair sharing no AU: one clear line
+@dataclass
+class CrossPredictions:
+    """A run's outputs on every face of another protocol's store, restricted to the AUs both score."""
+    mapping: CrossMap
+    probabilities: np.ndarray  # (N, K) presence probabilities, K = len(mapping.aus)
+    labels: np.ndarray  # (N, K) the store's 0/1 labels (NaN unknown)
+    intensities: np.ndarray | None  # (N, K) predicted 0–5 intensities; None without a head or store intensities
+    true_intensities: np.ndarray | None  # (N, K) the store's 0–5 intensities
+
+    def scores(self) -> Evaluation:
+        presence = au_scores(self.probabilities, self.labels, aus=self.mapping.aus)
+        intensity = None
+        if self.intensities is not None:
+            intensity = intensity_scores(self.intensities, self.true_intensities, aus=self.mapping.aus)
+        return Evaluation(presence, intensity, self.mapping)
+
+
+def cross_predictions(run_dir: str | Path, model, doc: dict, store, dev) -> CrossPredictions:
+    """The run ``model`` (its ``doc``) on every face of ``store``, a store of another protocol; a pair sharing no
+    AU, or ROIs of another size, is one clear line."""
+    mapping = cross_map(doc["protocol"], store.protocol)
     if int(doc["roi_size"]) != store.roi_size:
         raise InputError(f"{run_dir} was trained on {doc['roi_size']}-pixel ROIs; the store {store.path} holds "
                          f"{store.roi_size}-pixel ROIs (prepare it again with --roi-size {doc['roi_size']})")
     rows = np.arange(len(store), dtype=np.int64)  # another dataset: none of its subjects was seen in training
     probs, inten = predict_rows_both(model, store, rows, dev, roi_map=mapping.roi_map)
     m, s = mapping.model_columns, mapping.store_columns
-    presence = au_scores(probs[:, m], np.asarray(store.labels)[:, s], aus=mapping.aus)
-    intensity = None
-    if inten is not None and store.has_intensity:
-        intensity = intensity_scores(inten[:, m], np.asarray(store.intensities)[:, s], aus=mapping.aus)
-    result = Evaluation(presence, intensity, mapping)
+    labels = np.asarray(store.labels)[:, s]
+    if inten is None or not store.has_intensity:
+        return CrossPredictions(mapping, probs[:, m], labels, None, None)
+    return CrossPredictions(mapping, probs[:, m], labels, inten[:, m], np.asarray(store.intensities)[:, s])
+
+
+def _evaluate_cross(run_dir: Path, model, doc: dict, store, dev) -> Evaluation:
+    """A run scored on every face of a store of another protocol, over the AUs both score."""
+    result = cross_predictions(run_dir, model, doc, store, dev).scores()
     _write(run_dir, result, {"store": str(Path(store.path).resolve()), "fold": None, "test_subjects": store.subjects,
                              "epoch": doc.get("epoch"), "selected": doc.get("selected")})
     return result
