@@ -101,6 +101,42 @@ def signal(preset_rows, control_rows, design: str, ref: str, ratio: float) -> di
             "did": compare(gain_p, gain_c, FOLDS, ROPE, ratio).to_dict()}
 
 
+def aus_of(rows) -> list[int]:
+    """The AUs with a per-AU F1 column in a comparison's rows, in their order."""
+    return [int(k[len("f1_AU"):]) for k in rows[0] if k.startswith("f1_AU")]
+
+
+def per_au(preset_rows, control_rows, layers) -> list[dict]:
+    """Per AU: how well ``local`` reads it from its own ROIs (F1, AUC) on each store, and each design's gain over
+    ``local`` on each store and their difference (means over the runs all share; no intervals): where the
+    relation signal comes from."""
+    def by_run(rows, layer, key):
+        return {(r["fold_seed"], r["seed"], r["fold"]): r[key] for r in rows
+                if r["protocol"] == PROTOCOL and r["layer"] == layer and isinstance(r.get(key), (int, float))}
+
+    out = []
+    for au in aus_of(preset_rows):
+        f1, auc = f"f1_AU{au}", f"auc_AU{au}"
+        lp, lc = by_run(preset_rows, LOCAL, f1), by_run(control_rows, LOCAL, f1)
+        row = {"au": au, "local_f1": {"preset": float(np.mean(list(lp.values()))),
+                                      "control": float(np.mean(list(lc.values())))},
+               "local_auc": {side: float(np.nanmean(list(by_run(rows, LOCAL, auc).values())))
+                             for side, rows in (("preset", preset_rows), ("control", control_rows))},
+               "designs": {}}
+        for layer in layers:
+            if layer == LOCAL:
+                continue
+            dp, dc = by_run(preset_rows, layer, f1), by_run(control_rows, layer, f1)
+            keys = [k for k in dp if k in dc and k in lp and k in lc]
+            if not keys:
+                continue
+            gp = float(np.mean([dp[k] - lp[k] for k in keys]))
+            gc = float(np.mean([dc[k] - lc[k] for k in keys]))
+            row["designs"][layer] = {"gain_preset": gp, "gain_control": gc, "did": gp - gc, "runs": len(keys)}
+        out.append(row)
+    return out
+
+
 def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
     layers = list(dict.fromkeys(r["layer"] for r in preset_rows if r["protocol"] == PROTOCOL))
     if LOCAL not in layers:
@@ -142,7 +178,7 @@ def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
                         "control": {"local": mean(oracles_c, "local"), "relation": mean(oracles_c, "relation")},
                         "per_test_set": [{"fold_seed": fs, "fold": f, "preset": oracles_p[(fs, f)],
                                           "control": oracles_c[(fs, f)]} for fs, f in sorted(oracles_p)]},
-            "designs": designs}
+            "designs": designs, "per_au": per_au(preset_rows, control_rows, layers)}
 
 
 def _cell(c: dict | None) -> str:
@@ -167,6 +203,10 @@ def markdown(doc: dict) -> str:
              "perfect perception wherever an ROI is visible, so relations can help them only where evidence is "
              "hidden; a model whose reading of visible ROIs also fails can gain more from relations than that, "
              "and its share then exceeds 1.", ""]
+    if doc["report"].get("per_au"):
+        lines += ["## Per AU", "", "Means over the paired runs (no intervals). An AU whose `local` AUC is near 50 "
+                  "cannot be read from its own ROIs on that store, occluded or not; the relation signal "
+                  "concentrates there.", "", per_au_table(doc)]
     return "\n".join(lines)
 
 
@@ -189,6 +229,26 @@ def tables(doc: dict) -> str:
         vs_none = _cell(d["vs_none"]["did"]) if d.get("vs_none") else "-"
         lines.append(f"| {d['layer']} | {100 * d['f1_preset']:.1f} | {100 * d['f1_control']:.1f} | "
                      f"{_cell(v['preset'])} | {_cell(v['control'])} | {_cell(v['did'])} | {share} | {vs_none} |")
+    return "\n".join(lines) + "\n"
+
+
+def per_au_table(doc: dict) -> str:
+    """Per AU: ``local``'s F1 and AUC on both stores and each design's difference in differences (F1 points)."""
+    rows = doc["report"].get("per_au")
+    if not rows:
+        return ""
+    layers = [la for la in rows[0]["designs"]]
+    lines = ["| AU | local F1 preset | local AUC preset | local AUC control | "
+             + " | ".join(f"{la} - local: preset / control / DiD" for la in layers) + " |",
+             "|---|---|---|---|" + "---|" * len(layers)]
+    for r in rows:
+        cells = []
+        for la in layers:
+            d = r["designs"].get(la)
+            cells.append("-" if d is None else
+                         f"{100 * d['gain_preset']:+.1f} / {100 * d['gain_control']:+.1f} / **{100 * d['did']:+.1f}**")
+        lines.append(f"| AU{r['au']} | {100 * r['local_f1']['preset']:.1f} | {100 * r['local_auc']['preset']:.1f} | "
+                     f"{100 * r['local_auc']['control']:.1f} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -51,6 +51,27 @@ def test_did_is_the_gain_beyond_the_control():
     assert "vs_none" not in none
 
 
+def test_per_au_shows_where_the_signal_comes_from():
+    def with_aus(rows, f1_au1, f1_au2):
+        for r in rows:
+            r.update({"f1_AU1": f1_au1[r["layer"]], "auc_AU1": 0.5 if r["layer"] == "local" else 0.9,
+                      "f1_AU2": f1_au2[r["layer"]], "auc_AU2": 0.8})
+        return rows
+
+    preset = with_aus(rows_of({"local": [0.5] * 9, "none": [0.6] * 9}), {"local": 0.2, "none": 0.7},
+                      {"local": 0.6, "none": 0.6})
+    control = with_aus(rows_of({"local": [0.5] * 9, "none": [0.52] * 9}), {"local": 0.2, "none": 0.3},
+                       {"local": 0.6, "none": 0.62})
+    rows = pc.report(preset, control, oracles(0.6, 0.8), oracles(0.6, 0.64))["per_au"]
+    assert [r["au"] for r in rows] == [1, 2]
+    au1, au2 = (r["designs"]["none"] for r in rows)
+    assert au1["gain_preset"] == pytest.approx(0.5) and au1["gain_control"] == pytest.approx(0.1)
+    assert au1["did"] == pytest.approx(0.4) and au2["did"] == pytest.approx(-0.02) and au1["runs"] == 9
+    assert rows[0]["local_auc"] == {"preset": 0.5, "control": 0.5} and rows[0]["local_f1"]["preset"] == 0.2
+    table = pc.per_au_table({"report": {"per_au": rows}})
+    assert "| AU1 | 20.0 | 50.0 | 50.0 | +50.0 / +10.0 / **+40.0** |" in table
+
+
 def test_report_needs_local_runs():
     rows = rows_of({"none": [0.5] * 9, "gcn": [0.5] * 9})
     with pytest.raises(InputError, match="local"):
