@@ -45,6 +45,7 @@ LAYERS = ("local", "none", "gcn", "gat")
 PROTOCOL = "frozen"
 DRAWS = 2000
 ROPE = 0.01  # one point of F1, as in the comparison
+METRICS = ("f1", "auc", "icc", "mae")  # per run, on its own test subjects and on the other store
 CACHE = "cross_dataset_{}.json"  # under the run root: each run's scores on the other store (resumable)
 
 
@@ -112,7 +113,7 @@ def own_scores(row: dict, aus) -> dict:
         values = [float(v) for v in values if isinstance(v, (int, float)) and v == v]
         return float(np.mean(values)) if len(values) == len(aus) else None
 
-    return {"f1": mean("f1"), "icc": mean("icc"), "mae": mean("mae")}
+    return {"f1": mean("f1"), "auc": mean("auc"), "icc": mean("icc"), "mae": mean("mae")}
 
 
 def score_run(run_dir: Path, store: ROIStore, order: list[str]) -> dict:
@@ -121,6 +122,7 @@ def score_run(run_dir: Path, store: ROIStore, order: list[str]) -> dict:
     pred = cross_predictions(run_dir, model, doc, store, "cpu")
     ev = pred.scores()
     return {"finished": runs.read_run_json(run_dir).get("finished"), "f1": float(ev.presence.mean_f1),
+            "auc": float(ev.presence.mean_auc),
             "icc": None if ev.intensity is None else float(np.nanmean(ev.intensity.icc)),
             "mae": None if ev.intensity is None else float(np.nanmean(ev.intensity.mae)),
             "counts": subject_counts(pred.probabilities, pred.labels, np.asarray(store.subject), order).tolist()}
@@ -142,14 +144,14 @@ def direction(rows: list[dict], root: Path, model_protocol: str, store: ROIStore
         path = run_folder(root, row)
         key = str(path.relative_to(root))
         finished = (runs.read_run_json(path) or {}).get("finished")
-        if key not in cache or cache[key]["finished"] != finished:
+        if key not in cache or cache[key]["finished"] != finished or not set(METRICS) <= set(cache[key]):
             cache[key] = score_run(path, store, order)
             write_json_atomic(cache_path, cache)
             log(f"{key}: F1 {100 * cache[key]['f1']:.1f} on {Path(store.path).name}")
         got = cache[key]
         out.append({"layer": row["layer"], "fold_seed": int(row["fold_seed"]), "seed": int(row["seed"]),
                     "fold": int(row["fold"]), "git": row.get("git"), "own": own_scores(row, mapping.aus),
-                    "cross": {k: got[k] for k in ("f1", "icc", "mae")}, "counts": np.asarray(got["counts"])})
+                    "cross": {k: got[k] for k in METRICS}, "counts": np.asarray(got["counts"])})
     return {"model_protocol": model_protocol, "store_protocol": store.protocol.name, "mapping": mapping.to_dict(),
             "subjects": len(order), "runs": out}
 
@@ -166,7 +168,7 @@ def summarise(d: dict, layers) -> list[dict]:
             continue
         line = {"layer": la, "runs": len(rs)}
         for side in ("own", "cross"):
-            for m in ("f1", "icc", "mae"):
+            for m in METRICS:
                 v = [r[side][m] for r in rs if r[side][m] is not None]
                 line[f"{side}_{m}"] = (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) if v else None
         drops = [r["own"]["f1"] - r["cross"]["f1"] for r in rs if r["own"]["f1"] is not None]
@@ -196,11 +198,12 @@ def tables(doc: dict) -> str:
         aus = " ".join(str(a).removeprefix("AU") for a in d["mapping"]["aus"])
         lines += [f"**{d['from']} → {d['to']}** ({d['summary'][0]['runs']} runs per layer; AUs {aus}; "
                   f"{d['subjects']} subjects of {d['to']}, every face)", "",
-                  "| layer | F1 own test | F1 other dataset | drop | other − none (95%) | ICC own | ICC other "
-                  "| MAE own | MAE other |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| layer | F1 own test | F1 other dataset | drop | other − none (95%) | AUC own | AUC other "
+                  "| ICC own | ICC other | MAE own | MAE other |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in d["summary"]:
             lines.append(f"| {s['layer']} | {_pm(s['own_f1'])} | {_pm(s['cross_f1'])} | {_pm(s['drop_f1'])} | "
-                         f"{_diff(s.get('vs_none'))} | {_pm(s['own_icc'], 1, 2)} | {_pm(s['cross_icc'], 1, 2)} | "
+                         f"{_diff(s.get('vs_none'))} | {_pm(s['own_auc'])} | {_pm(s['cross_auc'])} | "
+                         f"{_pm(s['own_icc'], 1, 2)} | {_pm(s['cross_icc'], 1, 2)} | "
                          f"{_pm(s['own_mae'], 1, 2)} | {_pm(s['cross_mae'], 1, 2)} |")
         lines.append("")
     return "\n".join(lines)
@@ -214,9 +217,17 @@ def markdown(doc: dict) -> str:
              "*other dataset* every face of the other store, both over the shared AUs only. F1 in points "
              "(mean ± std over runs); ICC(3,1) and MAE on the 0–5 scale. *other − none*: cross F1 against `none` "
              f"with a two-way bootstrap interval (runs and the other store's subjects resampled, {DRAWS} draws); "
-             f"*better*/*worse* when the interval excludes 0 and the mean is beyond {100 * ROPE:.0f} point.", ""]
+             f"*better*/*worse* when the interval excludes 0 and the mean is beyond {100 * ROPE:.0f} point. F1 moves "
+             "with how often an AU occurs, which differs between the datasets (a drop can be negative); AUC "
+             "does not. A model ROI the other protocol lacks is fed a zero crop (listed below), which a graph "
+             "layer propagates to the shared AUs' nodes.", ""]
     lines.append(tables(doc))
     for d in doc["directions"]:
+        missing = d["mapping"].get("missing_rois")
+        if missing:
+            lines.append(f"Zero crops in {d['from']} → {d['to']}: model ROIs {', '.join(map(str, missing))} "
+                         f"(no such ROI in protocol {d['store_protocol']!r}).")
+            lines.append("")
         left = d["mapping"]["left_out"]
         if left:
             lines.append(f"Left out of {d['from']} → {d['to']}: " + "; ".join(f"{k} ({v})" for k, v in left.items()))

@@ -426,7 +426,41 @@ def learning_curve_tables(preset: str = "store_occ") -> str:
     return "\n\n" + tables(result_json(f"learning_curves_{preset}")) + "\n"
 
 
+def intensity_layers(store: str) -> str:
+    """Presence and intensity side by side per layer, each against none, of a comparison trained with
+    ``--set model.task=both`` (results/intensity/relation_layers_<store>.json)."""
+    s = {x["layer"]: x for x in result_json(f"intensity/relation_layers_{store}")["summary"]["frozen"]}
+    rows = []
+    for layer in sorted(s, key=lambda l: -s[l]["f1_mean"]):
+        x = s[layer]
+        ref = layer == "none"
+        rows.append([name(layer), pm(x["f1_mean"], x["f1_std"]),
+                     "—" if ref else cmp_cell(x["vs_none"], layer, "none"),
+                     f"{x['icc_mean']:.3f} ± {x['icc_std']:.3f}",
+                     "—" if ref else cmp_cell(x["vs_none_icc"], layer, "none"),
+                     f"{x['mae_mean']:.3f} ± {x['mae_std']:.3f}",
+                     "—" if ref else mae_cell(x["vs_none_mae"])])
+    return table(["layer", "F1", "vs none (F1)", "ICC(3,1)", "vs none (ICC × 100)", "MAE (0–5)",
+                  "vs none (MAE × 100)"], rows)
+
+
+def mae_cell(c: dict) -> str:
+    """A comparison of MAE (lower is better): the verdict said as larger or smaller error."""
+    word = {"a": "**larger error**", "b": "**smaller error**", "equal": "equal", "unsure": "unsure"}[c["verdict"]]
+    return f"{num(c['mean_diff'])} [{num(c['ci_low'])}, {num(c['ci_high'])}] {word}"
+
+
+def cross_dataset_tables(a: str = "store_bp4d", b: str = "store_disfa") -> str:
+    """Both directions of the cross-dataset table (results/cross_dataset_<a>_<b>.json)."""
+    from benchmarks.cross_dataset import tables
+
+    return "\n\n" + tables(result_json(f"cross_dataset_{a}_{b}")) + "\n"
+
+
 BLOCKS = {
+    "intensity-layers-bp4d": lambda: intensity_layers("store_bp4d"),
+    "intensity-layers-disfa": lambda: intensity_layers("store_disfa"),
+    "cross-dataset": cross_dataset_tables,
     "positive-control": positive_control_tables,
     "positive-control-summary": positive_control_summary,
     "occlusion-rates": occlusion_rates,
