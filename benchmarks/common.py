@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -146,6 +147,24 @@ def write_text(path: Path, text: str) -> Path:
 def write_json(path: Path, doc, default=None) -> Path:
     """``doc`` as indented JSON and a final newline; ``default`` as ``json.dumps`` takes it."""
     return write_text(path, json.dumps(doc, indent=1, default=default) + "\n")
+
+
+def write_report(out: Path, name: str, doc, text: str) -> None:
+    """A benchmark's result: ``NAME.json`` (the document) and ``NAME.md`` (its text) in ``out``, the text printed."""
+    write_json(out / f"{name}.json", doc, default=float)
+    write_text(out / f"{name}.md", text)
+    print(text)
+
+
+def run_cli(main, name: str) -> None:
+    """A benchmark's ``main()`` as a command: bad input (``InputError``) is one line ``NAME: why``, exit status 2."""
+    from augcn_pyg.core.errors import InputError
+
+    try:
+        sys.exit(main())
+    except InputError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def write_csv(path: Path, rows: list[dict], fields: list[str] | None = None, float_format: str | None = None) -> Path:

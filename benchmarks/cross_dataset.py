@@ -38,7 +38,7 @@ from augcn_pyg.engine import runs
 from augcn_pyg.engine.cross_dataset import cross_map
 from augcn_pyg.engine.evaluate import cross_predictions
 from augcn_pyg.engine.models import load_model
-from benchmarks.common import RESULTS, layer_dir, machine_info, write_json, write_text
+from benchmarks.common import RESULTS, layer_dir, machine_info, run_cli, write_report
 from benchmarks.positive_control import NONE, read_rows
 
 LAYERS = ("local", "none", "gcn", "gat")
@@ -260,15 +260,9 @@ def main(argv=None) -> int:
            "command": "python -m benchmarks.cross_dataset " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": machine_info(), "revisions": sorted(revisions), "directions": directions}
     name = f"cross_dataset_{doc['a']}_{doc['b']}"
-    write_json(args.out / f"{name}.json", doc, default=float)
-    write_text(args.out / f"{name}.md", markdown(doc))
-    print(markdown(doc))
+    write_report(args.out, name, doc, markdown(doc))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except InputError as exc:
-        print(f"cross_dataset: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, "cross_dataset")

@@ -31,7 +31,7 @@ import numpy as np
 
 from augcn_pyg.core.errors import InputError
 from benchmarks import relation_layers as rl
-from benchmarks.common import RESULTS, machine_info, pyplot, save_figure, write_json, write_text
+from benchmarks.common import RESULTS, machine_info, pyplot, run_cli, save_figure, write_report
 from benchmarks.positive_control import LOCAL, NONE, read_rows, signal
 from benchmarks.relation_layers_report import paired, std1
 
@@ -216,16 +216,10 @@ def main(argv=None) -> int:
         doc["differences"] = differences(rows["preset"], rows["control"], layers, ratio_of)
     name = "quick" if args.quick else doc["preset"]
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / f"learning_curves_{name}.json", doc, default=float)
-    write_text(args.out / f"learning_curves_{name}.md", markdown(doc))
     plot(doc, args.out / f"learning_curves_{name}.png")
-    print(markdown(doc))
+    write_report(args.out, f"learning_curves_{name}", doc, markdown(doc))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except InputError as exc:
-        print(f"learning_curves: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, "learning_curves")

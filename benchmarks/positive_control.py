@@ -36,7 +36,7 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
 from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, relation_signal
-from benchmarks.common import RESULTS, machine_info, write_json, write_text
+from benchmarks.common import RESULTS, machine_info, run_cli, write_report
 from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios
 from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run
 
@@ -270,16 +270,9 @@ def main(argv=None) -> int:
            "revisions": sorted({str(r.get("git", "")) for r in preset_rows + control_rows} - {""}),
            "report": report(preset_rows, control_rows, fold_oracles(args.preset, args.preset_root, sets),
                             fold_oracles(args.control, args.control_root, sets))}
-    name = doc["preset"]
-    write_json(args.out / f"positive_control_{name}.json", doc, default=float)
-    write_text(args.out / f"positive_control_{name}.md", markdown(doc))
-    print(markdown(doc))
+    write_report(args.out, f"positive_control_{doc['preset']}", doc, markdown(doc))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except InputError as exc:
-        print(f"positive_control: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, "positive_control")

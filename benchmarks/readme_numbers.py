@@ -457,7 +457,23 @@ def cross_dataset_tables(a: str = "store_bp4d", b: str = "store_disfa") -> str:
     return "\n\n" + tables(result_json(f"cross_dataset_{a}_{b}")) + "\n"
 
 
+def positive_control_per_au(preset: str = "store_occ") -> str:
+    """The positive control's per-AU table (results/positive_control_<preset>.json)."""
+    from benchmarks.positive_control import per_au_table
+
+    return "\n\n" + per_au_table(result_json(f"positive_control_{preset}")) + "\n"
+
+
+def roi_evidence_table() -> str:
+    """Pixel probe against local, per AU and store (results/roi_evidence.json)."""
+    from benchmarks.roi_evidence import table as probe_table
+
+    return "\n\n" + probe_table(result_json("roi_evidence")) + "\n"
+
+
 BLOCKS = {
+    "positive-control-per-au": positive_control_per_au,
+    "roi-evidence": roi_evidence_table,
     "intensity-layers-bp4d": lambda: intensity_layers("store_bp4d"),
     "intensity-layers-disfa": lambda: intensity_layers("store_disfa"),
     "cross-dataset": cross_dataset_tables,

@@ -32,7 +32,7 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.metrics import au_scores
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
-from benchmarks.common import RESULTS, machine_info, write_json, write_text
+from benchmarks.common import RESULTS, machine_info, run_cli, write_report
 from benchmarks.positive_control import LOCAL, PROTOCOL, read_rows
 
 FOLDS = (1, 2, 3)
@@ -138,15 +138,9 @@ def main(argv=None) -> int:
         stores.append(entry)
     doc = {"command": "python -m benchmarks.roi_evidence " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": machine_info(), "faces": args.faces, "stores": stores}
-    write_json(args.out / f"{args.name}.json", doc, default=float)
-    write_text(args.out / f"{args.name}.md", markdown(doc))
-    print(markdown(doc))
+    write_report(args.out, args.name, doc, markdown(doc))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except InputError as exc:
-        print(f"roi_evidence: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, "roi_evidence")
