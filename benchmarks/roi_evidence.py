@@ -45,44 +45,95 @@ def own_rois(protocol, c: int) -> list[int]:
     return [r for r in range(protocol.num_rois) if m[r, c] and not protocol.rois[r].is_global]
 
 
-def probe_set(store: ROIStore, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
-    """(C,) AUC of a ridge probe per AU on its own ROIs' pixels, fitted on ``train_rows``, scored on ``test_rows``."""
+def probe(protocol, labels: np.ndarray, x_train: np.ndarray, x_test: np.ndarray, train_rows, test_rows,
+          columns=None) -> np.ndarray:
+    """(C,) AUC of a ridge probe per AU on its own ROIs' features: ``x_*`` (N, R, ...) per ROI (in the store's ROI
+    order, or at ``columns[r]`` for store ROI r), fitted on ``train_rows``' labels, scored on ``test_rows``'."""
     from sklearn.linear_model import RidgeCV
 
-    p = store.protocol
-    labels = np.asarray(store.labels)
-    x_train = np.asarray(store.read_rows(train_rows), dtype=np.float32) / 255.0  # (N, R, 3, n, n)
-    x_test = np.asarray(store.read_rows(test_rows), dtype=np.float32) / 255.0
-    out = np.full(p.num_aus, np.nan)
-    for c in range(p.num_aus):
-        rois = own_rois(p, c)
+    out = np.full(protocol.num_aus, np.nan)
+    for c in range(protocol.num_aus):
+        rois = own_rois(protocol, c)
+        rois = rois if columns is None else [columns[r] for r in rois]
         y = labels[train_rows, c]
         known = ~np.isnan(y)
         if not rois or len(np.unique(y[known])) < 2:
             continue
-        a = x_train[known][:, rois].reshape(int(known.sum()), -1)  # (N, |rois| * 3 * n * n)
+        a = x_train[known][:, rois].reshape(int(known.sum()), -1)  # (N, |rois| * features)
         b = x_test[:, rois].reshape(len(test_rows), -1)
-        model = RidgeCV(alphas=ALPHAS).fit(a, y[known])
-        scores = model.predict(b)
-        out[c] = au_scores(scores[:, None], labels[test_rows, c:c + 1]).auc[0]  # AUC: ranks, any scale
+        scores = RidgeCV(alphas=ALPHAS).fit(a, y[known]).predict(b)
+        out[c] = auc_of(scores, labels[test_rows, c])
     return out
 
 
-def probe_store(store: ROIStore, assignments: int, faces: int, seed: int = 0, log=print) -> dict:
-    """Per AU: the probe's AUC averaged over the test sets of ``assignments`` fold assignments × 3 folds."""
+def auc_of(scores: np.ndarray, labels: np.ndarray) -> float:
+    return float(au_scores(scores[:, None], labels[:, None]).auc[0])  # AUC: ranks, any scale
+
+
+def probe_set(store: ROIStore, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+    """(C,) AUC of a ridge probe per AU on its own ROIs' pixels, fitted on ``train_rows``, scored on ``test_rows``."""
+    x_train = np.asarray(store.read_rows(train_rows), dtype=np.float32) / 255.0  # (N, R, 3, n, n)
+    x_test = np.asarray(store.read_rows(test_rows), dtype=np.float32) / 255.0
+    return probe(store.protocol, np.asarray(store.labels), x_train, x_test, train_rows, test_rows)
+
+
+def encoder_set(store: ROIStore, stage1: Path, train_rows: np.ndarray, test_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((C,) AUC of the ridge probe on the stage-1 model's latents of each AU's own ROIs, (C,) AUC of its own ROI
+    heads (eq. 2: the mean of the AU's logits over its ROIs)) on ``test_rows``."""
+    import torch
+
+    from augcn_pyg.engine.models import load_model
+    from augcn_pyg.engine.scoring import encode_rows
+
+    model, _ = load_model(stage1, "cpu")
+    columns = {int(r): i for i, r in enumerate(model.keep.tolist())}  # store ROI -> model ROI
+    z_train = encode_rows(model, store, train_rows, "cpu").numpy()  # (N, R_model, d0)
+    z_test = encode_rows(model, store, test_rows, "cpu")
+    labels = np.asarray(store.labels)
+    latent = probe(store.protocol, labels, z_train, z_test.numpy(), train_rows, test_rows, columns)
+    with torch.no_grad():
+        logits = model.roi_logits(z_test).numpy()  # (M, R_model, C)
+    heads = np.full(store.protocol.num_aus, np.nan)
+    for c in range(store.protocol.num_aus):
+        rois = [columns[r] for r in own_rois(store.protocol, c) if r in columns]
+        if rois:
+            heads[c] = auc_of(logits[:, rois, c].mean(1), labels[test_rows, c])
+    return latent, heads
+
+
+def probe_store(store: ROIStore, assignments: int, faces: int, seed: int = 0, stage1_root: Path | None = None,
+                log=print) -> dict:
+    """Per AU: the pixel probe's AUC averaged over the test sets of ``assignments`` fold assignments × 3 folds;
+    with ``stage1_root`` (the comparison's run root) also the latent probe's and the stage-1 ROI heads' AUC, each
+    test set read through the stage-1 model its comparison runs started from (seed = fold seed)."""
+    from benchmarks.common import stage1_dir
+
     rng = np.random.default_rng(seed)
-    per_set = []
+    pixels, latents, heads = [], [], []
     for fold_seed in range(assignments):
         for fold in FOLDS:
             s = run_splits(store, fold, fold_seed=fold_seed)
             fit = np.sort(np.concatenate([s.train_rows, s.val_rows]))  # every subject outside the test set
             if len(fit) > faces:
                 fit = np.sort(rng.choice(fit, size=faces, replace=False))
-            per_set.append(probe_set(store, fit, np.asarray(s.test_rows)))
-            log(f"{Path(store.path).name}: fold seed {fold_seed} fold {fold}: probe AUC "
-                f"{100 * np.nanmean(per_set[-1]):.1f} (mean over AUs)")
-    auc = np.nanmean(np.stack(per_set), 0)
-    return {"aus": list(store.protocol.aus), "probe_auc": [float(v) for v in auc], "test_sets": len(per_set)}
+            test = np.asarray(s.test_rows)
+            pixels.append(probe_set(store, fit, test))
+            line = f"pixel probe {100 * np.nanmean(pixels[-1]):.1f}"
+            if stage1_root is not None:
+                s1 = stage1_dir(stage1_root, fold, fold_seed, fold_seed)
+                if not (s1 / "model.safetensors").exists():
+                    raise InputError(f"{s1}: no stage-1 model there; --stage1-root must be the comparison's run root")
+                lat, head = encoder_set(store, s1, fit, test)
+                latents.append(lat)
+                heads.append(head)
+                line += f", latent probe {100 * np.nanmean(lat):.1f}, ROI heads {100 * np.nanmean(head):.1f}"
+            log(f"{Path(store.path).name}: fold seed {fold_seed} fold {fold}: {line} (AUC, mean over AUs)")
+    out = {"aus": list(store.protocol.aus), "test_sets": len(pixels),
+           "probe_auc": [float(v) for v in np.nanmean(np.stack(pixels), 0)]}
+    if latents:
+        out["latent_auc"] = [float(v) for v in np.nanmean(np.stack(latents), 0)]
+        out["roi_head_auc"] = [float(v) for v in np.nanmean(np.stack(heads), 0)]
+    return out
 
 
 def local_auc(rows: list[dict], aus, assignments: int) -> dict[int, float]:
@@ -95,15 +146,18 @@ def local_auc(rows: list[dict], aus, assignments: int) -> dict[int, float]:
 
 
 def table(doc: dict) -> str:
-    """AU × store: probe AUC and the local model's AUC (also the README's block)."""
+    """AU × store: the probes' AUC and the local model's (also the README's block)."""
     stores = doc["stores"]
-    head = "| AU | " + " | ".join(f"{s['name']}: pixel probe / local" for s in stores) + " |"
+    stages = [("probe_auc", "pixel probe"), ("latent_auc", "latent probe"), ("roi_head_auc", "stage-1 ROI heads")]
+    stages = [(k, name) for k, name in stages if k in stores[0]]
+    head = "| AU | " + " | ".join(f"{s['name']}: {' / '.join(n for _, n in stages)} / local" for s in stores) + " |"
     lines = [head, "|---|" + "---|" * len(stores)]
     for i, au in enumerate(stores[0]["aus"]):
         cells = []
         for s in stores:
             loc = s["local_auc"].get(str(au), s["local_auc"].get(au))
-            cells.append(f"{100 * s['probe_auc'][i]:.0f} / " + ("-" if loc is None else f"{100 * loc:.0f}"))
+            cells.append(" / ".join(f"{100 * s[k][i]:.0f}" for k, _ in stages) + " / "
+                         + ("-" if loc is None else f"{100 * loc:.0f}"))
         lines.append(f"| AU{au} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -115,7 +169,9 @@ def markdown(doc: dict) -> str:
         f"{doc['stores'][0]['test_sets']} test sets: a ridge probe on the raw pixels of the AU's own ROIs "
         f"(fitted on up to {doc['faces']} faces of the other subjects, penalty by leave-one-out among "
         f"{', '.join(f'{a:g}' for a in ALPHAS)}), and the frozen `local` model from the store's comparison "
-        "(the same ROIs through the stage-1 encoders). 50 is chance.", "", table(doc)])
+        "(the same ROIs through the stage-1 encoders). With `--stage1-root`, between them: the same probe on the "
+        "stage-1 model's latents of those ROIs, and that model's own ROI heads (eq. 2, the AU's logits averaged "
+        "over its ROIs). 50 is chance.", "", table(doc)])
 
 
 def main(argv=None) -> int:
@@ -123,16 +179,22 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, action="append", required=True, help="ROI store (repeatable)")
     ap.add_argument("--assignments", type=int, default=3, help="fold assignments (fold seeds 0..N-1), as compared")
     ap.add_argument("--faces", type=int, default=3000, help="faces the probe is fitted on per test set")
+    ap.add_argument("--stage1-root", type=Path, action="append",
+                    help="the comparison's run root, once per --data in the same order: adds the latent probe and "
+                         "the stage-1 ROI heads")
     ap.add_argument("--results", type=Path, default=RESULTS, help="where the comparisons' result rows are")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--name", default="roi_evidence", help="result file name (NAME.{json,md})")
     args = ap.parse_args(argv)
     if args.assignments < 1 or args.faces < 10:
         raise InputError("--assignments must be at least 1 and --faces at least 10")
+    if args.stage1_root and len(args.stage1_root) != len(args.data):
+        raise InputError("give --stage1-root once per --data, in the same order")
     stores = []
-    for path in args.data:
+    for i, path in enumerate(args.data):
         store = ROIStore(path)
-        entry = {"name": path.resolve().name, **probe_store(store, args.assignments, args.faces)}
+        root = args.stage1_root[i] if args.stage1_root else None
+        entry = {"name": path.resolve().name, **probe_store(store, args.assignments, args.faces, stage1_root=root)}
         csv_path = args.results / f"relation_layers_{entry['name']}.csv"
         entry["local_auc"] = local_auc(read_rows(csv_path), entry["aus"], args.assignments) if csv_path.exists() else {}
         stores.append(entry)

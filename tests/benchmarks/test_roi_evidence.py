@@ -46,3 +46,27 @@ def test_main_puts_local_beside_the_probe(tmp_path):
     assert "| AU1 | " in md and " / 50 |" in md
     with pytest.raises(InputError, match="--assignments"):
         re_.main(["--data", str(store.path), "--assignments", "0", "--out", str(tmp_path)])
+
+
+def test_latents_and_roi_heads_of_the_stage1_models(tmp_path):
+    from click.testing import CliRunner
+
+    from augcn_pyg.cli import main as cli
+
+    store = make_store(tmp_path / "store_y", "bp4d", per_subject=16, subjects_per_part=2)
+    root = tmp_path / "runs"
+    tiny = ["--set", "model.latent=8", "--set", "model.hidden=4", "--set", "model.strip_channels=4",
+            "--set", "train.threads=1", "--set", "train.batch_size=64", "-q"]
+    for fold in (1, 2, 3):
+        result = CliRunner().invoke(cli, ["train", "--data", str(store.path), "--epochs", "8,0", "-o",
+                                          str(root / "fold-seed0" / "stage1" / f"fold{fold}-seed0"),
+                                          "--set", f"data.fold={fold}", "--set", "data.fold_seed=0", *tiny])
+        assert result.exit_code == 0, result.output
+    got = re_.probe_store(store, assignments=1, faces=500, stage1_root=root, log=lambda line: None)
+    assert len(got["latent_auc"]) == len(got["roi_head_auc"]) == 12
+    assert np.nanmean(got["latent_auc"]) > 0.75  # the brightness the AUs add survives a short stage 1 (~0.88)
+    assert np.nanmean(got["roi_head_auc"]) > 0.55  # eq. 2's heads, trained by stage 1, read them too (~0.6)
+    doc = {"command": "x", "machine": {}, "faces": 500, "stores": [{"name": "store_y", **got, "local_auc": {}}]}
+    assert "pixel probe / latent probe / stage-1 ROI heads / local" in re_.table(doc)
+    with pytest.raises(InputError, match="no stage-1 model"):
+        re_.probe_store(store, assignments=1, faces=500, stage1_root=tmp_path / "elsewhere", log=lambda line: None)
