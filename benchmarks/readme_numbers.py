@@ -321,6 +321,26 @@ def defaults_choice() -> str:
             f"({val('train.lr_step', c['train.lr_step'])} against {val('train.lr_step', other_step)} for {other})")
 
 
+def defaults_full() -> str:
+    """The search at the full budget (results/defaults_full.json): each dimension's values with their validation
+    F1 (mean over the folds), the chosen one first."""
+    doc = result_json("defaults_full")
+    c = doc["chosen"]
+
+    def val(key, value):
+        rows = [r for r in doc["rows"] if r["dimension"] == key and r[key] == value]
+        return 100 * float(np.mean([r["val_f1"] for r in rows]))
+
+    def value(key, v):
+        return "no decay" if key == "train.lr_step" and v >= 1000 else f"{key.split('.')[1]} {v:g}"
+
+    parts = []
+    for key, grid in doc["grids"].items():
+        others = ", ".join(f"{value(key, v)}: {val(key, v):.1f}" for v in grid if v != c[key])
+        parts.append(f"{value(key, c[key])} (validation F1 {val(key, c[key]):.1f}; {others})")
+    return f"at {doc['epochs'][0]} + {doc['epochs'][1]} epochs: " + ", then ".join(parts)
+
+
 def store_gather() -> str:
     """The StoreRows benchmark's README cell (results/store_gather.json): minima, old -> new."""
     doc = result_json("store_gather")
@@ -486,6 +506,7 @@ BLOCKS = {
     "comparison-cost-split": comparison_cost_split,
     "comparison-grid-estimate": comparison_grid_estimate,
     "defaults": defaults_choice,
+    "defaults-full": defaults_full,
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,

@@ -239,7 +239,8 @@ class Trainer:
     def optimizer(self, stage: str):
         t = self.cfg.train
         opt = torch.optim.SGD(self._parameters(stage), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
-        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
+        # lr_step 0: no decay (the same scheduler, a factor of 1, so checkpoints keep one layout)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step or 1, gamma=t.lr_gamma if t.lr_step else 1.0)
         return opt, sched
 
     def step_module(self, stage: str) -> nn.Module:

@@ -123,6 +123,15 @@ def test_training_learns_the_signal(store, tmp_path):
     assert auc[own_roi].mean() > 0.7 and metrics["test"]["mean_auc"] > 0.6
 
 
+@pytest.mark.parametrize("step, expected", [(0, [0.05, 0.05, 0.05, 0.05]), (2, [0.05, 0.05, 0.005, 0.005])])
+def test_lr_step_decays_every_so_many_epochs_and_0_never(store, tmp_path, step, expected):
+    import pandas as pd
+
+    train(cfg(store, f"train.lr_step={step}", "train.lr_gamma=0.1", epochs=(0, 4)), tmp_path / "run", quiet=True)
+    lrs = pd.read_csv(tmp_path / "run" / runs.EPOCHS)["lr"].tolist()  # the lr each epoch trained with
+    assert lrs == pytest.approx(expected)
+
+
 def test_select_val_reports_the_best_validation_epoch(store, tmp_path):
     metrics = train(cfg(store, "train.select=val", epochs=(1, 4)), tmp_path / "run", quiet=True)
     import pandas as pd
