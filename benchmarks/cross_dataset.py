@@ -150,7 +150,8 @@ def direction(rows: list[dict], root: Path, model_protocol: str, store: ROIStore
             log(f"{key}: F1 {100 * cache[key]['f1']:.1f} on {Path(store.path).name}")
         got = cache[key]
         out.append({"layer": row["layer"], "fold_seed": int(row["fold_seed"]), "seed": int(row["seed"]),
-                    "fold": int(row["fold"]), "git": row.get("git"), "own": own_scores(row, mapping.aus),
+                    "fold": int(row["fold"]), "git": row.get("git"), "config_digest": row.get("config_digest"),
+                    "run": key, "own": own_scores(row, mapping.aus),
                     "cross": {k: got[k] for k in METRICS}, "counts": np.asarray(got["counts"])})
     return {"model_protocol": model_protocol, "store_protocol": store.protocol.name, "mapping": mapping.to_dict(),
             "subjects": len(order), "runs": out}

@@ -67,6 +67,7 @@ def test_both_directions_are_scored_and_resume_from_the_cache(comparisons, capsy
         assert len(d["runs"]) == 3 * 3  # three layers x three folds of one assignment
         for r in d["runs"]:
             assert 0 <= r["cross"]["f1"] <= 1 and r["cross"]["icc"] is not None and r["own"]["f1"] is not None
+            assert len(r["config_digest"]) == 64 and r["git"] and r["run"].startswith("fold-seed0/frozen/")
         layers = [s["layer"] for s in d["summary"]]
         assert layers == ["local", "none", "gcn"]
         assert "vs_none" in d["summary"][2] and "vs_none" not in d["summary"][1]
