@@ -250,6 +250,12 @@ class FaceRenderer:
                 e = lm[lo:lo + 6]
                 cx, by = e[:, 0].mean(), e[:, 1].max()
                 self._line(d, [[cx - 0.17, by + 0.06], [cx, by + 0.12], [cx + 0.17, by + 0.06]], dark(a * 0.8), 0.022)
+            # the raised cheek's apple, where the cheek ROI looks (a ruler below the lower lid: ROI rules)
+            ruler = abs(lm[39, 0] - lm[42, 0])
+            for lid in (41, 46):
+                cx, cy = lm[lid, 0], lm[lid, 1] + ruler
+                self._line(d, [[cx - 0.13, cy + 0.05], [cx - 0.07, cy - 0.01], [cx, cy - 0.03], [cx + 0.07, cy - 0.01],
+                                [cx + 0.13, cy + 0.05]], dark(a), 0.022)
         if (a := cues.get("lid_tension", 0)) > 0.02:
             for lo in (36, 42):
                 e = lm[lo:lo + 6]

@@ -142,3 +142,26 @@ def test_displace_adds_fields():
     lm = displace(MEAN_SHAPE, {12: 2.0, 6: 1.0})
     np.testing.assert_allclose(lm, MEAN_SHAPE + 2 * DISPLACEMENT_FIELDS[12] + DISPLACEMENT_FIELDS[6])
     assert NEUTRAL_CONDITIONS.rotation == 0
+
+
+@pytest.mark.parametrize("protocol", ["bp4d", "disfa"])
+def test_every_au_is_drawn_inside_its_own_rois(protocol):
+    """The ROI rules look for an AU in its own regions; SynthAU must draw it there, or no model that reads
+    an AU's own ROIs can see it. Strong AU (4.5) against none: a share of the own ROIs' pixels changes."""
+    from augcn_pyg.core.aus import get_protocol
+    from augcn_pyg.face.pipeline import align_usable, crop_rois
+
+    proto = get_protocol(protocol)
+    own: dict[int, list[int]] = {}
+    for i, roi in enumerate(proto.rois):
+        for au in () if roi.is_global else roi.aus:
+            own.setdefault(au, []).append(i)
+    assert sorted(own) == sorted(proto.aus)
+    for seed in (0, 1):
+        rend = FaceRenderer(sample_identity(np.random.default_rng(seed)), 256)
+        for au, rois in own.items():
+            imgs, pts = zip(*[rend.render({au: v}) for v in (0.0, 4.5)])
+            faces = align_usable(list(imgs), np.stack(pts), proto)
+            crops = crop_rois(faces.aligned, faces.points, proto, 25).float()[:, rois]  # (2, k, 3, n, n)
+            changed = ((crops[1] - crops[0]).abs().amax(1) > 12).float().mean()  # share of the k ROIs' pixels
+            assert changed > 0.03, f"AU{au} barely shows in its own ROIs {rois} (identity {seed}: {changed:.3f})"
