@@ -55,8 +55,8 @@ from augcn_pyg.landmarks import LANDMARK_BACKENDS, resolve_backend
 
 SKIPPED_CSV = "skipped.csv"
 #: Test hook: "K" kills this process (SIGKILL) right after chunk K's checkpoint, "K:before" after chunk
-#: K's rows are written but before its checkpoint, "K:interrupt" sends SIGINT to the process group after
-#: chunk K's checkpoint (what Ctrl-C in a terminal does). Used by tests/data/test_prepare.py to prove resume.
+#: K's rows are written but before its checkpoint, "K:interrupt" sends SIGINT to the workers and then to
+#: this process after chunk K's checkpoint (what Ctrl-C in a terminal does). Used by tests/data/test_prepare.py to prove resume.
 KILL_HOOK = "AUGCN_PYG_PREPARE_KILL_AFTER_CHUNK"
 #: datasets whose readers list the frames of one video consecutively: tracking is on by default for them
 VIDEO_DATASETS = NATIVE_DATASETS
@@ -161,12 +161,14 @@ def _kill_hook(chunk: int, moment: str) -> None:
     if (when or "after") == moment:
         os.kill(os.getpid(), signal.SIGKILL)
     elif when == "interrupt" and moment == "after":
-        # Ctrl-C signals the whole process group. Hold it here for a second so that the workers surely
-        # meet it before this process stops them (a race a busy parent loses too), then take it.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        os.killpg(os.getpgid(0), signal.SIGINT)
+        # Ctrl-C signals the whole process group: the workers first, given a second to meet it before this
+        # process stops them (a race a busy parent loses too), then this process, in its main thread. (A
+        # signal to the group may land on a helper thread of the pool, and CPython may then take it only
+        # after the run has ended: the hook must not depend on that.)
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGINT)
         time.sleep(1.0)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.raise_signal(signal.SIGINT)
 
 
 def _write_skipped(out: Path, frames: list, skipped: list[tuple[int, str]], reader_skipped: Iterable = ()) -> None:
