@@ -58,7 +58,10 @@ trials in every (fold assignment, seed, fold): trial 0 the configuration as give
 lr, weight decay, dropout and the layer's own options (``--budget-space``, ``--budget-seed``); each fold keeps the
 trial with the best *validation* F1 and only that trial's test scores are reported and compared
 (``relation_layers_budget``). Every trial is an ordinary run folder, resumed, reused and sharded like the rest.
-The end-to-end part is not tuned. The default ``--budget 1`` is the untuned comparison.
+``--e2e-budget N`` tunes the end-to-end part the same way: each end-to-end layer gets the first N of the
+same trials (the frozen part's space and seed, so trial k has the same values in both parts), and each fold
+keeps the trial with the best validation F1; end-to-end runs cost minutes each, hence a budget of its own.
+The defaults ``--budget 1`` and ``--e2e-budget 1`` are the untuned comparison.
 
 This module is the command line and the order of the parts; the runs (trained, resumed or read back) are
 in ``relation_layers_runs``, the statistics, tables and plots in ``relation_layers_report``.
@@ -134,6 +137,10 @@ def parse_args(argv=None):
                         "drawn only for layers that take them")
     p.add_argument("--budget-seed", type=int, default=0, help="seed of the trials' draws (a rerun draws the same)")
     p.add_argument("--e2e-layers", help="end-to-end layers (default gcn, none and the best two others by validation F1)")
+    p.add_argument("--e2e-budget", type=int, default=1, metavar="N",
+                   help="tuning trials per end-to-end layer in every fold assignment, seed and fold: the first N "
+                        "trials of the frozen part's space and seed, chosen the same way (default 1: the config as "
+                        "given)")
     p.add_argument("--report-only", action="store_true", help="train nothing; tables once every run of the grid finished")
     p.add_argument("--allow-mixed", action="store_true",
                    help="report even when runs of other revisions, stage-1 models or settings are mixed (listed)")
@@ -217,11 +224,13 @@ def compare_layers(argv=None) -> int:
         raise InputError("--shard and --report-only exclude each other: the report reads every shard's runs")
     if args.jobs < 1:
         raise InputError(f"--jobs must be 1 or more, got {args.jobs}")
-    if args.budget < 1:
-        raise InputError(f"--budget must be 1 or more trials, got {args.budget}")
+    for option, value in (("--budget", args.budget), ("--e2e-budget", args.e2e_budget)):
+        if value < 1:
+            raise InputError(f"{option} must be 1 or more trials, got {value}")
     space = parse_space(args.budget_space)
-    if args.budget_space and args.budget == 1:
-        raise InputError("--budget-space without --budget N (N > 1) tunes nothing: give the number of trials")
+    if args.budget_space and args.budget == 1 and args.e2e_budget == 1:
+        raise InputError("--budget-space without --budget N or --e2e-budget N (N > 1) tunes nothing: give the number "
+                         "of trials")
     torch.set_num_threads(1)
     from augcn_pyg.core.allocator import keep_freed_memory
 
@@ -252,9 +261,9 @@ def compare_layers(argv=None) -> int:
         design = design_points(args.design, layers, store, budget, meta["protocol"], int(meta["roi_size"]))
         layers = design.names()
     tuning, trials = None, {layer: [layer] for layer in layers}
+    not_tuned = frozenset({design.key} & set(space)) if design is not None else frozenset()
     if args.budget > 1:  # the same trials for every layer and design point (relation_layers_budget)
-        tuning = Budget(args.budget, space, args.budget_seed,
-                        frozenset({design.key} & set(space)) if design is not None else frozenset())
+        tuning = Budget(args.budget, space, args.budget_seed, not_tuned)
         trials = tuning.expand(layers)
         check_runs([n for names in trials.values() for n in names[1:]], store, budget, meta["protocol"],
                    int(meta["roi_size"]))
@@ -287,7 +296,8 @@ def compare_layers(argv=None) -> int:
         kept = {(r["trial_name"], r["fold_seed"], r["seed"], r["fold"]) for r in frozen_rows}
         # the trials not chosen are held to the same provenance rules (one revision, current stage-1 models)
         unchosen = [{**r, "layer": f"{r['layer']} (trial not chosen)"} for r in trial_runs
-                    if (r["layer"], r["fold_seed"], r["seed"], r["fold"]) not in kept]
+                    if (r["layer"], r["fold_seed"], r["seed"], r["fold"]) not in kept] if "frozen" in parts else []
+        trial_table = trial_table if "frozen" in parts else []
     rows = frozen_rows if "frozen" in parts else []
     frozen_missing = missing_runs(root, "frozen", frozen_names, groups)
     e2e_layers = args.e2e_layers.split(",") if args.e2e_layers else None
@@ -304,24 +314,40 @@ def compare_layers(argv=None) -> int:
             raise InputError(f"{why}; train --parts frozen first, or name --e2e-layers")
     if e2e_layers is None:
         e2e_layers = choose_e2e_layers(frozen_rows, layers, known)
+    e2e_tuning, e2e_trials = None, {layer: [layer] for layer in e2e_layers}
+    if args.e2e_budget > 1:  # the frozen part's first trials, for every end-to-end layer alike
+        e2e_tuning = Budget(args.e2e_budget, space, args.budget_seed, not_tuned)
+        e2e_trials = e2e_tuning.expand(e2e_layers)
+        check_runs([n for names in e2e_trials.values() for n in names[1:]], store, budget, meta["protocol"],
+                   int(meta["roi_size"]))
+    e2e_names = list(dict.fromkeys(n for names in e2e_trials.values() for n in names))
+    names_of = {"frozen": frozen_names, "end-to-end": e2e_names}
     if "end-to-end" in parts:
-        rows += run_set(store, root, "end-to-end", e2e_layers, groups, budget, train, log, args.jobs,
-                        train_groups=mine, shard=f"{shard_i}/{shard_n}")
+        e2e_rows = run_set(store, root, "end-to-end", e2e_names, groups, budget, train, log, args.jobs,
+                           train_groups=mine, shard=f"{shard_i}/{shard_n}")
+        if e2e_tuning is not None:  # as the frozen part: each fold's best trial by validation F1
+            trial_runs = e2e_rows
+            e2e_rows, e2e_table = select(e2e_rows, e2e_trials, root, "end-to-end")
+            trial_table += e2e_table
+            kept = {(r["trial_name"], r["fold_seed"], r["seed"], r["fold"]) for r in e2e_rows}
+            unchosen += [{**r, "layer": f"{r['layer']} (trial not chosen)"} for r in trial_runs
+                         if (r["layer"], r["fold_seed"], r["seed"], r["fold"]) not in kept]
+        rows += e2e_rows
     if shard_n > 1:
-        left = sum(len(missing_runs(root, p, frozen_names if p == "frozen" else e2e_layers, groups)) for p in parts)
+        left = sum(len(missing_runs(root, p, names_of[p], groups)) for p in parts)
         log(f"shard {shard_i}/{shard_n} done ({time.perf_counter() - t_start:.0f} s); {left} runs of the grid not "
             f"finished yet (other shards'); when every shard is done: --report-only with the same grid options")
         if tmp is not None:
             tmp.cleanup()
         return 0
-    missing = [m for p in parts for m in missing_runs(root, p, frozen_names if p == "frozen" else e2e_layers, groups)]
+    missing = [m for p in parts for m in missing_runs(root, p, names_of[p], groups)]
     if missing:
         raise InputError(f"{len(missing)} runs of the grid have not finished under {root}: {', '.join(missing[:10])}"
                          + (" …" if len(missing) > 10 else "") + ("" if train else "; train them (all shards) first,"
                                                                   " or narrow --parts / --layers / --repetitions"))
     if not rows:
         raise InputError(f"no finished runs under {root} for this grid")
-    provenance = provenance_check(rows + (unchosen if "frozen" in parts else []), stage1_provenance(root, groups))
+    provenance = provenance_check(rows + unchosen, stage1_provenance(root, groups))  # chosen or not, one revision
     refuse_mixed(provenance, args.allow_mixed)
 
     aus = [int(c[5:]) for c in rows[0] if c.startswith("f1_AU")]
@@ -358,13 +384,17 @@ def compare_layers(argv=None) -> int:
                           json.loads((d / runs.TEST_METRICS).read_text())["train_seconds"] for d in stage1_dirs))},
                       "this_invocation_wall_s": time.perf_counter() - t_start},
            "recorder_check_max_abs_diff": float(max(abs(r["mean_f1"] - r["recorded_val_selected_f1"]) for r in rows))}
-    if tuning is not None:
-        doc["tuning"] = {**tuning.to_dict(), "equal": True, "selection": "validation F1 at the selected epoch",
-                         "trials_per_point": {p: len(names) for p, names in trials.items()}, "wins": wins(rows),
+    budgets = {p: b for p, b in (("frozen", tuning), ("end-to-end", e2e_tuning)) if p in parts}  # None: not tuned
+    if any(budgets.values()):
+        some = next(b for b in budgets.values() if b is not None)
+        doc["tuning"] = {**some.to_dict(), "equal": True, "selection": "validation F1 at the selected epoch",
+                         "trials_per_part": {p: b.trials if b is not None else 1 for p, b in budgets.items()},
+                         "trials_per_point": {p: len(names) for p, names in trials.items()},
+                         "e2e_trials_per_layer": {p: len(names) for p, names in e2e_trials.items()},
+                         "wins": wins(rows),
                          "chosen": [{k: r[k] for k in ("protocol", "layer", "fold_seed", "seed", "fold", "trial",
                                                        "trial_name", "val_f1_at_selected")}
-                                    for r in rows if "trial_name" in r],
-                         "note": "the end-to-end part is not tuned"}
+                                    for r in rows if "trial_name" in r]}
         write_csv(out / f"relation_layers_{name}_trials.csv", trial_table)
     if design is not None:
         annotate(rows, design)
@@ -373,7 +403,8 @@ def compare_layers(argv=None) -> int:
     write_json(out / f"relation_layers_{name}.json", doc, default=float)
     write_text(out / f"relation_layers_{name}.md", markdown(name, doc) + (
         "\n" + design_markdown(design, doc["design"]["summary"]) if design is not None else "") + (
-        "\n" + budget_markdown(tuning, [r for r in rows if "trial_name" in r], trial_table) if tuning is not None else ""))
+        "\n" + budget_markdown(budgets, [r for r in rows if "trial_name" in r], trial_table)
+        if any(budgets.values()) else ""))
     write_csv(out / f"selection_cost_{name}.csv", selection)
     write_text(out / f"selection_cost_{name}.md", selection_markdown(name, selection, args.quick))
     written = plots(out, name, summaries, spread)

@@ -26,7 +26,8 @@ refuses is one error. Selection reads only each run's ``val_f1_at_selected`` (``
 to the earlier trial (trial 0 first). The chosen run's row keeps its test scores and adds ``trial``,
 ``trial_name``, ``trials`` and ``tuned_<name>`` (the values it trained with; trial 0's read from its config).
 
-The end-to-end part is not tuned: it trains each chosen layer with the configuration as given.
+``--e2e-budget N`` tunes the end-to-end part alike: each of its layers gets the first N of the same trials
+(trial k has the same values in both parts), chosen per fold by validation F1; by default it is not tuned.
 """
 from __future__ import annotations
 
@@ -273,23 +274,33 @@ def wins(selected: list[dict]) -> list[dict]:
     return sorted(out.values(), key=lambda w: (w["protocol"], w["point"], -w["chosen"], w["trial"]))
 
 
-def budget_markdown(budget: Budget, selected: list[dict], table: list[dict]) -> str:
+def _part_sentence(part: str, budget: Budget | None, table: list[dict]) -> str:
+    if budget is None:
+        return f"The {part} part is not tuned: each of its layers trains with the configuration as given."
     counts = {}
     for t in table:
-        counts.setdefault(t["point"], set()).add(t["trial_name"])
+        if t["protocol"] == part:
+            counts.setdefault(t["point"], set()).add(t["trial_name"])
     per_point = sorted({len(v) for v in counts.values()}) or [0]
-    lines = ["## Tuning budget (frozen)", "",
-             f"**An equal budget:** every layer and design point had the same {budget.trials} trials in each fold "
-             f"assignment, seed and fold (trial 0 the configuration as given, "
+    return (f"**The {part} part, an equal budget:** every layer and design point had the same {budget.trials} trials "
+            f"in each fold assignment, seed and fold. Distinct trials per point: "
+            + ", ".join(str(n) for n in per_point) + ".")
+
+
+def budget_markdown(budgets: dict[str, Budget | None], selected: list[dict], table: list[dict]) -> str:
+    """The tuning section of the report; ``budgets`` per part (None: not tuned), at least one of them set.
+    Both parts draw from one space and seed, so their trial k has the same values."""
+    budget = max((b for b in budgets.values() if b is not None), key=lambda b: b.trials)
+    lines = ["## Tuning budget", "",
+             " ".join(_part_sentence(part, b, table) for part, b in budgets.items()) + " "
+             "Trial 0 is the configuration as given, "
              + ("trial 1 a seeded random draw" if budget.trials == 2 else f"trials 1–{budget.trials - 1} seeded random draws")
-             + f", seed {budget.seed}, the same draws of the common dimensions for every point) over "
+             + f" (seed {budget.seed}, the same draws of the common dimensions for every point and both parts) over "
              f"`{budget.to_dict()['space']}` (layer options only where the layer takes them"
              + (f"; not tuned: {', '.join(budget.fixed)}, the design's dimension" if budget.fixed else "") + "). "
              "**Selection used validation subjects only**: in each fold the trial with the best validation F1 at "
              "its selected epoch was kept, and only that trial's test scores enter the tables and the paired "
-             "statistics above (the other trials' test scores are not read). Distinct trials per point: "
-             + ", ".join(str(n) for n in per_point) + ". The end-to-end part is not tuned: each of its layers "
-             "trains with the configuration as given.", "",
+             "statistics above (the other trials' test scores are not read).", "",
              "How often each trial was chosen (values as trained):", "",
              "| protocol | point | trial | values | chosen |", "|---|---|---|---|---|"]
     for w in wins(selected):

@@ -68,7 +68,7 @@ def test_every_design_point_gets_the_same_trials(tuned):
     assert trials_csv.groupby(["point", "fold"]).trial.nunique().eq(2).all()
     assert not any(c.startswith("mean_f1") or c.startswith("test") for c in trials_csv.columns)  # no test score
     md = (base / "out" / "relation_layers_quick.md").read_text()
-    assert "**An equal budget:**" in md and "**Selection used validation subjects only**" in md
+    assert "**The frozen part, an equal budget:**" in md and "**Selection used validation subjects only**" in md
 
 
 def check_selection(root: Path, out: Path) -> pd.DataFrame:
@@ -230,3 +230,33 @@ def test_the_end_to_end_part_is_not_tuned(tuned, tmp_path):
         cfg = yaml.safe_load((run_dir(tmp_path / "runs", r.layer, r.fold) / runs.CONFIG).read_text())
         assert (r.tuned_lr, r.tuned_dropout) == (cfg["train"]["lr"], cfg["model"]["dropout"])
     assert "The end-to-end part is not tuned" in (tmp_path / "relation_layers_quick.md").read_text()
+
+
+def test_e2e_budget_tunes_the_end_to_end_part_alike(tuned, tmp_path):
+    """--e2e-budget 2: each end-to-end layer gets the frozen part's first 2 trials (the same draws), and each fold
+    keeps the one with the better validation F1; its test score is the one reported."""
+    base, _ = tuned
+    root = tmp_path / "runs"
+    assert rl.main(["--quick", "--data", str(base / "store"), "--root", str(root), "--out", str(tmp_path),
+                    "--parts", "end-to-end", "--e2e-layers", "gcn,none", "--repetitions", "1", "--e2e-budget", "2",
+                    "--allow-mixed"]) == 0
+    part = root / "fold-seed0" / "end-to-end"
+    space = parse_space(None)
+    for layer in ("gcn", "none"):  # trial 0 as given, trial 1 the draw every frozen point gets as its trial 1
+        assert sorted(p.name for p in part.iterdir() if split_trial(p.name)[0] == layer) == sorted(
+            [layer, trial_name(layer, trial_values(space, layer, 1, 0))])
+    rows = pd.read_csv(tmp_path / "relation_layers_quick.csv")
+    assert set(rows.protocol) == {"end-to-end"} and len(rows) == 6 and (rows.trials == 2).all()
+    for r in rows.itertuples():
+        got = {}
+        for name in (p.name for p in part.iterdir() if split_trial(p.name)[0] == r.layer):
+            m = json.loads((part / name / f"fold{r.fold}-seed0" / runs.TEST_METRICS).read_text())
+            got[name] = (m["val_f1_at_selected"], m["test"]["mean_f1"])
+        best = max(got, key=lambda n: (got[n][0], n == r.layer))  # a tie goes to trial 0
+        assert r.trial_name == best and r.mean_f1 == pytest.approx(got[best][1])
+    trials_csv = pd.read_csv(tmp_path / "relation_layers_quick_trials.csv")
+    assert set(trials_csv.protocol) == {"end-to-end"} and trials_csv.selected.sum() == 6
+    md = (tmp_path / "relation_layers_quick.md").read_text()
+    assert "**The end-to-end part, an equal budget:** every layer and design point had the same 2 trials" in md
+    with pytest.raises(InputError, match="--e2e-budget must be 1 or more"):
+        rl.main(["--quick", "--e2e-budget", "0"])
