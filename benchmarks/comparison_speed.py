@@ -192,9 +192,18 @@ def grid(store, shared: Path, out: Path, jobs: int, repetitions: int, log) -> di
     wall = time.perf_counter() - t0
     walls = json.loads((Path(shared) / "frozen_part_wall.json").read_text())
     return {"grid_runs": len(layers) * repetitions * 3 * 8, "grid_groups": repetitions * 3, "grid_layers": layers,
+            "grid_store": str(store), "grid_root": str(shared), "grid_machine": bp.machine(),
             "grid_wall_seconds": wall, "grid_runs_trained_now": int(walls[-1]["runs_trained"]) if walls else None,
             "grid_train_wall_seconds": float(walls[-1]["wall_s"]) if walls else None,
             "grid_load": [load, loadavg()], "peak_rss_mib": peak_rss_mib()}
+
+
+def ratio_bound(s: dict) -> dict:
+    """From a side-by-side result: a run's core-seconds one per process, its training epochs' seconds in a
+    batch, and their ratio, the speed-up of a batch whose only cost were its members' own epochs."""
+    alone = s["walls"]["one_per_process"]["wall_s"] * s["jobs"] / s["runs"]
+    epochs = s["mean_train_seconds"]["batched"]
+    return {"alone_core_s": alone, "epochs_core_s": epochs, "ratio": alone / epochs}
 
 
 def markdown(doc: dict) -> str:
@@ -204,7 +213,9 @@ def markdown(doc: dict) -> str:
     s = doc.get("side_by_side")
     if s:
         lines += [f"## The same {s['runs']} frozen runs three ways ({s['groups']} stage-1 groups x {s['trials']} "
-                  f"trials of gcn, {s['jobs']} processes)", "", "| way | wall (s) | load before -> after |", "|---|---|---|"]
+                  f"trials of gcn, {s['jobs']} processes)", "",
+                  f"Revision {(s.get('machine') or doc['machine']).get('git', '?')}.", "",
+                  "| way | wall (s) | load before -> after |", "|---|---|---|"]
         lines += [f"| {m} | {w['wall_s']:.1f} | {w['load_before']} -> {w['load_after']} |" for m, w in s["walls"].items()]
         lines += ["", f"Batched members are **{s['ratio']:.2f}x** faster than one run per process and "
                   f"**{s['ratio_per_group']:.2f}x** faster than one process per stage-1 model.", ""]
@@ -214,6 +225,12 @@ def markdown(doc: dict) -> str:
         lines.append("- training seconds per run (the epochs alone): " + ", ".join(
             f"{m} {v:.2f}" for m, v in s["mean_train_seconds"].items()) + f"; mean selected epoch "
             f"{s['mean_selected_epoch']:.1f}.")
+        bound = ratio_bound(s)
+        lines.append(f"- the most batching could give here: a run alone costs {bound['alone_core_s']:.1f} core-seconds "
+                     f"(one per process), of which a member must still spend its own epochs "
+                     f"({bound['epochs_core_s']:.2f} s, bit for bit the same steps), so even a batch with no other "
+                     f"cost at all would be **{bound['ratio']:.1f}x** faster; more is only had from fewer or cheaper "
+                     "steps (a larger frozen batch, fewer epochs: another protocol) or more cores (`--jobs`, `--shard`).")
     st = doc.get("stacked_step")
     if st:
         lines += ["", "## Stacked or looped members", "",
@@ -221,7 +238,9 @@ def markdown(doc: dict) -> str:
                   f"parameters {st['stacked_ms']:.1f} ms, one member after another {st['looped_ms']:.1f} ms "
                   f"(load {st['load']})."]
     if "grid_runs" in doc:
-        lines += ["", "## The whole grid", "",
+        gm = doc.get("grid_machine") or doc["machine"]
+        lines += ["", "## The whole grid", "", f"Store {doc.get('grid_store', doc.get('store'))}, revision "
+                  f"{gm.get('git', '?')}, {gm.get('date', '?')}.", "",
                   f"{doc['grid_runs']} frozen runs ({len(doc['grid_layers'])} layers x {doc['grid_groups']} groups x 8 trials; "
                   f"{doc['grid_runs_trained_now']} trained in this invocation) in {doc['grid_wall_seconds']:.0f} s "
                   f"({doc['grid_wall_seconds'] / 60:.1f} min), peak resident memory {doc['peak_rss_mib']:.0f} MiB, "
@@ -259,8 +278,11 @@ def main(argv=None) -> int:
         ensure_stage1(store, shared, g, budget)
     path = out / "comparison_speed.json"
     doc = json.loads(path.read_text()) if (path.exists() and args.skip_side_by_side) else {}
+    if "side_by_side" in doc:  # kept from an earlier invocation: it keeps that one's machine and revision
+        doc["side_by_side"].setdefault("machine", doc.get("machine"))
     if not args.skip_side_by_side:
         doc["side_by_side"] = side_by_side(store, shared, Path(tmp.name) / "modes", names, groups, budget, args.jobs, log)
+        doc["side_by_side"]["machine"] = bp.machine()
         doc["ratio"] = doc["side_by_side"]["ratio"]
         doc["stacked_step"] = stacked_step(k=8, batch=64 if args.quick else 256, repeats=2 if args.quick else 5)
         log(f"stacked step {doc['stacked_step']['stacked_ms']:.1f} ms, looped {doc['stacked_step']['looped_ms']:.1f} ms")

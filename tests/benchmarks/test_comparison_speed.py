@@ -35,3 +35,11 @@ def test_the_grid_has_no_quick_form_and_a_store_is_needed(tmp_path):
         cs.main(["--quick", "--grid", "--out", str(tmp_path)])
     with pytest.raises(InputError, match="--data STORE"):
         cs.main(["--out", str(tmp_path)])
+
+
+def test_ratio_bound_is_a_runs_core_seconds_over_its_own_epochs():
+    from benchmarks.comparison_speed import ratio_bound
+
+    side = {"runs": 8, "jobs": 2, "walls": {"one_per_process": {"wall_s": 40.0}},
+            "mean_train_seconds": {"batched": 2.5}}
+    assert ratio_bound(side) == {"alone_core_s": 10.0, "epochs_core_s": 2.5, "ratio": 4.0}
