@@ -138,7 +138,9 @@ def per_au(preset_rows, control_rows, layers) -> list[dict]:
 
 
 def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
-    layers = list(dict.fromkeys(r["layer"] for r in preset_rows if r["protocol"] == PROTOCOL))
+    in_control = {r["layer"] for r in control_rows if r["protocol"] == PROTOCOL}
+    # the designs both comparisons hold (one may hold more, e.g. every layer on the preset)
+    layers = list(dict.fromkeys(r["layer"] for r in preset_rows if r["protocol"] == PROTOCOL and r["layer"] in in_control))
     if LOCAL not in layers:
         raise InputError(f"the preset's comparison has no '{LOCAL}' runs: compare with --layers {LOCAL},...")
     local_p, local_c = scores_by_run(preset_rows, PROTOCOL, LOCAL), scores_by_run(control_rows, PROTOCOL, LOCAL)

@@ -51,6 +51,15 @@ def test_did_is_the_gain_beyond_the_control():
     assert "vs_none" not in none
 
 
+def test_designs_are_those_both_comparisons_hold():
+    """Every layer on the preset, four on the control: the report pairs the designs both stores hold."""
+    preset = rows_of({"local": [0.5] * 9, "none": [0.6] * 9, "gcn": [0.6] * 9, "gat": [0.55] * 9})
+    control = rows_of({"local": [0.5] * 9, "none": [0.52] * 9})
+    doc = pc.report(preset, control, oracles(0.6, 0.8), oracles(0.6, 0.64))
+    assert [d["layer"] for d in doc["designs"]] == ["none"] and list(doc["per_au"]) == []
+    assert doc["designs"][0]["vs_local"]["did"]["mean_diff"] == pytest.approx(0.08)
+
+
 def test_per_au_shows_where_the_signal_comes_from():
     def with_aus(rows, f1_au1, f1_au2):
         for r in rows:
