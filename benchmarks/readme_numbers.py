@@ -377,6 +377,15 @@ def comparison_cost_split() -> str:
             f"run costs (mean selected epoch {s['mean_selected_epoch']:.1f})")
 
 
+def comparison_bound() -> str:
+    """The most batching could give: a run's core-seconds alone over its own epochs (results/comparison_speed.json)."""
+    from benchmarks.comparison_speed import ratio_bound
+
+    b = ratio_bound(result_json("comparison_speed")["side_by_side"])
+    return (f"a run alone costs {b['alone_core_s']:.1f} core-seconds, of which {b['epochs_core_s']:.1f} are its own "
+            f"epochs, so a batch with no other cost at all would be **{b['ratio']:.1f}×** faster")
+
+
 def comparison_grid_estimate() -> str:
     """The whole built-in grid's wall time at the side-by-side's batched rate (results/comparison_speed.json)."""
     from augcn_pyg.nn.layers import layer_names
@@ -505,6 +514,7 @@ BLOCKS = {
     "comparison-grid": comparison_grid,
     "comparison-cost-split": comparison_cost_split,
     "comparison-grid-estimate": comparison_grid_estimate,
+    "comparison-bound": comparison_bound,
     "defaults": defaults_choice,
     "defaults-full": defaults_full,
     "synthau-evidence": synthau_evidence,
