@@ -13,6 +13,14 @@ choose nothing.
 Every run is an ordinary run folder under ``--root``: a killed search resumes where it stopped. The
 budget is ``--epochs AE,ALL`` (default 6,12: the full 12 + 40 costs about 6 minutes a run here); the
 choice is for that budget, and the result file says so.
+
+Stage 1's own dimensions (``loss.lambda_recon``, ``model.latent``, ``train.epochs_ae``: what the frozen latents
+keep) are searched the same way with ``--layer local --frozen``: each point trains stage 1 at its value and then
+the relation-free ``local`` head on the frozen latents, so a point's validation F1 says how much AU evidence its
+latents keep for each AU's own ROIs::
+
+    python -m benchmarks.choose_defaults --data STORE --epochs 12,40 --layer local --frozen \
+        --start 'train.lr=0.1;train.lr_step=0' --grid 'loss.lambda_recon=3,1,0.3' --name stage1
 """
 from __future__ import annotations
 
@@ -39,12 +47,15 @@ def point_name(point: dict) -> str:
     return "_".join(f"{k.split('.')[1]}={v:g}" for k, v in sorted(point.items()))
 
 
-def run_point(store: str, root: Path, point: dict, fold: int, epochs: tuple[int, int], extra=()) -> dict:
-    sets = [f"data.store={store}", f"data.fold={fold}", "train.select=val", "model.layer=gcn",
+def run_point(store: str, root: Path, point: dict, fold: int, epochs: tuple[int, int], extra=(), layer: str = "gcn",
+              frozen: bool = False) -> dict:
+    sets = [f"data.store={store}", f"data.fold={fold}", "train.select=val", f"model.layer={layer}",
             f"train.epochs_ae={epochs[0]}", f"train.epochs={epochs[1]}", *extra,
-            *(f"{k}={v}" for k, v in point.items())]
+            *(["train.freeze_encoders=true"] if frozen else []), *(f"{k}={v}" for k, v in point.items())]
     cfg: RunConfig = load_config(None, sets)
-    run_dir = root / point_name(point) / f"fold{fold}"
+    # the end-to-end gcn search keeps its folders where earlier searches left them (they resume)
+    kind = "" if (layer, frozen) == ("gcn", False) else f"{layer}{'-frozen' if frozen else ''}/"
+    run_dir = root / f"{kind}{point_name(point)}" / f"fold{fold}"
     metrics = train_or_reuse(cfg, run_dir)
     return {**point, "fold": fold, "val_f1": metrics["val_f1_at_selected"], "epoch": metrics["epoch"],
             "test_f1": metrics["test"]["mean_f1"], **run_provenance(run_dir), "train_seconds": metrics["train_seconds"]}
@@ -52,9 +63,13 @@ def run_point(store: str, root: Path, point: dict, fold: int, epochs: tuple[int,
 
 #: where the search starts (the values before it, except lr_step: the short budget's schedule)
 START = {"train.lr": 0.05, "model.dropout": 0.2, "train.lr_step": 5}
+#: dimensions ``--grid`` may search besides START's: stage 1's (what the frozen latents keep); they start at the
+#: config's default
+STAGE1 = ("loss.lambda_recon", "model.latent", "train.epochs_ae")
 
 
-def search(store: str, root: Path, folds, epochs, extra=(), log=print, grids=None, start=None) -> tuple[dict, list[dict]]:
+def search(store: str, root: Path, folds, epochs, extra=(), log=print, grids=None, start=None, layer: str = "gcn",
+           frozen: bool = False) -> tuple[dict, list[dict]]:
     grids = GRIDS if grids is None else grids
     chosen = {**START, **(start or {})}
     rows: list[dict] = []
@@ -62,7 +77,7 @@ def search(store: str, root: Path, folds, epochs, extra=(), log=print, grids=Non
         scores = {}
         for value in grid:
             point = {**chosen, key: value}
-            got = [run_point(store, root, point, fold, epochs, extra) for fold in folds]
+            got = [run_point(store, root, point, fold, epochs, extra, layer, frozen) for fold in folds]
             rows += [{**r, "dimension": key} for r in got]
             scores[value] = float(np.mean([r["val_f1"] for r in got]))
             log(f"{key}={value:g}: validation F1 {100 * scores[value]:.1f} (folds {', '.join(str(f) for f in folds)})")
@@ -76,8 +91,8 @@ def parse_values(text: str) -> dict[str, list[float]]:
     out = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         key, _, values = part.partition("=")
-        if key not in START or not values:
-            raise ValueError(f"{part!r}: expected KEY=V1,V2 with KEY one of {', '.join(START)}")
+        if key not in (*START, *STAGE1) or not values:
+            raise ValueError(f"{part!r}: expected KEY=V1,V2 with KEY one of {', '.join((*START, *STAGE1))}")
         try:
             out[key] = [int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in values.split(",")]
         except ValueError:
@@ -88,7 +103,8 @@ def parse_values(text: str) -> dict[str, list[float]]:
 def markdown(doc: dict) -> str:
     lines = ["# Training defaults chosen on validation subjects", "",
              f"Store `{doc['store']}`, folds {doc['folds']}, budget {doc['epochs'][0]} + {doc['epochs'][1]} epochs, "
-             f"layer gcn, selection on the validation subjects. {len(doc['rows'])} rows, "
+             f"layer {doc.get('layer', 'gcn')}" + (", frozen encoders after stage 1" if doc.get("frozen") else "") +
+             f", selection on the validation subjects. {len(doc['rows'])} rows, "
              f"{sum(r['train_seconds'] for r in doc['rows']) / 60:.1f} min of training summed over the runs "
              f"(rows repeat a run where two dimensions share a point); this report's own wall time "
              f"{doc['wall_seconds'] / 60:.1f} min (finished runs are reused).", "",
@@ -121,6 +137,10 @@ def main(argv=None) -> int:
     p.add_argument("--grid", help="dimensions and values to search instead of GRIDS, e.g. 'train.lr=0.05,0.1'")
     p.add_argument("--start", help="values the search starts from, e.g. 'train.lr_step=10' (default START)")
     p.add_argument("--name", default="defaults", help="result file name (NAME.{json,csv,md})")
+    p.add_argument("--layer", default="gcn", help="the relation layer every run trains (default gcn)")
+    p.add_argument("--frozen", action="store_true",
+                   help="stage 1, then the head alone on its frozen latents (the comparison's frozen protocol): "
+                        "for stage-1 dimensions, e.g. --layer local --frozen --grid 'loss.lambda_recon=3,1,0.3'")
     p.add_argument("--quick", action="store_true", help="tiny store and model: checks the pipeline, proves nothing")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -153,11 +173,13 @@ def main(argv=None) -> int:
     root = Path(args.root) if args.root else store.parent / "bench" / store.name / "defaults"
     t0 = time.perf_counter()
     try:
-        chosen, rows = search(str(store), root, folds, epochs, extra, grids=grids, start=start)
+        chosen, rows = search(str(store), root, folds, epochs, extra, grids=grids, start=start, layer=args.layer,
+                              frozen=args.frozen)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     doc = {"store": str(store), "folds": folds, "epochs": list(epochs), "quick": args.quick, "grids": grids,
+           "layer": args.layer, "frozen": args.frozen,
            "chosen": chosen, "rows": rows, "wall_seconds": time.perf_counter() - t0, "machine": machine_info()}
     out = Path(args.out)
     name = f"{args.name}_quick" if args.quick else args.name

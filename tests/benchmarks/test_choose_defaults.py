@@ -33,3 +33,24 @@ def test_a_grid_and_a_start_can_be_given(tmp_path):
 def test_a_bad_grid_is_one_clear_error(capsys):
     assert choose_defaults.main(["--quick", "--grid", "train.momentum=0.9"]) == 2
     assert "--grid / --start" in capsys.readouterr().err
+
+
+def test_stage1_dimensions_with_a_frozen_local_head(tmp_path):
+    """--layer local --frozen: each point trains stage 1 at its value, then local on the frozen latents; the point
+    with the better validation F1 is chosen."""
+    import yaml
+
+    root = tmp_path / "runs"
+    assert choose_defaults.main(["--quick", "--epochs", "1,2", "--folds", "1", "--out", str(tmp_path), "--threads", "1",
+                                 "--root", str(root), "--layer", "local", "--frozen",
+                                 "--grid", "loss.lambda_recon=3,0.3", "--name", "stage1"]) == 0
+    doc = json.loads((tmp_path / "stage1_quick.json").read_text())
+    assert (doc["layer"], doc["frozen"]) == ("local", True)
+    for r in doc["rows"]:
+        name = choose_defaults.point_name({k: r[k] for k in doc["chosen"]})
+        cfg = yaml.safe_load((root / "local-frozen" / name / "fold1" / "config.yaml").read_text())
+        assert cfg["model"]["layer"] == "local" and cfg["train"]["freeze_encoders"] is True
+        assert cfg["loss"]["lambda_recon"] == r["loss.lambda_recon"] and cfg["train"]["epochs_ae"] == 1
+    best = max(doc["rows"], key=lambda r: r["val_f1"])["loss.lambda_recon"]
+    assert doc["chosen"]["loss.lambda_recon"] == best
+    assert "layer local, frozen encoders after stage 1" in (tmp_path / "stage1_quick.md").read_text()
