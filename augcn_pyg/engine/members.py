@@ -10,7 +10,7 @@ faces again at the end. :class:`MemberBatch` trains K such runs together:
   its ``init``) and writes the same run folder (config, graph, run.json, epochs.csv, best and final model,
   test metrics and tables, curves, model card); its run.json says it was trained in a batch;
 * members of one stage-1 model share its cached latents (:mod:`augcn_pyg.engine.latent_memo`), so a fold's
-  faces are encoded once for all of them;
+  faces are encoded once for all of them, and its frozen auto-encoders (one copy in memory, not one each);
 * members may differ in anything a frozen run can: layer, design, tuning configuration, fold, fold
   assignment, seed, number of epochs, patience;
 * each member keeps its own data order, flips, dropout draws (its own copy of torch's generator state),
@@ -39,6 +39,7 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.checkpoint import load_checkpoint, optimizer_from_flat, optimizer_to_flat, save_checkpoint
 from augcn_pyg.engine.config import RunConfig
+from augcn_pyg.engine.latent_memo import fingerprint
 from augcn_pyg.engine.models import model_document
 from augcn_pyg.engine.trainer import Trainer, stages
 
@@ -65,6 +66,17 @@ class Member:
     run_dir: Path
     on_epoch: Callable | None = None  # called as Trainer's on_epoch: (trainer, history row)
     on_finish: Callable | None = None  # called with (trainer, test metrics) once the member's folder is complete
+
+
+def share_autoencoders(model, shared: dict) -> None:
+    """Give ``model`` the auto-encoders of an earlier member with the same weights (``shared``, by fingerprint):
+    frozen, they are only read (encoding, and the weights a run folder saves), so one copy serves every member
+    of a stage-1 model and the member's own copy (~9 MB at the default size) is freed."""
+    key = fingerprint(model.autoencoders)
+    if key in shared:
+        model.autoencoders = shared[key]
+    else:
+        shared[key] = model.autoencoders
 
 
 def batch_identity(members: Sequence[Member]) -> str:
@@ -130,11 +142,13 @@ class MemberBatch:
 
     def _set_up(self, resume) -> list[_State]:
         states = []
+        shared: dict[str, torch.nn.Module] = {}  # weight fingerprint -> the first member's frozen auto-encoders
         for m in self.members:
             trainer = Trainer(m.cfg, m.run_dir, resume=resume is not None, overwrite=resume is None, quiet=True,
                               on_epoch=m.on_epoch)
             trainer.setup()
             trainer.cache = None
+            share_autoencoders(trainer.model, shared)
             states.append(_State(m, trainer))
         # members of one stage-1 model (and fold) one after another: they share its encodings (latent_memo)
         for s in sorted(states, key=lambda s: (s.trainer.cfg.train.init, s.trainer.cfg.data.fold_seed,

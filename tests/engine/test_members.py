@@ -157,3 +157,17 @@ def test_members_of_one_stage1_model_share_one_latent_table(stage1, tmp_path):
     tables = [s.trainer.cache[0] for s in states]
     assert tables[0] is tables[2] and tables[0] is not tables[1]
     assert tables[0].shape[0] == 2 * len(states[0].trainer.train_rows)  # the faces, then their flips
+
+
+def test_members_of_one_stage1_model_share_its_frozen_autoencoders(stage1, tmp_path):
+    """One copy of a stage-1 model's auto-encoders per batch, whatever the layer; each member's saved model still
+    holds those weights."""
+    tmp, inits = stage1
+    cfgs = member_configs(tmp, inits, "gcn")[:3] + [frozen(tmp, inits, "none", 1, 0)]  # folds 1, 2, 1, 1
+    states = MemberBatch([Member(c, tmp_path / f"m{i}") for i, c in enumerate(cfgs)],
+                         tmp_path / "batch.safetensors")._set_up(None)
+    aes = [s.model.autoencoders for s in states]
+    assert aes[0] is aes[2] is aes[3] and aes[1] is not aes[0]
+    for s, fold in zip(states, (1, 2, 1, 1)):
+        theirs = load_checkpoint(inits[fold] / runs.MODEL).model
+        assert all(torch.equal(v, theirs[f"autoencoders.{k}"]) for k, v in s.model.autoencoders.state_dict().items())
