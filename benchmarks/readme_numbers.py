@@ -321,10 +321,10 @@ def defaults_choice() -> str:
             f"({val('train.lr_step', c['train.lr_step'])} against {val('train.lr_step', other_step)} for {other})")
 
 
-def defaults_full() -> str:
-    """The search at the full budget (results/defaults_full.json): each dimension's values with their validation
-    F1 (mean over the folds), the chosen one first."""
-    doc = result_json("defaults_full")
+def search_choice(name: str = "defaults_full") -> str:
+    """A coordinate search of ``choose_defaults`` (results/NAME.json): each dimension's values with their
+    validation F1 (mean over the folds), the chosen one first."""
+    doc = result_json(name)
     c = doc["chosen"]
 
     def val(key, value):
@@ -516,7 +516,8 @@ BLOCKS = {
     "comparison-grid-estimate": comparison_grid_estimate,
     "comparison-bound": comparison_bound,
     "defaults": defaults_choice,
-    "defaults-full": defaults_full,
+    "defaults-full": search_choice,
+    "stage1-search-occ-ind": lambda: search_choice("stage1_occ_ind"),
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,
