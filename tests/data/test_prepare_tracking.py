@@ -56,14 +56,20 @@ def stores(synth, tmp_path_factory):
             (("default", ()), ("no-track", ("--no-track",)), ("truth", ("--landmarks-dir", synth / "Landmarks")))}
 
 
-def test_tracking_stores_the_same_faces_with_fewer_detections(stores):
+def test_tracking_stores_every_face_the_whole_frame_search_finds_with_fewer_detections(stores):
     _, tracked, info = stores["default"]  # bp4d with dlib: tracked unless told otherwise
     _, every, every_info = stores["no-track"]
     assert info["track"] is True and every_info["track"] is False
-    assert len(tracked) == len(every) >= 38  # dlib finds (nearly) all 40 rendered faces of this seed
-    for column in ("subject", "video", "frame", "source"):
-        np.testing.assert_array_equal(getattr(tracked, column), getattr(every, column))
-    np.testing.assert_array_equal(tracked.labels, every.labels)
+    assert len(every) >= 38  # dlib finds (nearly) all 40 rendered faces of this seed
+    # tracking keeps every face the whole-frame search finds, and may follow one it misses
+    # (docs/prepare-and-loading.md, "Tracking"): here at most the 2 the search missed
+    tracked_rows = {key: k for k, key in enumerate(zip(tracked.video, tracked.frame))}
+    assert set(zip(every.video, every.frame)) <= set(tracked_rows)
+    assert len(tracked) <= 40
+    rows = [tracked_rows[key] for key in zip(every.video, every.frame)]
+    for column in ("subject", "source"):
+        np.testing.assert_array_equal(getattr(tracked, column)[rows], getattr(every, column))
+    np.testing.assert_array_equal(tracked.labels[rows], every.labels)
     assert every_info["detections"] == 40  # one whole-frame search per frame
     # at least one per (chunk, video) piece: 8 videos over 5 chunks make 12 pieces; the rest are followed
     assert 12 <= info["detections"] < 20
