@@ -518,6 +518,7 @@ BLOCKS = {
     "defaults": defaults_choice,
     "defaults-full": search_choice,
     "stage1-search-occ-ind": lambda: search_choice("stage1_occ_ind"),
+    "stage1-latent-occ-ind": lambda: search_choice("stage1_latent_occ_ind"),
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,
