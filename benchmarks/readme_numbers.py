@@ -321,9 +321,10 @@ def defaults_choice() -> str:
             f"({val('train.lr_step', c['train.lr_step'])} against {val('train.lr_step', other_step)} for {other})")
 
 
-def search_choice(name: str = "defaults_full") -> str:
-    """A coordinate search of ``choose_defaults`` (results/NAME.json): each dimension's values with their
-    validation F1 (mean over the folds), the chosen one first."""
+def search_choice(name: str) -> str:
+    """A coordinate search of ``choose_defaults`` (results/NAME.json): its budget and each dimension's values with
+    their validation F1 (mean over the folds), the chosen one first. A search that starts from another
+    ``train.epochs_ae`` than its ``--epochs`` (and does not search it) names the stage-1 epochs its points trained."""
     doc = result_json(name)
     c = doc["chosen"]
 
@@ -338,7 +339,9 @@ def search_choice(name: str = "defaults_full") -> str:
     for key, grid in doc["grids"].items():
         others = ", ".join(f"{value(key, v)}: {val(key, v):.1f}" for v in grid if v != c[key])
         parts.append(f"{value(key, c[key])} (validation F1 {val(key, c[key]):.1f}; {others})")
-    return f"at {doc['epochs'][0]} + {doc['epochs'][1]} epochs: " + ", then ".join(parts)
+    searched_stage1 = "train.epochs_ae" in doc["grids"]
+    stage1 = doc["epochs"][0] if searched_stage1 else c.get("train.epochs_ae", doc["epochs"][0])
+    return f"at {stage1:g} + {doc['epochs'][1]} epochs: " + ", then ".join(parts)
 
 
 def store_gather() -> str:
@@ -516,7 +519,7 @@ BLOCKS = {
     "comparison-grid-estimate": comparison_grid_estimate,
     "comparison-bound": comparison_bound,
     "defaults": defaults_choice,
-    "defaults-full": search_choice,
+    "defaults-full": lambda: search_choice("defaults_full"),
     "stage1-search-occ-ind": lambda: search_choice("stage1_occ_ind"),
     "stage1-latent-occ-ind": lambda: search_choice("stage1_latent_occ_ind"),
     "synthau-evidence": synthau_evidence,
