@@ -14,7 +14,7 @@ Every run is an ordinary run folder under ``--root``: a killed search resumes wh
 budget is ``--epochs AE,ALL`` (default 6,12: the full 12 + 40 costs about 6 minutes a run here); the
 choice is for that budget, and the result file says so.
 
-Stage 1's own dimensions (``loss.lambda_recon``, ``model.latent``, ``train.epochs_ae``: what the frozen latents
+Stage 1's own dimensions (``loss.lambda_recon``, ``loss.lambda_roi``, ``model.latent``, ``train.epochs_ae``: what the frozen latents
 keep) are searched the same way with ``--layer local --frozen``: each point trains stage 1 at its value and then
 the relation-free ``local`` head on the frozen latents, so a point's validation F1 says how much AU evidence its
 latents keep for each AU's own ROIs::
@@ -65,7 +65,7 @@ def run_point(store: str, root: Path, point: dict, fold: int, epochs: tuple[int,
 START = {"train.lr": 0.05, "model.dropout": 0.2, "train.lr_step": 5}
 #: dimensions ``--grid`` may search besides START's: stage 1's (what the frozen latents keep); they start at the
 #: config's default
-STAGE1 = ("loss.lambda_recon", "model.latent", "train.epochs_ae")
+STAGE1 = ("loss.lambda_recon", "loss.lambda_roi", "model.latent", "train.epochs_ae")
 
 
 def search(store: str, root: Path, folds, epochs, extra=(), log=print, grids=None, start=None, layer: str = "gcn",

@@ -66,6 +66,10 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     lambda_recon: float = 3.0  #: lambda1 (eq. 3)
+    #: weight of the ROI heads' BCE (eq. 2) in L_ROI; 1 is the paper's eq. 3. Eq. 2 averages over all C AUs, so
+    #: an ROI's one or two own AUs get 1/C of a face's loss each: what supervises the latents is weak beside
+    #: the reconstruction (docs/model-and-training.md, "How strongly stage 1 is supervised")
+    lambda_roi: float = 1.0
     lambda_dice: float = 4.0  #: lambda2 (eq. 9)
     dice: bool = True  #: the Dice term on/off (the paper's "D")
     dice_eps: float = 1.0
@@ -285,6 +289,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     if t.epochs_ae == 0 and t.epochs == 0:
         raise InputError("config keys 'train.epochs_ae' and 'train.epochs' (--epochs S1,S2) are both 0: nothing "
                          "would be trained; give at least one of the two stages 1 or more epochs")
+    lc = cfg.loss
+    for key, value in {"loss.lambda_recon": lc.lambda_recon, "loss.lambda_roi": lc.lambda_roi,
+                       "loss.lambda_dice": lc.lambda_dice, "loss.lambda_intensity": lc.lambda_intensity}.items():
+        if not value >= 0:
+            raise InputError(f"config key {key!r} must be >= 0, got {value}")
     if not m.hidden or any(h < 1 for h in m.hidden):
         raise InputError(f"config key 'model.hidden' must list one or more widths >= 1, got {m.hidden}")
     for key, value in {"model.dropout": m.dropout, "model.skip_alpha": m.skip_alpha, "train.flip_p": t.flip_p}.items():

@@ -1,6 +1,7 @@
 """The training objective of one batch: the paper's losses for a stage, as the module DDP wraps.
 
-Stage ``ae``: L_ROI = ROI BCE on the ROI heads (eq. 2) + lambda1 * L1 reconstruction (eq. 1, eq. 3).
+Stage ``ae``: L_ROI = lambda_roi * ROI BCE on the ROI heads (eq. 2) + lambda1 * L1 reconstruction (eq. 1, eq. 3;
+the paper's lambda_roi is 1).
 Stage ``all``: L_ROI + L_au, with L_au = weighted BCE + lambda2 * weighted Dice (eq. 9) on the presence
 logits (unless the task is intensity alone) + lambda_intensity * the intensity term when the model has an
 intensity head. With frozen encoders the inputs are cached latents and the loss is L_au alone.
@@ -35,7 +36,7 @@ class Objective:
         c = m.protocol.num_aus  # y, known may carry intensities in columns C..
         out = {"roi": roi_bce(m.roi_logits(latents), y[:, :c], known[:, :c], m.membership, self.total),
                "recon": face_mean(recon, crops.shape[0], self.total)}
-        out["loss"] = out["roi"] + lc.lambda_recon * out["recon"]
+        out["loss"] = lc.lambda_roi * out["roi"] + lc.lambda_recon * out["recon"]
         if stage == "all":
             out.update(self.head_losses(*m.head_outputs(latents), y, known))
             out["loss"] = out["loss"] + out["au"]

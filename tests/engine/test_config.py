@@ -13,7 +13,7 @@ def test_defaults_are_the_papers():
     assert (cfg.train.epochs_ae, cfg.train.epochs, cfg.train.batch_size) == (12, 40, 256)
     assert (cfg.train.momentum, cfg.train.weight_decay, cfg.train.lr_gamma) == (0.9, 5e-4, 0.1)
     assert cfg.train.lr_step == 0  # no decay: chosen on validation subjects at 12 + 40 (benchmarks/results/defaults_full.md)
-    assert (cfg.loss.lambda_recon, cfg.loss.lambda_dice) == (3.0, 4.0)
+    assert (cfg.loss.lambda_recon, cfg.loss.lambda_dice, cfg.loss.lambda_roi) == (3.0, 4.0, 1.0)
     assert (cfg.model.latent, cfg.model.hidden) == (150, [30, 12])
 
 
@@ -50,6 +50,8 @@ def test_resolved_yaml_round_trips(tmp_path):
     (["data.train_subjects=-1"], "'data.train_subjects' must be 0"),
     (["train.patience=-1"], "'train.patience' must be >= 0"),
     (["train.lr_step=-1"], "'train.lr_step' must be >= 0"),
+    (["loss.lambda_roi=-1"], "'loss.lambda_roi' must be >= 0"),
+    (["loss.lambda_recon=-0.5"], "'loss.lambda_recon' must be >= 0"),
     (["train.patience=5"], "'train.patience' needs train.select=val"),
     (["train.epochs_ae=0", "train.epochs=0"], r"'train.epochs_ae' and 'train.epochs' \(--epochs S1,S2\) are both 0"),
     (["train"], "--set takes section.key=value"),
