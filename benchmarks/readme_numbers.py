@@ -522,6 +522,7 @@ BLOCKS = {
     "defaults-full": lambda: search_choice("defaults_full"),
     "stage1-search-occ-ind": lambda: search_choice("stage1_occ_ind"),
     "stage1-latent-occ-ind": lambda: search_choice("stage1_latent_occ_ind"),
+    "stage1-roi-occ": lambda: search_choice("stage1_roi_occ"),
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,

@@ -1,6 +1,8 @@
 """benchmarks/choose_defaults.py --quick: the search chooses on validation F1 only and writes its files."""
 import json
 
+import pytest
+
 from benchmarks import choose_defaults
 
 
@@ -35,7 +37,8 @@ def test_a_bad_grid_is_one_clear_error(capsys):
     assert "--grid / --start" in capsys.readouterr().err
 
 
-def test_stage1_dimensions_with_a_frozen_local_head(tmp_path):
+@pytest.mark.parametrize("key, values", [("loss.lambda_recon", "3,0.3"), ("loss.lambda_roi", "1,3")])
+def test_stage1_dimensions_with_a_frozen_local_head(tmp_path, key, values):
     """--layer local --frozen: each point trains stage 1 at its value, then local on the frozen latents; the point
     with the better validation F1 is chosen."""
     import yaml
@@ -43,14 +46,16 @@ def test_stage1_dimensions_with_a_frozen_local_head(tmp_path):
     root = tmp_path / "runs"
     assert choose_defaults.main(["--quick", "--epochs", "1,2", "--folds", "1", "--out", str(tmp_path), "--threads", "1",
                                  "--root", str(root), "--layer", "local", "--frozen",
-                                 "--grid", "loss.lambda_recon=3,0.3", "--name", "stage1"]) == 0
+                                 "--grid", f"{key}={values}", "--name", "stage1"]) == 0
     doc = json.loads((tmp_path / "stage1_quick.json").read_text())
     assert (doc["layer"], doc["frozen"]) == ("local", True)
+    section, name = key.split(".")
     for r in doc["rows"]:
-        name = choose_defaults.point_name({k: r[k] for k in doc["chosen"]})
-        cfg = yaml.safe_load((root / "local-frozen" / name / "fold1" / "config.yaml").read_text())
+        folder = choose_defaults.point_name({k: r[k] for k in doc["chosen"]})
+        cfg = yaml.safe_load((root / "local-frozen" / folder / "fold1" / "config.yaml").read_text())
         assert cfg["model"]["layer"] == "local" and cfg["train"]["freeze_encoders"] is True
-        assert cfg["loss"]["lambda_recon"] == r["loss.lambda_recon"] and cfg["train"]["epochs_ae"] == 1
-    best = max(doc["rows"], key=lambda r: r["val_f1"])["loss.lambda_recon"]
-    assert doc["chosen"]["loss.lambda_recon"] == best
+        assert cfg[section][name] == r[key] and cfg["train"]["epochs_ae"] == 1
+    assert len({r[key] for r in doc["rows"]}) == 2
+    best = max(doc["rows"], key=lambda r: r["val_f1"])[key]
+    assert doc["chosen"][key] == best
     assert "layer local, frozen encoders after stage 1" in (tmp_path / "stage1_quick.md").read_text()
