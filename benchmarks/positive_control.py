@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -190,14 +191,23 @@ def _cell(c: dict | None) -> str:
             f"p {c['p']:.3f} {c['verdict']}")
 
 
+def grid_overrides(results: Path, store_name: str) -> list[str]:
+    """The ``--set`` overrides the store's comparison ran with (its ``relation_layers_<store>.json``; none if absent)."""
+    path = results / f"relation_layers_{store_name}.json"
+    return list(json.loads(path.read_text()).get("grid_overrides") or []) if path.exists() else []
+
+
 def markdown(doc: dict) -> str:
     r = doc["report"]
+    sets = doc.get("grid_overrides") or []
+    settings = (f" Both comparisons trained every run, stage-1 models included, with "
+                f"`{' '.join(f'--set {s}' for s in sets)}`." if sets else "")
     lines = [f"# Positive control: `{doc['preset']}` against its control `{doc['control']}`", "",
              f"Frozen comparison, {r['runs']} paired runs (fold assignment x seed x fold) per design, "
              f"n_test/n_train {r['test_train_ratio']:.3f} ({r['ratio_name']}); F1 in points, mean "
              "[95% corrected interval], corrected-t p and the comparison's verdict (`a`: the first term is "
              f"larger, ROPE {100 * r['rope']:.0f} point). Commands: `{doc['command']}` after the two "
-             "`benchmarks.relation_layers` runs named in the module's docstring.", "", tables(doc),
+             "`benchmarks.relation_layers` runs named in the module's docstring." + settings, "", tables(doc),
              "The difference in differences is the relation signal: reading other ROIs gains on the control "
              "too (ROIs overlap), and only what it gains beyond that on the preset is relational. The share "
              "divides it by the same quantity for the relation oracle (perfect where an AU's own ROI is "
@@ -265,10 +275,16 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     preset_rows = read_rows(args.results / f"relation_layers_{args.preset.resolve().name}.csv")
     control_rows = read_rows(args.results / f"relation_layers_{args.control.resolve().name}.csv")
+    overrides = {side: grid_overrides(args.results, path.resolve().name)
+                 for side, path in (("preset", args.preset), ("control", args.control))}
+    if overrides["preset"] != overrides["control"]:
+        raise InputError(f"the two comparisons ran with different --set overrides (preset: {overrides['preset'] or 'none'}; "
+                         f"control: {overrides['control'] or 'none'}): a difference in differences needs the same "
+                         "settings on both stores")
     sets = sorted({(r["fold_seed"], r["fold"]) for r in preset_rows if r["protocol"] == PROTOCOL})
     doc = {"preset": args.preset.resolve().name, "control": args.control.resolve().name,
            "command": "python -m benchmarks.positive_control " + " ".join(sys.argv[1:] if argv is None else argv),
-           "machine": machine_info(),
+           "machine": machine_info(), "grid_overrides": overrides["preset"],
            "revisions": sorted({str(r.get("git", "")) for r in preset_rows + control_rows} - {""}),
            "report": report(preset_rows, control_rows, fold_oracles(args.preset, args.preset_root, sets),
                             fold_oracles(args.control, args.control_root, sets))}

@@ -430,6 +430,12 @@ def provenance_lines(doc) -> list[str]:
     return lines
 
 
+def grid_overrides_line(doc) -> str:
+    """The ``--set`` overrides every run of the grid (stage-1 models included) trained with, if any."""
+    sets = doc.get("grid_overrides") or []
+    return f"; every run, stage-1 models included, with `{' '.join(f'--set {s}' for s in sets)}`" if sets else ""
+
+
 def markdown(name, doc) -> str:
     aus = doc["aus"]
     lines = [f"# Relation layers on {name}", ""]
@@ -437,7 +443,8 @@ def markdown(name, doc) -> str:
         lines += [f"**{QUICK_NOTE}**", ""]
     ratio = doc.get("ratios", {})
     lines += [f"Store `{doc['store']}`, {repetitions_line(doc)}; budget `{doc['budget']}`: "
-              f"`{json.dumps(doc['budget_overrides'])}`; selection on validation subjects, threshold 0.5. "
+              f"`{json.dumps(doc['budget_overrides'])}`" + grid_overrides_line(doc)
+              + "; selection on validation subjects, threshold 0.5. "
               f"Machine: {doc['machine']['machine']}, {doc['machine']['cpus']} CPUs, torch {doc['machine']['torch']}, "
               f"report written at git {doc['machine']['git']}, {doc['machine']['date']}.", "",
               "Comparison cells: mean F1 difference (points) [corrected 95% interval], corrected t-test p, "

@@ -146,20 +146,39 @@ def test_fold_oracles_need_the_synthau_dataset(tmp_path):
         pc.fold_oracles(store, tmp_path / "elsewhere", [(0, 1)])
 
 
-def test_main_writes_the_report(tmp_path):
+def comparisons(tmp_path, scores, sets=(None, None)):
+    """A preset store and its control with comparison rows (and, where ``sets`` names them, the comparisons'
+    ``--set`` overrides in their JSON): the positive control's command line."""
     store_p, root, _ = tiny_store(tmp_path, occluded=True)
-    scores = {"local": [0.5] * 9, "none": list(0.55 + 0.01 * np.arange(9) / 9)}
-    for name, rows in ((store_p.name, rows_of(scores)), ("store_ctrl", rows_of({"local": [0.5] * 9,
-                                                                                 "none": [0.52] * 9}))):
+    ctrl_rows = rows_of({"local": [0.5] * 9, "none": [0.52] * 9})
+    for (name, rows), grid in zip(((store_p.name, rows_of(scores)), ("store_ctrl", ctrl_rows)), sets):
         with (tmp_path / f"relation_layers_{name}.csv").open("w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
+        if grid is not None:
+            (tmp_path / f"relation_layers_{name}.json").write_text(json.dumps({"grid_overrides": grid}))
     ctrl = tmp_path / "store_ctrl"
     shutil.copytree(store_p, ctrl)
-    assert pc.main(["--preset", str(store_p), "--preset-root", str(root), "--control", str(ctrl),
-                    "--control-root", str(root), "--results", str(tmp_path), "--out", str(tmp_path)]) == 0
+    return store_p, ["--preset", str(store_p), "--preset-root", str(root), "--control", str(ctrl),
+                     "--control-root", str(root), "--results", str(tmp_path), "--out", str(tmp_path)]
+
+
+def test_main_writes_the_report(tmp_path):
+    scores = {"local": [0.5] * 9, "none": list(0.55 + 0.01 * np.arange(9) / 9)}
+    store_p, argv = comparisons(tmp_path, scores)
+    assert pc.main(argv) == 0
     doc = json.loads((tmp_path / f"positive_control_{store_p.name}.json").read_text())
     assert doc["report"]["designs"][0]["layer"] == "none"
     assert doc["report"]["designs"][0]["vs_local"]["did"]["mean_diff"] == pytest.approx(np.mean(scores["none"]) - 0.5 - 0.02)
     assert "difference in differences" in (tmp_path / f"positive_control_{store_p.name}.md").read_text()
+
+
+def test_the_comparisons_settings_are_named_and_must_agree(tmp_path):
+    scores = {"local": [0.5] * 9, "none": [0.6] * 9}
+    store_p, argv = comparisons(tmp_path, scores, sets=(["loss.lambda_roi=3"], ["loss.lambda_roi=3"]))
+    assert pc.main(argv) == 0
+    assert "with `--set loss.lambda_roi=3`" in (tmp_path / f"positive_control_{store_p.name}.md").read_text()
+    _, argv = comparisons(tmp_path / "other", scores, sets=(["loss.lambda_roi=3"], None))
+    with pytest.raises(InputError, match="different --set overrides"):
+        pc.main(argv)

@@ -242,6 +242,7 @@ def test_grid_overrides_reach_every_run_and_stage1_model(store, tmp_path):
         assert len(runs.read_run_json(d)["splits"]["train_subjects"]) == 1
     doc = json.loads((tmp_path / "relation_layers_quick.json").read_text())
     assert doc["grid_overrides"] == ["data.train_subjects=1"]
+    assert "stage-1 models included, with `--set data.train_subjects=1`" in (tmp_path / "relation_layers_quick.md").read_text()
     assert (pd.read_csv(tmp_path / "relation_layers_quick.csv").n_train_subjects == 1).all()
     from benchmarks import bench_protocol as bp
 
