@@ -47,6 +47,10 @@ BUDGETS = {
 LOGGING: list[str] = []
 #: config overrides of every run of a grid, stage-1 models included (:func:`set_grid_overrides`)
 GRID: list[str] = []
+#: what keeps a part to its own stage, applied after the grid overrides: ``--set train.epochs_ae=36`` lengthens
+#: the stage-1 models and leaves the runs started from them without a stage 1 of their own (and ``train.epochs``
+#: the other way round)
+STAGE_OF_PART = {"stage1": ["train.epochs=0"], "frozen": ["train.epochs_ae=0"], "end-to-end": ["train.epochs_ae=0"]}
 #: the keys the protocol itself sets per run: a grid override may not change them
 PROTOCOL_KEYS = ("data.store", "data.fold", "data.fold_seed", "train.seed", "model.layer", "train.select",
                  "train.threads", "train.init", "train.freeze_encoders")
@@ -81,7 +85,7 @@ def run_config(store, fold: int, seed: int, layer: str, budget: str, part: str, 
     b = BUDGETS[budget]
     sets = [f"data.store={store}", f"data.fold={fold}", f"data.fold_seed={fold_seed}", f"train.seed={seed}",
             f"model.layer={layer}", "train.select=val", f"train.threads={threads}", *b["common"], *b[part], *GRID,
-            *extra, *LOGGING]
+            *STAGE_OF_PART[part], *extra, *LOGGING]
     return load_config(None, sets)
 
 

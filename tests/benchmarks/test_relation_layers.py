@@ -235,14 +235,18 @@ def test_the_last_round_is_shared_between_the_workers(n_groups, jobs, expected):
 def test_grid_overrides_reach_every_run_and_stage1_model(store, tmp_path):
     root = tmp_path / "runs"
     assert rl.main(["--quick", "--data", str(store), "--root", str(root), "--out", str(tmp_path), "--parts", "frozen",
-                    "--repetitions", "1", "--set", "data.train_subjects=1", "--jobs", "2", "--allow-mixed"]) == 0
+                    "--repetitions", "1", "--set", "data.train_subjects=1", "--set", "train.epochs_ae=2", "--jobs", "2",
+                    "--allow-mixed"]) == 0
     dirs = [root / "fold-seed0" / "stage1" / "fold1-seed0", root / "fold-seed0" / "frozen" / "gcn" / "fold2-seed0"]
     for d in dirs:
         assert yaml.safe_load((d / "config.yaml").read_text())["data"]["train_subjects"] == 1
         assert len(runs.read_run_json(d)["splits"]["train_subjects"]) == 1
+    # a stage-1 key lengthens the stage-1 models; the runs started from them still train no stage 1 of their own
+    assert [yaml.safe_load((d / "config.yaml").read_text())["train"]["epochs_ae"] for d in dirs] == [2, 0]
     doc = json.loads((tmp_path / "relation_layers_quick.json").read_text())
-    assert doc["grid_overrides"] == ["data.train_subjects=1"]
-    assert "stage-1 models included, with `--set data.train_subjects=1`" in (tmp_path / "relation_layers_quick.md").read_text()
+    assert doc["grid_overrides"] == ["data.train_subjects=1", "train.epochs_ae=2"]
+    assert ("stage-1 models included, with `--set data.train_subjects=1 --set train.epochs_ae=2`"
+            in (tmp_path / "relation_layers_quick.md").read_text())
     assert (pd.read_csv(tmp_path / "relation_layers_quick.csv").n_train_subjects == 1).all()
     from benchmarks import bench_protocol as bp
 
