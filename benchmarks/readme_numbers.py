@@ -43,6 +43,11 @@ def documents() -> list[Path]:
 
 
 # --- reading the result files ---------------------------------------------------------------------------
+#: the positive control rerun with stage 1 chosen on the occluded preset's validation subjects (lambda_recon 1,
+#: 36 stage-1 epochs, lambda_roi 3): its comparisons, oracles and probes, under results/MENDED/
+MENDED = "stage1_mended"
+
+
 @lru_cache(maxsize=None)
 def result_json(name: str) -> dict:
     path = RESULTS / f"{name}.json"
@@ -409,16 +414,16 @@ def comparison_grid() -> str:
             f"{doc['peak_rss_mib']:,.0f} MiB (load average {doc['grid_load'][0]}–{doc['grid_load'][1]})")
 
 
-def positive_control_tables(preset: str = "store_occ") -> str:
+def positive_control_tables(preset: str = "store_occ", folder: str = "") -> str:
     """The positive control's oracle and design tables (results/positive_control_<preset>.json)."""
     from benchmarks.positive_control import tables
 
-    return "\n\n" + tables(result_json(f"positive_control_{preset}")) + "\n"
+    return "\n\n" + tables(result_json(f"{folder}positive_control_{preset}")) + "\n"
 
 
-def positive_control_summary(preset: str = "store_occ") -> str:
+def positive_control_summary(preset: str = "store_occ", folder: str = "") -> str:
     """'+13.3 (none, a), ...' the differences in differences against local, and against none, per design."""
-    designs = result_json(f"positive_control_{preset}")["report"]["designs"]
+    designs = result_json(f"{folder}positive_control_{preset}")["report"]["designs"]
     did = ", ".join(f"{num(d['vs_local']['did']['mean_diff'])} for {d['layer']} ({d['vs_local']['did']['verdict']})"
                     for d in designs)
     vs_none = ", ".join(f"{d['layer']} {num(d['vs_none']['did']['mean_diff'])} ({d['vs_none']['did']['verdict']})"
@@ -489,18 +494,18 @@ def cross_dataset_tables(a: str = "store_bp4d", b: str = "store_disfa") -> str:
     return "\n\n" + tables(result_json(f"cross_dataset_{a}_{b}")) + "\n"
 
 
-def positive_control_per_au(preset: str = "store_occ") -> str:
+def positive_control_per_au(preset: str = "store_occ", folder: str = "") -> str:
     """The positive control's per-AU table (results/positive_control_<preset>.json)."""
     from benchmarks.positive_control import per_au_table
 
-    return "\n\n" + per_au_table(result_json(f"positive_control_{preset}")) + "\n"
+    return "\n\n" + per_au_table(result_json(f"{folder}positive_control_{preset}")) + "\n"
 
 
-def roi_evidence_table() -> str:
-    """Pixel probe against local, per AU and store (results/roi_evidence.json)."""
+def roi_evidence_table(name: str = "roi_evidence") -> str:
+    """Pixel probe against local, per AU and store (results/NAME.json)."""
     from benchmarks.roi_evidence import table as probe_table
 
-    return "\n\n" + probe_table(result_json("roi_evidence")) + "\n"
+    return "\n\n" + probe_table(result_json(name)) + "\n"
 
 
 BLOCKS = {
@@ -523,6 +528,11 @@ BLOCKS = {
     "stage1-search-occ-ind": lambda: search_choice("stage1_occ_ind"),
     "stage1-latent-occ-ind": lambda: search_choice("stage1_latent_occ_ind"),
     "stage1-roi-occ": lambda: search_choice("stage1_roi_occ"),
+    # the positive control rerun with stage 1 as chosen on the preset's validation subjects (results/stage1_mended/)
+    "positive-control-mended": lambda: positive_control_tables(folder=f"{MENDED}/"),
+    "positive-control-summary-mended": lambda: positive_control_summary(folder=f"{MENDED}/"),
+    "positive-control-per-au-mended": lambda: positive_control_per_au(folder=f"{MENDED}/"),
+    "roi-evidence-mended": lambda: roi_evidence_table(f"{MENDED}/roi_evidence"),
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,
     "e2e-choice": e2e_choice,
