@@ -100,17 +100,19 @@ def parse_values(text: str) -> dict[str, list[float]]:
     return out
 
 
-def stage1_epochs(doc: dict) -> str:
-    """Stage 1's epochs of the search's points: ``--epochs``' first count, or the ``train.epochs_ae`` the search
-    started from when it does not search that dimension itself."""
+def stage1_epochs(doc: dict) -> int:
+    """Stage 1's epochs of the search's points (up to its ``train.epochs_ae`` dimension, if it searches one):
+    ``--epochs``' first count, or the ``train.epochs_ae`` the search started from when it does not search it."""
     if "train.epochs_ae" in doc["grids"]:
-        return f"{doc['epochs'][0]} (from the train.epochs_ae dimension on: its value)"
-    return str(doc["chosen"].get("train.epochs_ae", doc["epochs"][0]))
+        return doc["epochs"][0]
+    return doc["chosen"].get("train.epochs_ae", doc["epochs"][0])
 
 
 def markdown(doc: dict) -> str:
     lines = ["# Training defaults chosen on validation subjects", "",
-             f"Store `{doc['store']}`, folds {doc['folds']}, budget {stage1_epochs(doc)} + {doc['epochs'][1]} epochs, "
+             f"Store `{doc['store']}`, folds {doc['folds']}, budget {stage1_epochs(doc):g}"
+             + (" (from the train.epochs_ae dimension on: its value)" if "train.epochs_ae" in doc["grids"] else "")
+             + f" + {doc['epochs'][1]} epochs, "
              f"layer {doc.get('layer', 'gcn')}" + (", frozen encoders after stage 1" if doc.get("frozen") else "") +
              f", selection on the validation subjects. {len(doc['rows'])} rows, "
              f"{sum(r['train_seconds'] for r in doc['rows']) / 60:.1f} min of training summed over the runs "

@@ -39,7 +39,7 @@ from augcn_pyg.data.store import ROIStore
 from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, relation_signal
 from benchmarks.common import RESULTS, machine_info, run_cli, write_report
 from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios
-from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run
+from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run, set_flags
 
 #: the relation-free reference every design is measured from, and the implicit-relation one
 LOCAL, NONE = "local", "none"
@@ -201,7 +201,7 @@ def markdown(doc: dict) -> str:
     r = doc["report"]
     sets = doc.get("grid_overrides") or []
     settings = (f" Both comparisons trained every run, stage-1 models included, with "
-                f"`{' '.join(f'--set {s}' for s in sets)}`." if sets else "")
+                f"`{set_flags(sets)}`." if sets else "")
     lines = [f"# Positive control: `{doc['preset']}` against its control `{doc['control']}`", "",
              f"Frozen comparison, {r['runs']} paired runs (fold assignment x seed x fold) per design, "
              f"n_test/n_train {r['test_train_ratio']:.3f} ({r['ratio_name']}); F1 in points, mean "

@@ -330,6 +330,8 @@ def search_choice(name: str) -> str:
     """A coordinate search of ``choose_defaults`` (results/NAME.json): its budget and each dimension's values with
     their validation F1 (mean over the folds), the chosen one first. A search that starts from another
     ``train.epochs_ae`` than its ``--epochs`` (and does not search it) names the stage-1 epochs its points trained."""
+    from benchmarks.choose_defaults import stage1_epochs
+
     doc = result_json(name)
     c = doc["chosen"]
 
@@ -344,9 +346,7 @@ def search_choice(name: str) -> str:
     for key, grid in doc["grids"].items():
         others = ", ".join(f"{value(key, v)}: {val(key, v):.1f}" for v in grid if v != c[key])
         parts.append(f"{value(key, c[key])} (validation F1 {val(key, c[key]):.1f}; {others})")
-    searched_stage1 = "train.epochs_ae" in doc["grids"]
-    stage1 = doc["epochs"][0] if searched_stage1 else c.get("train.epochs_ae", doc["epochs"][0])
-    return f"at {stage1:g} + {doc['epochs'][1]} epochs: " + ", then ".join(parts)
+    return f"at {stage1_epochs(doc):g} + {doc['epochs'][1]} epochs: " + ", then ".join(parts)
 
 
 def store_gather() -> str:

@@ -430,10 +430,15 @@ def provenance_lines(doc) -> list[str]:
     return lines
 
 
+def set_flags(sets) -> str:
+    """``["a.b=1", "c.d=2"]`` -> ``--set a.b=1 --set c.d=2``: grid overrides as the command line gave them."""
+    return " ".join(f"--set {s}" for s in sets)
+
+
 def grid_overrides_line(doc) -> str:
     """The ``--set`` overrides every run of the grid (stage-1 models included) trained with, if any."""
     sets = doc.get("grid_overrides") or []
-    return f"; every run, stage-1 models included, with `{' '.join(f'--set {s}' for s in sets)}`" if sets else ""
+    return f"; every run, stage-1 models included, with `{set_flags(sets)}`" if sets else ""
 
 
 def markdown(name, doc) -> str:
