@@ -128,6 +128,29 @@ def compare(a, b, folds: int = 3, rope: float = 0.01, test_train_ratio: float | 
     return PairedComparison(mean, low, high, t, p, pa, pe, pb, len(a), rope, ratio)
 
 
+def smallest_real(spread: float, runs: float, test_train_ratio: float, rope: float,
+                  alpha: float = 0.05, sure: float = 0.95) -> float:
+    """The smallest mean difference the verdict rule calls real ('a') when the per-run differences spread by
+    ``spread`` (their standard deviation, ddof 1) over ``runs`` J runs: the corrected t-test's two-sided p below
+    ``alpha`` needs mean > t(1 − alpha/2) · se, the posterior's P(difference > rope) >= ``sure`` needs
+    mean > rope + t(sure) · se, with se = sqrt((1/J + n_test/n_train) · spread²).
+
+    ``runs`` = ``math.inf``: as many runs as one likes. The correction n_test / n_train still keeps se above
+    0 then: re-splitting the same subjects more often cannot remove the overlap of the training sets."""
+    inv_j, dist = (0.0, stats.norm) if math.isinf(runs) else (1.0 / runs, stats.t(runs - 1))
+    se = math.sqrt(inv_j + test_train_ratio) * spread
+    return max(float(dist.ppf(1 - alpha / 2)) * se, rope + float(dist.ppf(sure)) * se)
+
+
+def spread_of(c: dict) -> float:
+    """The standard deviation (ddof 1) of the per-run differences behind a comparison (``PairedComparison``
+    or its ``to_dict()``), read back from its interval."""
+    get = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
+    j, ratio = get("runs"), get("test_train_ratio")
+    se = (get("ci_high") - get("mean_diff")) / float(stats.t.ppf(0.975, j - 1))
+    return se / math.sqrt(1.0 / j + ratio)
+
+
 #: the ratio a comparison uses; the others are shown beside it
 PRIMARY_RATIO = "subjects"
 RATIO_NAMES = {

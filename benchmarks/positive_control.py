@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
 from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, relation_signal
 from benchmarks.common import RESULTS, machine_info, run_cli, write_report
-from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios
+from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios, smallest_real, spread_of
 from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run, set_flags
 
 #: the relation-free reference every design is measured from, and the implicit-relation one
@@ -191,6 +192,14 @@ def _cell(c: dict | None) -> str:
             f"p {c['p']:.3f} {c['verdict']}")
 
 
+def called_real_from(c: dict) -> str:
+    """The smallest difference in differences the verdict would call real at this comparison's run-to-run spread:
+    with its number of runs, and with any number of runs (``paired_stats.smallest_real``)."""
+    spread = spread_of(c)
+    at = [smallest_real(spread, n, c["test_train_ratio"], c["rope"]) for n in (c["runs"], math.inf)]
+    return f"{100 * at[0]:+.1f} / {100 * at[1]:+.1f}"
+
+
 def grid_overrides(results: Path, store_name: str) -> list[str]:
     """The ``--set`` overrides the store's comparison ran with (its ``relation_layers_<store>.json``; none if absent)."""
     path = results / f"relation_layers_{store_name}.json"
@@ -214,7 +223,11 @@ def markdown(doc: dict) -> str:
              "visible, elsewhere a logistic regression on the visible AUs' true labels). The oracles assume "
              "perfect perception wherever an ROI is visible, so relations can help them only where evidence is "
              "hidden; a model whose reading of visible ROIs also fails can gain more from relations than that, "
-             "and its share then exceeds 1.", ""]
+             "and its share then exceeds 1. 'Called real from' is the smallest difference in differences the "
+             "verdict would call real at the spread these paired runs show, with their number of runs and with any "
+             "number: the corrected interval keeps a floor of sqrt(n_test/n_train) times the spread however many "
+             "times the same subjects are re-split, so beyond a few repetitions only a larger signal or less "
+             "spread (more subjects) is called real.", ""]
     if doc["report"].get("per_au"):
         lines += ["## Per AU", "", "Means over the paired runs (no intervals). An AU whose `local` AUC is near 50 "
                   "cannot be read from its own ROIs on that store, occluded or not; the relation signal "
@@ -233,14 +246,16 @@ def tables(doc: dict) -> str:
     gap = lambda side: o[side]["relation"] - o[side]["local"]  # noqa: E731
     lines.append(f"| difference in differences | | | | {100 * (gap('preset') - gap('control')):+.1f} |")
     lines += ["", "| design | F1 preset | F1 control | - local on preset | - local on control | "
-              "difference in differences | share of the relation gain | DiD against none |",
-              "|---|---|---|---|---|---|---|---|"]
+              "difference in differences | called real from: these runs / any number | share of the relation gain | "
+              "DiD against none |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for d in r["designs"]:
         v, s = d["vs_local"], d.get("share")
         share = "-" if not s or s["n"] < 2 else f"{s['mean']:+.2f} [{s['low']:+.2f}, {s['high']:+.2f}]"
         vs_none = _cell(d["vs_none"]["did"]) if d.get("vs_none") else "-"
         lines.append(f"| {d['layer']} | {100 * d['f1_preset']:.1f} | {100 * d['f1_control']:.1f} | "
-                     f"{_cell(v['preset'])} | {_cell(v['control'])} | {_cell(v['did'])} | {share} | {vs_none} |")
+                     f"{_cell(v['preset'])} | {_cell(v['control'])} | {_cell(v['did'])} | {called_real_from(v['did'])} | "
+                     f"{share} | {vs_none} |")
     return "\n".join(lines) + "\n"
 
 

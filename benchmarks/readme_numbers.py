@@ -439,13 +439,15 @@ def did_cell(c: dict) -> str:
 
 #: the occluded preset's variants measured untuned (results/occlusion_rate/): occluder rate, weak share, store
 EVIDENCE_POINTS = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.5", "0", "store_occw0"))
+#: the same measured with the mended stage 1 (results/stage1_mended/occlusion_rate/): the occluder rate varies
+MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9", "0.2", "store_occ9"))
 
 
-def occlusion_rates(points=EVIDENCE_POINTS) -> str:
-    """The untuned local/none positive control on each variant of the occluded preset (results/occlusion_rate/)."""
+def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> str:
+    """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/)."""
     rows = []
     for rate, weak, preset in points:
-        r = result_json(f"occlusion_rate/positive_control_{preset}")["report"]
+        r = result_json(f"{folder}/positive_control_{preset}")["report"]
         none = next(d for d in r["designs"] if d["layer"] == "none")
         o = r["oracles"]
         oracle_did = (o["preset"]["relation"] - o["preset"]["local"]) - (o["control"]["relation"] - o["control"]["local"])
@@ -517,6 +519,7 @@ BLOCKS = {
     "positive-control": positive_control_tables,
     "positive-control-summary": positive_control_summary,
     "occlusion-rates": occlusion_rates,
+    "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -7,6 +9,8 @@ from benchmarks.paired_stats import (
     compare,
     corrected_t_test,
     plausible_ratios,
+    smallest_real,
+    spread_of,
     verdict,
     verdicts_by_ratio,
 )
@@ -110,3 +114,27 @@ def test_plausible_ratios_from_the_runs_splits():
     r = plausible_ratios([split, split], folds=3)
     assert r == pytest.approx({"subjects": 8 / 12, "subjects+val": 8 / 16, "faces": 3840 / 5760,
                                "faces+val": 3840 / 7680, "nominal": 0.5})
+
+
+@pytest.mark.parametrize("runs,ratio", [(6, 0.5), (9, 2 / 3), (15, 2 / 3)])
+def test_smallest_real_is_where_the_verdict_turns_real(runs, ratio):
+    rng = np.random.default_rng(runs)
+    noise = rng.normal(0, 0.03, runs)
+    noise -= noise.mean()  # (J,) the spread alone; the mean is set below
+    spread = float(noise.std(ddof=1))
+    edge = smallest_real(spread, runs, ratio, rope=0.01)
+    below = compare(noise + edge - 1e-4, np.zeros(runs), folds=3, rope=0.01, test_train_ratio=ratio)
+    above = compare(noise + edge + 1e-4, np.zeros(runs), folds=3, rope=0.01, test_train_ratio=ratio)
+    assert below.verdict != "a" and above.verdict == "a"
+    assert spread_of(above) == pytest.approx(spread)
+    assert spread_of(above.to_dict()) == pytest.approx(spread)
+
+
+def test_more_runs_of_the_same_subjects_leave_a_floor():
+    # at n_test/n_train 2/3 the interval cannot shrink below sqrt(2/3) of the spread, whatever the runs
+    at = [smallest_real(0.03, j, 2 / 3, rope=0.01) for j in (9, 30, 300)]
+    floor = smallest_real(0.03, math.inf, 2 / 3, rope=0.01)
+    assert at[0] > at[1] > at[2] > floor
+    assert floor == pytest.approx(max(1.959964 * 0.03 * math.sqrt(2 / 3), 0.01 + 1.644854 * 0.03 * math.sqrt(2 / 3)),
+                                  rel=1e-5)
+    assert at[0] / floor < 1.4  # 9 runs are already within 40% of as many as one likes

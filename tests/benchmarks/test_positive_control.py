@@ -49,6 +49,12 @@ def test_did_is_the_gain_beyond_the_control():
     assert gcn["vs_local"]["did"]["mean_diff"] == pytest.approx(0.0, abs=1e-12)  # the same gain on both: no signal
     assert gcn["vs_none"]["did"]["mean_diff"] == pytest.approx(-0.06 - noise.mean())
     assert "vs_none" not in none
+    # what the spread of none's paired runs lets the verdict call real: from the interval, as at these runs
+    did = none["vs_local"]["did"]
+    spread = float(np.std(noise, ddof=1))
+    assert pc.called_real_from(did) == (f"{100 * pc.smallest_real(spread, 9, 8 / 12, 0.01):+.1f} / "
+                                        f"{100 * pc.smallest_real(spread, np.inf, 8 / 12, 0.01):+.1f}")
+    assert "called real from" in pc.tables({"preset": "p", "control": "c", "report": doc})
 
 
 def test_designs_are_those_both_comparisons_hold():
