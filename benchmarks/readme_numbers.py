@@ -440,7 +440,8 @@ def did_cell(c: dict) -> str:
 #: the occluded preset's variants measured untuned (results/occlusion_rate/): occluder rate, weak share, store
 EVIDENCE_POINTS = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.5", "0", "store_occw0"))
 #: the same measured with the mended stage 1 (results/stage1_mended/occlusion_rate/): the occluder rate varies
-MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9", "0.2", "store_occ9"))
+MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9", "0.2", "store_occ9"),
+                ("0.5", "0.5 (drawn at 0.1)", "store_occw5"))
 
 
 def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> str:
