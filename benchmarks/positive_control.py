@@ -44,6 +44,8 @@ from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores
 
 #: the relation-free reference every design is measured from, and the implicit-relation one
 LOCAL, NONE = "local", "none"
+#: the threshold-free score the signal is also read in (each run's mean AUC over AUs)
+AUC = "mean_auc"
 PROTOCOL = "frozen"
 FOLDS = 3
 ROPE = 0.01  # one point of F1, as in the comparison
@@ -87,9 +89,10 @@ def fold_oracles(store_path: Path, dataset_root: Path, assignments) -> dict:
     return out
 
 
-def signal(preset_rows, control_rows, design: str, ref: str, ratio: float) -> dict | None:
-    """(design - ref) on the preset, on the control, and their difference, over the runs all four share."""
-    runs = [scores_by_run(rows, PROTOCOL, name) for rows in (preset_rows, control_rows) for name in (design, ref)]
+def signal(preset_rows, control_rows, design: str, ref: str, ratio: float, key: str = "mean_f1") -> dict | None:
+    """(design - ref) on the preset, on the control, and their difference, over the runs all four share; ``key``
+    is the score read from each run's row (``mean_f1``, ``mean_auc``)."""
+    runs = [_scores(rows, name, key) for rows in (preset_rows, control_rows) for name in (design, ref)]
     keys = paired_keys(runs[0], runs[1], FOLDS)
     keys = [k for k in keys if k in runs[2] and k in runs[3]]
     if len(keys) < 2:
@@ -168,13 +171,21 @@ def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
         share = relation_signal(d_p, [local_p[x] for x in k], d_c, [local_c[x] for x in k], rel_p, rel_c,
                                 test_train_ratio=ratio)
         entry["share"] = share.get("share")
+        # the same signal read in AUC: threshold-free, so free of the run-to-run noise that a fixed 0.5 threshold
+        # adds to F1 (the oracles are F1 bounds: no share in AUC)
+        auc = signal(preset_rows, control_rows, layer, LOCAL, ratio, key=AUC)
+        if auc is not None:
+            auc.pop("keys")
+            entry["auc"] = {"preset": _mean(preset_rows, layer, AUC), "control": _mean(control_rows, layer, AUC),
+                            "vs_local": auc}
         if layer != NONE and NONE in layers:
             entry["vs_none"] = signal(preset_rows, control_rows, layer, NONE, ratio)
             if entry["vs_none"] is not None:
                 entry["vs_none"].pop("keys")
         designs.append(entry)
     mean = lambda d, key: float(np.mean([v[key] for v in d.values()]))  # noqa: E731
-    return {"runs": len(keys), "test_train_ratio": ratio, "ratio_name": PRIMARY_RATIO if PRIMARY_RATIO in ratios
+    return {"runs": len(keys),
+            "local_auc": {"preset": _mean(preset_rows, LOCAL, AUC), "control": _mean(control_rows, LOCAL, AUC)}, "test_train_ratio": ratio, "ratio_name": PRIMARY_RATIO if PRIMARY_RATIO in ratios
             else "nominal", "rope": ROPE,
             "local_f1": {"preset": float(np.mean(list(local_p.values()))),
                          "control": float(np.mean(list(local_c.values())))},
@@ -183,6 +194,20 @@ def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
                         "per_test_set": [{"fold_seed": fs, "fold": f, "preset": oracles_p[(fs, f)],
                                           "control": oracles_c[(fs, f)]} for fs, f in sorted(oracles_p)]},
             "designs": designs, "per_au": per_au(preset_rows, control_rows, layers)}
+
+
+def _scores(rows, layer: str, key: str) -> dict:
+    """{(fold_seed, seed, fold): score} of a layer's runs that recorded ``key`` as a number (rows written before a
+    column existed, or a run whose score is undefined, are left out)."""
+    return {(r["fold_seed"], r["seed"], r["fold"]): r[key] for r in rows
+            if r["protocol"] == PROTOCOL and r["layer"] == layer and isinstance(r.get(key), (int, float))
+            and not math.isnan(r[key])}
+
+
+def _mean(rows, layer: str, key: str) -> float:
+    """A layer's mean ``key`` over its runs (NaN where no run recorded it)."""
+    v = list(_scores(rows, layer, key).values())
+    return float(np.mean(v)) if v else float("nan")
 
 
 def _cell(c: dict | None) -> str:
@@ -228,6 +253,12 @@ def markdown(doc: dict) -> str:
              "number: the corrected interval keeps a floor of sqrt(n_test/n_train) times the spread however many "
              "times the same subjects are re-split, so beyond a few repetitions only a larger signal or less "
              "spread (more subjects) is called real.", ""]
+    if any(d.get("auc") for d in r["designs"]):
+        lines += ["## The same signal read in AUC", "",
+                  "Each run's mean AUC over AUs instead of its mean F1, paired and tested the same way. AUC ranks "
+                  "the test frames and needs no threshold; F1 counts them at 0.5, so where a model's scores shift "
+                  "between runs (other training subjects, another epoch) F1 moves with the shift and AUC does not. "
+                  "The oracles bound F1 only: no share here.", "", auc_table(doc)]
     if doc["report"].get("per_au"):
         lines += ["## Per AU", "", "Means over the paired runs (no intervals). An AU whose `local` AUC is near 50 "
                   "cannot be read from its own ROIs on that store, occluded or not; the relation signal "
@@ -256,6 +287,23 @@ def tables(doc: dict) -> str:
         lines.append(f"| {d['layer']} | {100 * d['f1_preset']:.1f} | {100 * d['f1_control']:.1f} | "
                      f"{_cell(v['preset'])} | {_cell(v['control'])} | {_cell(v['did'])} | {called_real_from(v['did'])} | "
                      f"{share} | {vs_none} |")
+    return "\n".join(lines) + "\n"
+
+
+def auc_table(doc: dict) -> str:
+    """The design table read in AUC (points): each design's AUC, its gain over ``local`` on both stores and the
+    difference in differences, with what these runs could call real."""
+    r = doc["report"]
+    lines = [f"| design | AUC preset | AUC control | - local on preset | - local on control | difference in differences | "
+             "called real from: these runs / any number |", "|---|---|---|---|---|---|---|",
+             f"| local | {100 * r['local_auc']['preset']:.1f} | {100 * r['local_auc']['control']:.1f} | | | | |"]
+    for d in r["designs"]:
+        a = d.get("auc")
+        if not a:
+            continue
+        v = a["vs_local"]
+        lines.append(f"| {d['layer']} | {100 * a['preset']:.1f} | {100 * a['control']:.1f} | {_cell(v['preset'])} | "
+                     f"{_cell(v['control'])} | {_cell(v['did'])} | {called_real_from(v['did'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -446,7 +446,7 @@ MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9",
 
 def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> str:
     """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/)."""
-    rows = []
+    rows, nones = [], []
     for rate, weak, preset in points:
         r = result_json(f"{folder}/positive_control_{preset}")["report"]
         none = next(d for d in r["designs"] if d["layer"] == "none")
@@ -455,8 +455,14 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
         rows.append([rate, weak, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
                      f"{100 * r['local_f1']['control']:.1f}", f"{100 * none['f1_control']:.1f}",
                      did_cell(none["vs_local"]["did"]), num(oracle_did)])
-    return table(["occluder rate", "weak share", "local, preset", "none, preset", "local, control", "none, control",
-                  "difference in differences (none − local)", "oracles' difference in differences"], rows)
+        nones.append(none)
+    head = ["occluder rate", "weak share", "local, preset", "none, preset", "local, control", "none, control",
+            "difference in differences (none − local)", "oracles' difference in differences"]
+    if all(n.get("auc") for n in nones):  # reports that also read the signal in AUC
+        head.append("the same read in AUC")
+        for row, n in zip(rows, nones):
+            row.append(did_cell(n["auc"]["vs_local"]["did"]))
+    return table(head, rows)
 
 
 def learning_curve_tables(preset: str = "store_occ") -> str:
@@ -495,6 +501,13 @@ def cross_dataset_tables(a: str = "store_bp4d", b: str = "store_disfa") -> str:
     from benchmarks.cross_dataset import tables
 
     return "\n\n" + tables(result_json(f"cross_dataset_{a}_{b}")) + "\n"
+
+
+def positive_control_auc(preset: str = "store_occ", folder: str = "") -> str:
+    """The positive control's design table read in AUC (results/positive_control_<preset>.json)."""
+    from benchmarks.positive_control import auc_table
+
+    return "\n\n" + auc_table(result_json(f"{folder}positive_control_{preset}")) + "\n"
 
 
 def positive_control_per_au(preset: str = "store_occ", folder: str = "") -> str:
@@ -536,6 +549,7 @@ BLOCKS = {
     "positive-control-mended": lambda: positive_control_tables(folder=f"{MENDED}/"),
     "positive-control-summary-mended": lambda: positive_control_summary(folder=f"{MENDED}/"),
     "positive-control-per-au-mended": lambda: positive_control_per_au(folder=f"{MENDED}/"),
+    "positive-control-auc-mended": lambda: positive_control_auc(folder=f"{MENDED}/"),
     "roi-evidence-mended": lambda: roi_evidence_table(f"{MENDED}/roi_evidence"),
     "synthau-evidence": synthau_evidence,
     "e2e-gain": e2e_gain,

@@ -66,6 +66,39 @@ def test_designs_are_those_both_comparisons_hold():
     assert doc["designs"][0]["vs_local"]["did"]["mean_diff"] == pytest.approx(0.08)
 
 
+def test_the_signal_is_also_read_in_auc():
+    """A run-to-run shift of the scores moves F1 at 0.5 but not AUC: the same signal, noisy in F1, sure in AUC."""
+    rng = np.random.default_rng(1)
+    shift = 0.04 * rng.standard_normal(9)  # F1 noise a threshold adds, run by run
+    preset = rows_of({"local": [0.5] * 9, "none": list(0.53 + shift)})
+    control = rows_of({"local": [0.5] * 9, "none": [0.5] * 9})
+    auc = {("preset", "local"): 0.70, ("preset", "none"): 0.73, ("control", "local"): 0.70, ("control", "none"): 0.70}
+    small = 0.001 * rng.standard_normal(9)
+    for side, rows in (("preset", preset), ("control", control)):
+        for r in rows:
+            r["mean_auc"] = auc[(side, r["layer"])] + (small[KEYS.index((r["fold_seed"], r["seed"], r["fold"]))]
+                                                       if (side, r["layer"]) == ("preset", "none") else 0.0)
+    doc = pc.report(preset, control, oracles(0.6, 0.8), oracles(0.6, 0.64))
+    none = doc["designs"][0]
+    assert none["vs_local"]["did"]["verdict"] == "unsure"
+    a = none["auc"]
+    assert a["preset"] == pytest.approx(0.73 + small.mean()) and a["control"] == pytest.approx(0.70)
+    assert a["vs_local"]["did"]["mean_diff"] == pytest.approx(0.03 + small.mean())
+    assert a["vs_local"]["did"]["verdict"] == "a"
+    assert doc["local_auc"] == {"preset": pytest.approx(0.70), "control": pytest.approx(0.70)}
+    table = pc.auc_table({"report": doc})
+    assert "| local | 70.0 | 70.0 |" in table and "| none | 73.0 | 70.0 |" in table
+    assert "## The same signal read in AUC" in pc.markdown({"preset": "p", "control": "c", "command": "x",
+                                                            "report": doc})
+
+
+def test_rows_without_auc_give_no_auc_reading():
+    doc = pc.report(rows_of({"local": [0.5] * 9, "none": [0.6] * 9}), rows_of({"local": [0.5] * 9, "none": [0.5] * 9}),
+                    oracles(0.6, 0.8), oracles(0.6, 0.64))
+    assert "auc" not in doc["designs"][0] and np.isnan(doc["local_auc"]["preset"])
+    assert "read in AUC" not in pc.markdown({"preset": "p", "control": "c", "command": "x", "report": doc})
+
+
 def test_per_au_shows_where_the_signal_comes_from():
     def with_aus(rows, f1_au1, f1_au2):
         for r in rows:
