@@ -59,8 +59,12 @@ class PairedComparison:
         return {**asdict(self), "verdict": self.verdict}
 
 
-def verdict(p: float, p_a_better: float, p_equal: float, p_b_better: float, alpha: float = 0.05,
-            sure: float = 0.95) -> str:
+#: the verdict rule's levels: the corrected t-test's p below ALPHA and a posterior of at least SURE
+ALPHA, SURE = 0.05, 0.95
+
+
+def verdict(p: float, p_a_better: float, p_equal: float, p_b_better: float, alpha: float = ALPHA,
+            sure: float = SURE) -> str:
     """The verdict rule (see :attr:`PairedComparison.verdict`): both tests must agree for a winner."""
     if p < alpha and p_a_better >= sure:
         return "a"
@@ -129,7 +133,7 @@ def compare(a, b, folds: int = 3, rope: float = 0.01, test_train_ratio: float | 
 
 
 def smallest_real(spread: float, runs: float, test_train_ratio: float, rope: float,
-                  alpha: float = 0.05, sure: float = 0.95) -> float:
+                  alpha: float = ALPHA, sure: float = SURE) -> float:
     """The smallest mean difference the verdict rule calls real ('a') when the per-run differences spread by
     ``spread`` (their standard deviation, ddof 1) over ``runs`` J runs: the corrected t-test's two-sided p below
     ``alpha`` needs mean > t(1 − alpha/2) · se, the posterior's P(difference > rope) >= ``sure`` needs

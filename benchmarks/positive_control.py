@@ -294,7 +294,7 @@ def auc_table(doc: dict) -> str:
     """The design table read in AUC (points): each design's AUC, its gain over ``local`` on both stores and the
     difference in differences, with what these runs could call real."""
     r = doc["report"]
-    lines = [f"| design | AUC preset | AUC control | - local on preset | - local on control | difference in differences | "
+    lines = ["| design | AUC preset | AUC control | - local on preset | - local on control | difference in differences | "
              "called real from: these runs / any number |", "|---|---|---|---|---|---|---|",
              f"| local | {100 * r['local_auc']['preset']:.1f} | {100 * r['local_auc']['control']:.1f} | | | | |"]
     for d in r["designs"]:
