@@ -6,6 +6,10 @@ and a prior should matter most with few subjects.
         --layers local,none,gcn --repetitions 3 --jobs 2
     python -m benchmarks.learning_curves --quick     # a tiny store: checks the pipeline, proves nothing
 
+``--set KEY=VALUE`` (repeatable) passes config overrides to every run of every point, stage-1 models included
+(as ``relation_layers --set``); ``--root DIR`` keeps each store's runs under ``DIR/<store>`` (default:
+``bench/<store>`` beside the store), so ``all`` reuses a comparison run there with the same overrides.
+
 Each point is the frozen comparison of ``benchmarks.relation_layers`` (the same protocol, folds, selection on
 validation subjects, paired statistics), with every run of its grid, **stage-1 models included**, fitted on N
 of each fold's training subjects only (``--set data.train_subjects=N``, under its own run root
@@ -17,7 +21,8 @@ comparison, the same runs), so it costs nothing when that comparison ran. No poi
 trains with the configuration as given at every N.
 
 Per store and N it reports each layer's mean F1 (± std over runs) and the paired comparisons none - local and
-layer - none; with a control, the difference in differences of each (as ``benchmarks.positive_control``).
+layer - none; with a control, the difference in differences of each (as ``benchmarks.positive_control``), in F1 and in
+AUC (threshold-free: positive_control says why both).
 Results: ``benchmarks/results/learning_curves_<preset>.{json,md,png}``.
 """
 from __future__ import annotations
@@ -32,7 +37,7 @@ import numpy as np
 from augcn_pyg.core.errors import InputError
 from benchmarks import relation_layers as rl
 from benchmarks.common import RESULTS, machine_info, pyplot, run_cli, save_figure, write_report
-from benchmarks.positive_control import LOCAL, NONE, read_rows, signal
+from benchmarks.positive_control import AUC, LOCAL, NONE, read_rows, signal
 from benchmarks.relation_layers_report import paired, std1
 
 ALL = "all"
@@ -59,6 +64,7 @@ def point_rows(store: Path, size, root: Path, args, work: Path) -> list[dict]:
     out = work / f"{store.name}-{size}"
     argv = ["--data", str(store), "--out", str(out), "--parts", "frozen", "--layers", args.layers,
             "--jobs", str(args.jobs)] + (["--quick"] if args.quick else []) + (["--allow-mixed"] if args.allow_mixed else [])
+    argv += [x for kv in args.sets for x in ("--set", kv)]
     if args.repetitions is not None:
         argv += ["--repetitions", str(args.repetitions)]
     if size == ALL:
@@ -91,7 +97,8 @@ def curve(rows_by_size: dict, layers: list[str]) -> list[dict]:
 
 
 def differences(preset: dict, control: dict, layers: list[str], ratio_of) -> list[dict]:
-    """Per size and layer: the difference in differences against local and against none (positive_control)."""
+    """Per size and layer: the difference in differences against local and against none (positive_control), in
+    F1 (``did_vs_<ref>``) and in AUC (``did_vs_<ref>_auc``, None where the rows hold no AUC)."""
     out = []
     for size in preset:
         if size not in control:
@@ -102,8 +109,9 @@ def differences(preset: dict, control: dict, layers: list[str], ratio_of) -> lis
             entry = {"size": size, "layer": layer}
             for ref in (LOCAL, NONE):
                 if ref != layer:
-                    s = signal(preset[size], control[size], layer, ref, ratio_of(size))
-                    entry[f"did_vs_{ref}"] = None if s is None else s["did"]
+                    for suffix, key in (("", "mean_f1"), ("_auc", AUC)):
+                        s = signal(preset[size], control[size], layer, ref, ratio_of(size), key=key)
+                        entry[f"did_vs_{ref}{suffix}"] = None if s is None else s["did"]
             out.append(entry)
     return out
 
@@ -139,9 +147,11 @@ def tables(doc: dict) -> str:
         lines.append("")
     if doc.get("differences"):
         lines += ["**Difference in differences (preset - control)**", "",
-                  "| subjects | layer | against local | against none |", "|---|---|---|---|"]
+                  "| subjects | layer | against local | against none | against local, in AUC | against none, in AUC |",
+                  "|---|---|---|---|---|---|"]
         for e in doc["differences"]:
-            lines.append(f"| {e['size']} | {e['layer']} | {_cell(e.get('did_vs_local'))} | {_cell(e.get('did_vs_none'))} |")
+            lines.append(f"| {e['size']} | {e['layer']} | {_cell(e.get('did_vs_local'))} | {_cell(e.get('did_vs_none'))} | "
+                         f"{_cell(e.get('did_vs_local_auc'))} | {_cell(e.get('did_vs_none_auc'))} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -172,6 +182,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repetitions", type=int, default=None, help="re-split fold assignments (default: the comparison's)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--root", type=Path, default=None,
+                    help="run roots: DIR/<store> for each store (default: bench/<store> beside the store)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                    help="config override for every run of every point, stage-1 models included (repeatable)")
     ap.add_argument("--allow-mixed", action="store_true",
                     help="report a point whose runs mix revisions or stage-1 models (relation_layers --allow-mixed); "
                          "the points' revisions are listed in the result either way")
@@ -198,12 +212,14 @@ def main(argv=None) -> int:
         for s in stores.values():
             if s is not None and not (s / "store.json").exists():
                 raise InputError(f"{s}: not a prepared ROI store (no store.json)")
-        rows = {side: {size: point_rows(s, size, s.parent / "bench" / s.name, args, work) for size in sizes}
+        root_of = lambda s: (args.root or s.parent / "bench") / s.name  # noqa: E731
+        rows = {side: {size: point_rows(s, size, root_of(s), args, work) for size in sizes}
                 for side, s in stores.items() if s is not None}
     doc = {"preset": stores["preset"].name, "control": stores["control"].name if stores["control"] else None,
            "quick": args.quick, "sizes": sizes, "layers": layers,
            "repetitions": len({r["fold_seed"] for r in rows["preset"][sizes[0]]}),
            "command": "python -m benchmarks.learning_curves " + " ".join(sys.argv[1:] if argv is None else argv),
+           "grid_overrides": list(args.sets),
            "machine": machine_info(),
            "revisions": {side: {str(size): sorted({str(r.get("git")) for r in rs}) for size, rs in by.items()}
                          for side, by in rows.items()},

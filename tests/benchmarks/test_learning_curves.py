@@ -60,3 +60,37 @@ def test_sizes_parse(text, sizes):
 def test_bad_sizes(text):
     with pytest.raises(InputError, match="--sizes"):
         lc.parse_sizes(text)
+
+
+def _rows(f1: dict, auc: dict) -> list[dict]:
+    return [{"protocol": "frozen", "fold_seed": fs, "seed": fs, "fold": f, "layer": layer,
+             "mean_f1": f1[layer] + 0.001 * (fs + f), "mean_auc": auc[layer]}
+            for layer in f1 for fs in (0, 1) for f in (1, 2, 3)]
+
+
+def test_differences_are_read_in_f1_and_in_auc():
+    preset = {3: _rows({"local": 0.5, "none": 0.6}, {"local": 0.70, "none": 0.75})}
+    control = {3: _rows({"local": 0.5, "none": 0.52}, {"local": 0.70, "none": 0.71})}
+    (e,) = lc.differences(preset, control, ["local", "none"], lambda size: 0.5)
+    assert e["size"] == 3 and e["layer"] == "none"
+    assert e["did_vs_local"]["mean_diff"] == pytest.approx(0.08)
+    assert e["did_vs_local_auc"]["mean_diff"] == pytest.approx(0.04)
+    table = lc.tables({"preset": None, "control": None, "differences": [e]})
+    assert "| 3 | none | +8.0 [" in table and "| - | +4.0 [" in table
+
+
+def test_overrides_and_root_reach_every_point(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(lc.rl, "main", lambda argv: seen.append(argv) or 0)
+    monkeypatch.setattr(lc, "read_rows", lambda path: [])
+    args = lc.argparse.Namespace(layers="local,none", jobs=1, quick=False, allow_mixed=False, repetitions=None,
+                                 sets=["train.epochs_ae=36", "loss.lambda_roi=3"])
+    store, root = tmp_path / "store_x", tmp_path / "runs" / "store_x"
+    for size in (3, "all"):
+        lc.point_rows(store, size, root, args, tmp_path)
+    small, whole = seen
+    for argv in seen:
+        sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
+        assert sets[:2] == ["train.epochs_ae=36", "loss.lambda_roi=3"]
+    assert small[small.index("--root") + 1] == str(root / "train-subjects-3") and "data.train_subjects=3" in small
+    assert whole[whole.index("--root") + 1] == str(root) and "data.train_subjects=3" not in whole
