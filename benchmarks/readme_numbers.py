@@ -465,6 +465,20 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
     return table(head, rows)
 
 
+def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_rate") -> str:
+    """Per variant of the occluded preset: none's difference in differences over local (positive_control) beside
+    what a second stage reaches from local's own predictions (relation_reach), in AUC and in F1."""
+    rows = []
+    for rate, weak, preset in points:
+        none = next(d for d in result_json(f"{folder}/positive_control_{preset}")["report"]["designs"]
+                    if d["layer"] == "none")
+        reach = result_json(f"{folder}/relation_reach_{preset}")["report"]["metrics"]
+        rows.append([rate, weak, did_cell(none["auc"]["vs_local"]["did"]), did_cell(reach["auc"]["did"]),
+                     did_cell(none["vs_local"]["did"]), did_cell(reach["f1_val_threshold"]["did"])])
+    return table(["occluder rate", "weak share", "none − local, AUC", "second stage on local, AUC",
+                  "none − local, F1 at 0.5", "second stage on local, F1 at thresholds chosen on validation"], rows)
+
+
 def learning_curve_tables(preset: str = "store_occ") -> str:
     """The learning curves' tables (results/learning_curves_<preset>.json), without their page's title."""
     from benchmarks.learning_curves import tables
@@ -534,6 +548,7 @@ BLOCKS = {
     "positive-control-summary": positive_control_summary,
     "occlusion-rates": occlusion_rates,
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
+    "relation-reach-mended": relation_reach_rows,
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
