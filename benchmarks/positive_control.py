@@ -69,23 +69,28 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def fold_oracles(store_path: Path, dataset_root: Path, assignments) -> dict:
-    """{(fold_seed, fold): {"local": F1, "relation": F1}} (0-1, mean over AUs) on each test set: the oracles
-    fitted on the subjects outside the test part (training and validation), scored on the test part."""
+    """{(fold_seed, fold): {"local": F1, "relation": F1, "occluders": {"local": F1, "relation": F1}}} (0-1, mean
+    over AUs) on each test set: the oracles fitted on the subjects outside the test part (training and
+    validation), scored on the test part; under ``occluders`` the same with only the occluders hiding evidence
+    (weakly shown AUs counted as visible), to tell the two sources of the known positive apart."""
     store = ROIStore(store_path)
     if not (Path(dataset_root) / "synthau.json").exists():
         raise InputError(f"{dataset_root}: not a SynthAU dataset (no synthau.json): the oracles read its weak AUs "
                          "and occluders")
     cover, weak = read_manifest(dataset_root, store.protocol, store.subject, store.video, store.frame)
     # the store's own manifest where it carries one; a set rendered without occluders has none: nothing covered
-    visible = local_evidence(store.occlusion if store.occlusion is not None else cover, weak, store.protocol)  # (N, C)
+    cover = store.occlusion if store.occlusion is not None else cover
+    visible = local_evidence(cover, weak, store.protocol)  # (N, C)
+    unoccluded = local_evidence(cover, None, store.protocol)  # (N, C): the occluders alone
     labels = np.asarray(store.labels, float)  # (N, C), NaN unknown
     out = {}
     for fold_seed, fold in assignments:
         test = set(run_splits(store, fold, fold_seed=fold_seed).test_subjects)
         train = [s for s in store.subjects if s not in test]
-        out[(fold_seed, fold)] = {
-            "local": float(local_oracle(labels, visible, store.subject, train).mean()),
-            "relation": float(relation_oracle(labels, visible, store.subject, train).mean())}
+        both = {name: {"local": float(local_oracle(labels, v, store.subject, train).mean()),
+                       "relation": float(relation_oracle(labels, v, store.subject, train).mean())}
+                for name, v in (("all", visible), ("occluders", unoccluded))}
+        out[(fold_seed, fold)] = {**both["all"], "occluders": both["occluders"]}
     return out
 
 
@@ -191,6 +196,10 @@ def report(preset_rows, control_rows, oracles_p, oracles_c) -> dict:
                          "control": float(np.mean(list(local_c.values())))},
             "oracles": {"preset": {"local": mean(oracles_p, "local"), "relation": mean(oracles_p, "relation")},
                         "control": {"local": mean(oracles_c, "local"), "relation": mean(oracles_c, "relation")},
+                        **({"occluders": {side: {k: mean({x: v["occluders"] for x, v in o.items()}, k)
+                                                 for k in ("local", "relation")}
+                                          for side, o in (("preset", oracles_p), ("control", oracles_c))}}
+                           if all("occluders" in v for v in [*oracles_p.values(), *oracles_c.values()]) else {}),
                         "per_test_set": [{"fold_seed": fs, "fold": f, "preset": oracles_p[(fs, f)],
                                           "control": oracles_c[(fs, f)]} for fs, f in sorted(oracles_p)]},
             "designs": designs, "per_au": per_au(preset_rows, control_rows, layers)}
@@ -270,12 +279,17 @@ def tables(doc: dict) -> str:
     """The oracle table and the design table (also the README's block ``positive-control``)."""
     r = doc["report"]
     o = r["oracles"]
-    lines = ["| | local model F1 | local oracle | relation oracle | oracle gap |", "|---|---|---|---|---|"]
+    occ = o.get("occluders")  # the oracles with the occluders alone hiding evidence (reports since it was added)
+    gap = lambda x, side: x[side]["relation"] - x[side]["local"]  # noqa: E731
+    extra = lambda cell: f" {cell} |" if occ else ""  # noqa: E731
+    lines = ["| | local model F1 | local oracle | relation oracle | oracle gap |" + extra("oracle gap, occluders alone"),
+             "|---|---|---|---|---|" + ("---|" if occ else "")]
     for side in ("preset", "control"):
         lines.append(f"| {doc[side]} | {100 * r['local_f1'][side]:.1f} | {100 * o[side]['local']:.1f} | "
-                     f"{100 * o[side]['relation']:.1f} | {100 * (o[side]['relation'] - o[side]['local']):+.1f} |")
-    gap = lambda side: o[side]["relation"] - o[side]["local"]  # noqa: E731
-    lines.append(f"| difference in differences | | | | {100 * (gap('preset') - gap('control')):+.1f} |")
+                     f"{100 * o[side]['relation']:.1f} | {100 * gap(o, side):+.1f} |"
+                     + extra(f"{100 * gap(occ, side):+.1f}" if occ else ""))
+    lines.append(f"| difference in differences | | | | {100 * (gap(o, 'preset') - gap(o, 'control')):+.1f} |"
+                 + extra(f"{100 * (gap(occ, 'preset') - gap(occ, 'control')):+.1f}" if occ else ""))
     lines += ["", "| design | F1 preset | F1 control | - local on preset | - local on control | "
               "difference in differences | called real from: these runs / any number | share of the relation gain | "
               "DiD against none |",

@@ -459,9 +459,16 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
     head = ["occluder rate", "weak share", "local, preset", "none, preset", "local, control", "none, control",
             "difference in differences (none − local)", "oracles' difference in differences"]
     if all(n.get("auc") for n in nones):  # reports that also read the signal in AUC
-        head.append("the same read in AUC")
+        head.append("difference in differences (none − local) in AUC")
         for row, n in zip(rows, nones):
             row.append(did_cell(n["auc"]["vs_local"]["did"]))
+    occ = [result_json(f"{folder}/positive_control_{preset}")["report"]["oracles"].get("occluders")
+           for _, _, preset in points]
+    if all(occ):  # reports that also split the oracles' gap: the occluders alone
+        head.insert(8, "oracles' difference in differences, occluders alone")
+        for row, o in zip(rows, occ):
+            row.insert(8, num((o["preset"]["relation"] - o["preset"]["local"])
+                           - (o["control"]["relation"] - o["control"]["local"])))
     return table(head, rows)
 
 

@@ -173,6 +173,28 @@ def test_fold_oracles_from_the_store(tmp_path):
             assert 11 / 12 < o[name] < 1
 
 
+def test_the_occluders_alone_are_told_apart_from_weak_aus(tmp_path):
+    store, root, _ = tiny_store(tmp_path, occluded=True)
+    plain = pc.fold_oracles(store, root, [(0, 1)])[(0, 1)]
+    assert plain["occluders"] == {"local": plain["local"], "relation": plain["relation"]}  # no weak AU: the same
+    # AU2 (column 1) drawn weakly by every subject: hidden for the oracles, not for the occluders alone
+    (root / "synthau.json").write_text(json.dumps({"weak_aus": {f"S{i:02d}": {"2": 0.1} for i in range(12)}}))
+    weak = pc.fold_oracles(store, root, [(0, 1)])[(0, 1)]
+    assert weak["occluders"] == plain["occluders"] and weak["local"] < plain["local"]
+
+
+def test_the_oracle_table_shows_the_occluders_alone():
+    doc = pc.report(rows_of({"local": [0.5] * 9, "none": [0.6] * 9}), rows_of({"local": [0.5] * 9, "none": [0.5] * 9}),
+                    {k: {**v, "occluders": {"local": 0.7, "relation": 0.75}} for k, v in oracles(0.6, 0.8).items()},
+                    {k: {**v, "occluders": {"local": 0.7, "relation": 0.72}} for k, v in oracles(0.6, 0.64).items()})
+    table = pc.tables({"preset": "p", "control": "c", "report": doc})
+    assert "| oracle gap, occluders alone |" in table.splitlines()[0]
+    assert "| difference in differences | | | | +16.0 | +3.0 |" in table
+    bare = pc.report(rows_of({"local": [0.5] * 9, "none": [0.6] * 9}), rows_of({"local": [0.5] * 9, "none": [0.5] * 9}),
+                     oracles(0.6, 0.8), oracles(0.6, 0.64))
+    assert "occluders alone" not in pc.tables({"preset": "p", "control": "c", "report": bare})
+
+
 def test_without_occluders_every_roi_is_visible(tmp_path):
     store, root, _ = tiny_store(tmp_path, occluded=False)  # no occlusion manifest: nothing is hidden
     for o in pc.fold_oracles(store, root, [(0, 1)]).values():
