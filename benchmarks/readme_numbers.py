@@ -472,6 +472,27 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
     return table(head, rows)
 
 
+#: the occluded preset (rate 0.5) at two numbers of subjects, mended stage 1: subjects, folder, store
+SUBJECT_POINTS = (("24", f"{MENDED}/occlusion_rate", "store_occ"), ("48", f"{MENDED}/subjects48", "store_occ48"))
+
+
+def subjects_rows(points=SUBJECT_POINTS) -> str:
+    """none's difference in differences over local on the occluded preset with more subjects (less spread per
+    run), in F1 and in AUC, with what each comparison's runs could call real (positive_control)."""
+    from benchmarks.positive_control import called_real_from
+
+    rows = []
+    for subjects, folder, preset in points:
+        r = result_json(f"{folder}/positive_control_{preset}")["report"]
+        none = next(d for d in r["designs"] if d["layer"] == "none")
+        f1, auc = none["vs_local"]["did"], none["auc"]["vs_local"]["did"]
+        rows.append([subjects, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
+                     did_cell(f1), called_real_from(f1), did_cell(auc), called_real_from(auc)])
+    return table(["subjects", "local, preset", "none, preset", "difference in differences, F1",
+                  "called real from (F1): these runs / any number", "difference in differences, AUC",
+                  "called real from (AUC): these runs / any number"], rows)
+
+
 def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_rate") -> str:
     """Per variant of the occluded preset: none's difference in differences over local (positive_control) beside
     what a second stage reaches from local's own predictions (relation_reach), in AUC and in F1."""
