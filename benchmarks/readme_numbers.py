@@ -486,11 +486,12 @@ def subjects_rows(points=SUBJECT_POINTS) -> str:
         r = result_json(f"{folder}/positive_control_{preset}")["report"]
         none = next(d for d in r["designs"] if d["layer"] == "none")
         f1, auc = none["vs_local"]["did"], none["auc"]["vs_local"]["did"]
+        reach = result_json(f"{folder}/relation_reach_{preset}")["report"]["metrics"]["auc"]["did"]
         rows.append([subjects, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
-                     did_cell(f1), called_real_from(f1), did_cell(auc), called_real_from(auc)])
+                     did_cell(f1), called_real_from(f1), did_cell(auc), called_real_from(auc), did_cell(reach)])
     return table(["subjects", "local, preset", "none, preset", "difference in differences, F1",
                   "called real from (F1): these runs / any number", "difference in differences, AUC",
-                  "called real from (AUC): these runs / any number"], rows)
+                  "called real from (AUC): these runs / any number", "second stage on local, AUC"], rows)
 
 
 def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_rate") -> str:
@@ -577,6 +578,7 @@ BLOCKS = {
     "occlusion-rates": occlusion_rates,
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "relation-reach-mended": relation_reach_rows,
+    "subjects-mended": subjects_rows,
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
