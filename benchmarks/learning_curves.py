@@ -146,12 +146,14 @@ def tables(doc: dict) -> str:
                          f"{_cell(e.get('vs_none'))} |")
         lines.append("")
     if doc.get("differences"):
+        auc = any("did_vs_local_auc" in e for e in doc["differences"])  # results since AUC was read too
         lines += ["**Difference in differences (preset - control)**", "",
-                  "| subjects | layer | against local | against none | against local, in AUC | against none, in AUC |",
-                  "|---|---|---|---|---|---|"]
+                  "| subjects | layer | against local | against none |"
+                  + (" against local, in AUC | against none, in AUC |" if auc else ""),
+                  "|---|---|---|---|" + ("---|---|" if auc else "")]
         for e in doc["differences"]:
-            lines.append(f"| {e['size']} | {e['layer']} | {_cell(e.get('did_vs_local'))} | {_cell(e.get('did_vs_none'))} | "
-                         f"{_cell(e.get('did_vs_local_auc'))} | {_cell(e.get('did_vs_none_auc'))} |")
+            lines.append(f"| {e['size']} | {e['layer']} | {_cell(e.get('did_vs_local'))} | {_cell(e.get('did_vs_none'))} |"
+                         + (f" {_cell(e.get('did_vs_local_auc'))} | {_cell(e.get('did_vs_none_auc'))} |" if auc else ""))
         lines.append("")
     return "\n".join(lines)
 
