@@ -99,8 +99,34 @@ class MaskedLinear(nn.Linear):
         return nn.functional.linear(x, self.weight * self.mask, self.bias)
 
 
-#: the relation layer whose model gets a :class:`MaskedLinear` classifier (each AU from its own ROIs only)
-LOCAL_LAYER = "local"
+class LabelRelations(nn.Module):
+    """A classifier in two stages: each AU's logit from its own ROIs (:class:`MaskedLinear`), then corrected by
+    the other AUs' logits: logits = l + l A^T with l = local(x), (B, C), and A a learned (C, C) AU-relation matrix
+    whose diagonal is held at zero (an AU is never its own evidence). A starts at zero, so training starts from
+    the local model. ``mask`` is the local stage's (an intensity head reads the same ROIs)."""
+
+    def __init__(self, mask: torch.Tensor):
+        super().__init__()
+        self.local = MaskedLinear(mask)
+        num_aus = mask.shape[0]
+        self.relations = nn.Linear(num_aus, num_aus, bias=False)
+        nn.init.zeros_(self.relations.weight)
+        self.register_buffer("others", 1.0 - torch.eye(num_aus), persistent=False)  # (C, C), 0 on the diagonal
+
+    @property
+    def mask(self) -> torch.Tensor:
+        return self.local.mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.local(x)  # (B, C)
+        return logits + nn.functional.linear(logits, self.relations.weight * self.others)
+
+
+#: the relation layer whose model gets a :class:`MaskedLinear` classifier (each AU from its own ROIs only), and the
+#: one whose model adds AU-level relations after it (:class:`LabelRelations`)
+LOCAL_LAYER, LABEL_LAYER = "local", "local-labels"
+#: the classifier of each such layer's model, from the (C, R·c_L) membership mask
+MASKED_CLASSIFIERS = {LOCAL_LAYER: MaskedLinear, LABEL_LAYER: LabelRelations}
 
 
 def local_mask(membership: np.ndarray, is_global: np.ndarray, width: int) -> torch.Tensor:
@@ -229,9 +255,10 @@ class AUGCN(nn.Module):
             build_layer(layer, widths[i], self.hidden[i], self.topology, **self.layer_options)
             for i in range(len(self.hidden)))
         self.dropout = FaceDropout(dropout)
-        if layer == LOCAL_LAYER:
+        if layer in MASKED_CLASSIFIERS:
             is_global = np.array([self.protocol.rois[k].is_global for k in keep])
-            self.classifier = MaskedLinear(local_mask(self.protocol.membership()[keep], is_global, widths[-1]))
+            mask = local_mask(self.protocol.membership()[keep], is_global, widths[-1])  # (C, R·c_L)
+            self.classifier = MASKED_CLASSIFIERS[layer](mask)
         else:
             self.classifier = nn.Linear(num_rois * widths[-1], num_aus)
         self.relation_norms = nn.ModuleList(make_norm(d) for d in self.hidden)  # N_i on (B, R, d_{i+1})
@@ -243,7 +270,7 @@ class AUGCN(nn.Module):
         # made last, so a presence model's weights are drawn as before: intensity_c = 5·σ(⟨w_c, flatten(h_L)⟩ + b_c)
         self.intensity_head = None
         if task != "presence":
-            self.intensity_head = (MaskedLinear(self.classifier.mask.clone()) if isinstance(self.classifier, MaskedLinear)
+            self.intensity_head = (MaskedLinear(self.classifier.mask.clone()) if layer in MASKED_CLASSIFIERS
                                    else nn.Linear(num_rois * widths[-1], num_aus))
 
     def input_widths(self) -> list[int]:

@@ -21,10 +21,14 @@ from predict_media import feat_data, train_tiny_run
 
 
 def spread_out(model: AUGCN) -> AUGCN:
-    """Larger classifier weights, so that probabilities span (0, 1) rather than sit near 0.5."""
+    """Larger classifier weights, so that probabilities span (0, 1) rather than sit near 0.5; a two-stage
+    classifier's AU relations away from their zero start, so the export carries them too."""
     with torch.no_grad():
-        model.classifier.weight.mul_(40)
-        model.classifier.bias.uniform_(-2, 2)
+        first = getattr(model.classifier, "local", model.classifier)  # (C, R·c_L) linear map
+        first.weight.mul_(40)
+        first.bias.uniform_(-2, 2)
+        if hasattr(model.classifier, "relations"):
+            model.classifier.relations.weight.uniform_(-0.5, 0.5)
     return model.eval()
 
 

@@ -97,3 +97,10 @@ def build_local(in_channels, out_channels, topology):
     # the node map of `none` (same parameters, same draws); AUGCN gives this layer a classifier whose weight is
     # masked by the ROI-AU membership (nn/model.py LOCAL_LAYER), so no AU sees another AU's ROIs
     return NoGraphLayer(in_channels, out_channels, topology)
+
+
+@register_layer("local-labels", description="local, then each AU's logit corrected by the other AUs' local logits "
+                "(a learned C x C AU-relation matrix, zero at start): explicit relations between AU predictions")
+def build_local_labels(in_channels, out_channels, topology):
+    # the node map of `local`; AUGCN gives this layer a LabelRelations classifier (nn/model.py LABEL_LAYER)
+    return NoGraphLayer(in_channels, out_channels, topology)
