@@ -579,6 +579,9 @@ BLOCKS = {
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "relation-reach-mended": relation_reach_rows,
     "subjects-mended": subjects_rows,
+    # the 48-subject preset with the local-labels design beside local and none (results/stage1_mended/subjects48/)
+    "positive-control-subjects48": lambda: positive_control_tables("store_occ48", f"{MENDED}/subjects48/"),
+    "positive-control-auc-subjects48": lambda: positive_control_auc("store_occ48", f"{MENDED}/subjects48/"),
     "learning-curves": learning_curve_tables,
     "comparison-speed": comparison_speed,
     "comparison-grid": comparison_grid,
