@@ -508,11 +508,11 @@ def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_
                   "none − local, F1 at 0.5", "second stage on local, F1 at thresholds chosen on validation"], rows)
 
 
-def learning_curve_tables(preset: str = "store_occ") -> str:
-    """The learning curves' tables (results/learning_curves_<preset>.json), without their page's title."""
+def learning_curve_tables(preset: str = "store_occ", folder: str = "") -> str:
+    """The learning curves' tables (results/<folder>learning_curves_<preset>.json), without their page's title."""
     from benchmarks.learning_curves import tables
 
-    return "\n\n" + tables(result_json(f"learning_curves_{preset}")) + "\n"
+    return "\n\n" + tables(result_json(f"{folder}learning_curves_{preset}")) + "\n"
 
 
 def intensity_layers(store: str) -> str:
@@ -579,6 +579,7 @@ BLOCKS = {
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "relation-reach-mended": relation_reach_rows,
     "subjects-mended": subjects_rows,
+    "learning-curves-mended": lambda: learning_curve_tables(folder=f"{MENDED}/"),
     # the 48-subject preset with the local-labels design beside local and none (results/stage1_mended/subjects48/)
     "positive-control-subjects48": lambda: positive_control_tables("store_occ48", f"{MENDED}/subjects48/"),
     "positive-control-auc-subjects48": lambda: positive_control_auc("store_occ48", f"{MENDED}/subjects48/"),
