@@ -486,12 +486,15 @@ def subjects_rows(points=SUBJECT_POINTS) -> str:
         r = result_json(f"{folder}/positive_control_{preset}")["report"]
         none = next(d for d in r["designs"] if d["layer"] == "none")
         f1, auc = none["vs_local"]["did"], none["auc"]["vs_local"]["did"]
-        reach = result_json(f"{folder}/relation_reach_{preset}")["report"]["metrics"]["auc"]["did"]
+        reach = {layer: result_json(f"{folder}/relation_reach_{preset}{suffix}")["report"]["metrics"]["auc"]["did"]
+                 for layer, suffix in (("local", ""), ("none", "_none"))}
         rows.append([subjects, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
-                     did_cell(f1), called_real_from(f1), did_cell(auc), called_real_from(auc), did_cell(reach)])
+                     did_cell(f1), called_real_from(f1), did_cell(auc), called_real_from(auc),
+                     did_cell(reach["local"]), did_cell(reach["none"])])
     return table(["subjects", "local, preset", "none, preset", "difference in differences, F1",
                   "called real from (F1): these runs / any number", "difference in differences, AUC",
-                  "called real from (AUC): these runs / any number", "second stage on local, AUC"], rows)
+                  "called real from (AUC): these runs / any number", "second stage on local, AUC",
+                  "second stage on none (beyond none), AUC"], rows)
 
 
 def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_rate") -> str:

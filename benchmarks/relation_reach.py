@@ -17,7 +17,8 @@ the run and its second stage: a calibrated second stage at 0.5 says "absent" for
 costs F1 that has nothing to do with relations. The second stage's thresholds are chosen on the frames it was
 fitted on (12 weights per AU on thousands of frames: a small optimism, on both stores alike).
 
-Results: ``benchmarks/results/relation_reach_<preset>.{json,md}``.
+Results: ``benchmarks/results/relation_reach_<preset>.{json,md}`` (``relation_reach_<preset>_<layer>`` for another
+``--layer``: e.g. ``none``, whether relations between AU predictions add to a model that already reads every ROI).
 """
 from __future__ import annotations
 
@@ -176,6 +177,11 @@ def markdown(doc: dict) -> str:
         f"Command: `{doc['command']}`.", "", table(doc)])
 
 
+def report_name(preset: str, layer: str) -> str:
+    """``relation_reach_<preset>`` for the default layer (local), ``relation_reach_<preset>_<layer>`` otherwise."""
+    return f"relation_reach_{preset}" + ("" if layer == "local" else f"_{layer}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", type=Path, required=True, help="ROI store of the preset")
@@ -199,7 +205,7 @@ def main(argv=None) -> int:
            "command": "python -m benchmarks.relation_reach " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": machine_info(), "report": report(scored["preset"], scored["control"]),
            "runs": {side: {f"{fs}-{f}": v for (fs, f), v in d.items()} for side, d in scored.items()}}
-    write_report(args.out, f"relation_reach_{doc['preset']}", doc, markdown(doc))
+    write_report(args.out, report_name(doc["preset"], args.layer), doc, markdown(doc))
     return 0
 
 

@@ -79,6 +79,11 @@ def test_end_to_end_on_quick_runs(tmp_path):
     assert "second stage" in (tmp_path / "out" / "relation_reach_preset.md").read_text()
 
 
+def test_report_names_say_the_layer():
+    assert rr.report_name("store_occ", "local") == "relation_reach_store_occ"
+    assert rr.report_name("store_occ", "none") == "relation_reach_store_occ_none"
+
+
 @pytest.mark.parametrize("what, message", [("store", "not a prepared ROI store"), ("runs", "no finished frozen")])
 def test_bad_input_is_one_clear_error(tmp_path, what, message):
     store = tmp_path / "s"
