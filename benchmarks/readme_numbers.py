@@ -583,6 +583,9 @@ BLOCKS = {
     "relation-reach-mended": relation_reach_rows,
     "subjects-mended": subjects_rows,
     "learning-curves-mended": lambda: learning_curve_tables(folder=f"{MENDED}/"),
+    # the clean SynthAU-BP4D preset and its independent-AU control (results/stage1_mended/clean/)
+    "positive-control-clean": lambda: positive_control_tables("store_clean", f"{MENDED}/clean/"),
+    "positive-control-auc-clean": lambda: positive_control_auc("store_clean", f"{MENDED}/clean/"),
     # the 48-subject preset with the local-labels design beside local and none (results/stage1_mended/subjects48/)
     "positive-control-subjects48": lambda: positive_control_tables("store_occ48", f"{MENDED}/subjects48/"),
     "positive-control-auc-subjects48": lambda: positive_control_auc("store_occ48", f"{MENDED}/subjects48/"),
