@@ -223,6 +223,21 @@ def _mean(rows, layer: str, key: str) -> float:
     return float(np.mean(v)) if v else float("nan")
 
 
+def oracle_gap(oracles: dict, side: str) -> float:
+    """relation oracle - local oracle on one store (``side``: preset or control) of a report's oracle means."""
+    return oracles[side]["relation"] - oracles[side]["local"]
+
+
+def oracle_did(oracles: dict) -> float:
+    """The oracles' difference in differences: their gap on the preset minus their gap on the control."""
+    return oracle_gap(oracles, "preset") - oracle_gap(oracles, "control")
+
+
+def design_of(report: dict, layer: str) -> dict:
+    """One design's entry of a report (``report["designs"]``)."""
+    return next(d for d in report["designs"] if d["layer"] == layer)
+
+
 def _cell(c: dict | None) -> str:
     if c is None:
         return "-"
@@ -284,7 +299,7 @@ def tables(doc: dict) -> str:
     r = doc["report"]
     o = r["oracles"]
     occ = o.get("occluders")  # the oracles with the occluders alone hiding evidence (reports since it was added)
-    gap = lambda x, side: x[side]["relation"] - x[side]["local"]  # noqa: E731
+    gap = oracle_gap
     extra = lambda cell: f" {cell} |" if occ else ""  # noqa: E731
     lines = ["| | local model F1 | local oracle | relation oracle | oracle gap |" + extra("oracle gap, occluders alone"),
              "|---|---|---|---|---|" + ("---|" if occ else "")]
@@ -292,8 +307,8 @@ def tables(doc: dict) -> str:
         lines.append(f"| {doc[side]} | {100 * r['local_f1'][side]:.1f} | {100 * o[side]['local']:.1f} | "
                      f"{100 * o[side]['relation']:.1f} | {100 * gap(o, side):+.1f} |"
                      + extra(f"{100 * gap(occ, side):+.1f}" if occ else ""))
-    lines.append(f"| difference in differences | | | | {100 * (gap(o, 'preset') - gap(o, 'control')):+.1f} |"
-                 + extra(f"{100 * (gap(occ, 'preset') - gap(occ, 'control')):+.1f}" if occ else ""))
+    lines.append(f"| difference in differences | | | | {100 * oracle_did(o):+.1f} |"
+                 + extra(f"{100 * oracle_did(occ):+.1f}" if occ else ""))
     lines += ["", "| design | F1 preset | F1 control | - local on preset | - local on control | "
               "difference in differences | called real from: these runs / any number | share of the relation gain | "
               "DiD against none |",

@@ -445,30 +445,25 @@ MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9",
 
 
 def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> str:
-    """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/)."""
-    rows, nones = [], []
-    for rate, weak, preset in points:
-        r = result_json(f"{folder}/positive_control_{preset}")["report"]
-        none = next(d for d in r["designs"] if d["layer"] == "none")
-        o = r["oracles"]
-        oracle_did = (o["preset"]["relation"] - o["preset"]["local"]) - (o["control"]["relation"] - o["control"]["local"])
+    """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/); the AUC
+    reading and the oracles with the occluders alone where every report has them."""
+    from benchmarks.positive_control import design_of, oracle_did
+
+    reports = [result_json(f"{folder}/positive_control_{preset}")["report"] for _, _, preset in points]
+    nones = [design_of(r, "none") for r in reports]
+    auc = all(n.get("auc") for n in nones)
+    occ = all(r["oracles"].get("occluders") for r in reports)
+    rows = []
+    for (rate, weak, _), r, none in zip(points, reports, nones):
         rows.append([rate, weak, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
                      f"{100 * r['local_f1']['control']:.1f}", f"{100 * none['f1_control']:.1f}",
-                     did_cell(none["vs_local"]["did"]), num(oracle_did)])
-        nones.append(none)
+                     did_cell(none["vs_local"]["did"]), num(oracle_did(r["oracles"]))]
+                    + ([num(oracle_did(r["oracles"]["occluders"]))] if occ else [])
+                    + ([did_cell(none["auc"]["vs_local"]["did"])] if auc else []))
     head = ["occluder rate", "weak share", "local, preset", "none, preset", "local, control", "none, control",
             "difference in differences (none − local)", "oracles' difference in differences"]
-    if all(n.get("auc") for n in nones):  # reports that also read the signal in AUC
-        head.append("difference in differences (none − local) in AUC")
-        for row, n in zip(rows, nones):
-            row.append(did_cell(n["auc"]["vs_local"]["did"]))
-    occ = [result_json(f"{folder}/positive_control_{preset}")["report"]["oracles"].get("occluders")
-           for _, _, preset in points]
-    if all(occ):  # reports that also split the oracles' gap: the occluders alone
-        head.insert(8, "oracles' difference in differences, occluders alone")
-        for row, o in zip(rows, occ):
-            row.insert(8, num((o["preset"]["relation"] - o["preset"]["local"])
-                           - (o["control"]["relation"] - o["control"]["local"])))
+    head += ["oracles' difference in differences, occluders alone"] if occ else []
+    head += ["difference in differences (none − local) in AUC"] if auc else []
     return table(head, rows)
 
 
@@ -479,12 +474,12 @@ SUBJECT_POINTS = (("24", f"{MENDED}/occlusion_rate", "store_occ"), ("48", f"{MEN
 def subjects_rows(points=SUBJECT_POINTS) -> str:
     """none's difference in differences over local on the occluded preset with more subjects (less spread per
     run), in F1 and in AUC, with what each comparison's runs could call real (positive_control)."""
-    from benchmarks.positive_control import called_real_from
+    from benchmarks.positive_control import called_real_from, design_of
 
     rows = []
     for subjects, folder, preset in points:
         r = result_json(f"{folder}/positive_control_{preset}")["report"]
-        none = next(d for d in r["designs"] if d["layer"] == "none")
+        none = design_of(r, "none")
         f1, auc = none["vs_local"]["did"], none["auc"]["vs_local"]["did"]
         reach = {layer: result_json(f"{folder}/relation_reach_{preset}{suffix}")["report"]["metrics"]["auc"]["did"]
                  for layer, suffix in (("local", ""), ("none", "_none"))}
@@ -500,10 +495,11 @@ def subjects_rows(points=SUBJECT_POINTS) -> str:
 def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_rate") -> str:
     """Per variant of the occluded preset: none's difference in differences over local (positive_control) beside
     what a second stage reaches from local's own predictions (relation_reach), in AUC and in F1."""
+    from benchmarks.positive_control import design_of
+
     rows = []
     for rate, weak, preset in points:
-        none = next(d for d in result_json(f"{folder}/positive_control_{preset}")["report"]["designs"]
-                    if d["layer"] == "none")
+        none = design_of(result_json(f"{folder}/positive_control_{preset}")["report"], "none")
         reach = result_json(f"{folder}/relation_reach_{preset}")["report"]["metrics"]
         rows.append([rate, weak, did_cell(none["auc"]["vs_local"]["did"]), did_cell(reach["auc"]["did"]),
                      did_cell(none["vs_local"]["did"]), did_cell(reach["f1_val_threshold"]["did"])])

@@ -28,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import special
 from sklearn.linear_model import LogisticRegression
 
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.metrics import au_scores
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
+from augcn_pyg.engine import runs
 from augcn_pyg.engine.config import config_from_dict
 from augcn_pyg.engine.models import check_model_fits_store, load_model
 from augcn_pyg.engine.scoring import predict_rows
@@ -48,8 +50,7 @@ THRESHOLDS = np.linspace(0.05, 0.95, 19)
 
 def logits(p: np.ndarray) -> np.ndarray:
     """(M, C) probabilities -> (M, C) log-odds, clipped away from 0 and 1."""
-    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
+    return special.logit(np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4))
 
 
 def stacked(p_val: np.ndarray, y_val: np.ndarray, p_test: np.ndarray, C: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +120,9 @@ def run_reach(run: Path, store: ROIStore) -> dict:
     p_test = predict_rows(model, store, sp.test_rows, "cpu")  # (M_test, C)
     scores = reach_scores(p_val, np.asarray(store.labels[sp.val_rows], float), p_test,
                           np.asarray(store.labels[sp.test_rows], float), store.protocol.aus)
-    return {**scores, "n_train_subjects": len(sp.train_subjects), "n_test_subjects": len(sp.test_subjects)}
+    trained = runs.read_run_json(run) or {}  # which revision and config trained the run
+    return {**scores, "n_train_subjects": len(sp.train_subjects), "n_test_subjects": len(sp.test_subjects),
+            "git": trained.get("git"), "config_digest": trained.get("config_digest")}
 
 
 METRICS = ("auc", "f1_val_threshold", "f1")
@@ -204,6 +207,7 @@ def main(argv=None) -> int:
     doc = {"preset": args.preset.resolve().name, "control": args.control.resolve().name, "layer": args.layer,
            "command": "python -m benchmarks.relation_reach " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": machine_info(), "report": report(scored["preset"], scored["control"]),
+           "revisions": sorted({str(v["git"]) for d in scored.values() for v in d.values()}),
            "runs": {side: {f"{fs}-{f}": v for (fs, f), v in d.items()} for side, d in scored.items()}}
     write_report(args.out, report_name(doc["preset"], args.layer), doc, markdown(doc))
     return 0

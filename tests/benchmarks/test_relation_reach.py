@@ -76,6 +76,9 @@ def test_end_to_end_on_quick_runs(tmp_path):
                     "--out", str(tmp_path / "out")]) == 0
     doc = json.loads((tmp_path / "out" / "relation_reach_preset.json").read_text())
     assert doc["report"]["runs"] == 3 and set(doc["runs"]["preset"]) == {"0-1", "0-2", "0-3"}
+    run = doc["runs"]["preset"]["0-1"]
+    assert run["config_digest"] and doc["revisions"] == sorted({str(r["git"]) for side in doc["runs"].values()
+                                                               for r in side.values()})
     assert "second stage" in (tmp_path / "out" / "relation_reach_preset.md").read_text()
 
 
