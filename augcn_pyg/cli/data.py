@@ -147,7 +147,8 @@ def show_rois_command(image, output, protocol, backend, landmarks_file, model_ro
 @click.option("--noise", type=float, default=None, help="Override: noise std (grey levels).")
 @click.option("--jpeg-quality", type=click.IntRange(1, 100), default=None, help="Override: JPEG quality.")
 @click.option("--preset", type=click.Choice(list(EVIDENCE_PRESETS)), default="clean", show_default=True,
-              help="Missing local evidence: clean = none; occluded = occluders, weak AUs, fainter cues.")
+              help="Missing local evidence: clean = none; occluded = occluders, weak AUs, fainter cues; "
+                   "masked = face masks alone.")
 @click.option("--occlusion", type=click.FloatRange(0, 1), default=None,
               help="Override: probability that a frame has an occluder (hand, fringe, sunglasses, mask).")
 @click.option("--weak-share", type=click.FloatRange(0, 1), default=None,

@@ -61,10 +61,14 @@ class Evidence:
 EVIDENCE_KNOBS = tuple(f.name for f in fields(Evidence))
 
 #: ``--preset``: ``clean`` turns every knob off; ``occluded`` hides or weakens local evidence for a sizeable
-#: share of AU occurrences (measured in docs/synthau.md)
+#: share of AU occurrences (measured in docs/synthau.md); ``masked``: face masks alone, nothing else changed
+#: (at ``--occlusion 0`` the clean preset's images): a mask hides the lower face's AUs (AU10-AU24) in both of
+#: their ROIs while the eyes and cheeks stay visible, so what relations can restore grows with the share of
+#: masked frames (the positive control's rate sweep)
 PRESETS: dict[str, Evidence] = {
     "clean": Evidence(),
     "occluded": Evidence(occlusion=0.5, weak_share=0.2, weak_gain=0.3, cue_strength=0.6),
+    "masked": Evidence(occlusion=0.5, mix=(0.0, 0.0, 0.0, 1.0)),
 }
 
 
