@@ -115,6 +115,23 @@ def signal(preset_rows, control_rows, design: str, ref: str, ratio: float, key: 
             "did": compare(gain_p, gain_c, FOLDS, ROPE, ratio).to_dict()}
 
 
+def growth(low: tuple, high: tuple, design: str, ref: str, ratio: float, key: str = "mean_f1") -> dict | None:
+    """How much the difference in differences grows from one variant of a preset to another whose stores hold the
+    same subjects and labels (``low`` and ``high``: (preset_rows, control_rows) each; the masked preset's rates
+    differ only in the masks drawn): per run, DiD(high) - DiD(low), paired by (fold assignment, seed, fold) over
+    the runs all eight share, with the comparison's interval and verdict."""
+    runs = [_scores(rows, name, key) for pair in (low, high) for rows in pair for name in (design, ref)]
+    shared = set.intersection(*(set(r) for r in runs))
+    keys = paired_keys(*({k: r[k] for k in shared} for r in runs[:2]), FOLDS)  # whole repetitions only
+    if len(keys) < 2:
+        return None
+
+    def did(r):  # (J,): (design - ref) on the preset minus the same on the control
+        return np.array([(r[0][k] - r[1][k]) - (r[2][k] - r[3][k]) for k in keys])
+
+    return {"keys": keys, "did": compare(did(runs[4:]), did(runs[:4]), FOLDS, ROPE, ratio).to_dict()}
+
+
 def aus_of(rows) -> list[int]:
     """The AUs with a per-AU F1 column in a comparison's rows, in their order."""
     return [int(k[len("f1_AU"):]) for k in rows[0] if k.startswith("f1_AU")]

@@ -307,6 +307,25 @@ def synthau_evidence() -> str:
                      "frames with an occluder", "local oracle F1", "relation oracle F1"], rows))
 
 
+def synthau_evidence_rates(preset: str = "masked", rates=("0.5", "0.9")) -> str:
+    """A preset's missing local evidence and its oracles' difference in differences at each occluder rate
+    (``benchmarks/synthau_evidence.py --preset P --occlusion R``)."""
+    rows = []
+    for rate in rates:
+        doc = result_json(f"synthau_evidence_{preset}_r{rate}")
+        by = {r["relations"]: r for r in doc["rows"]}
+        gap = {k: r["relation_oracle_f1"] - r["local_oracle_f1"] for k, r in by.items()}
+        rows.append([rate, f"{100 * by['realistic']['occluded_frames']:.1f} %",
+                     f"{100 * by['realistic']['missing_share']:.1f} %", num(gap["realistic"]),
+                     num(gap["independent"]), num(gap["realistic"] - gap["independent"])])
+    p = doc["parameters"]
+    return ("\n\n" + f"`python -m benchmarks.synthau_evidence --preset {preset} --occlusion R`: {p['protocol']}, "
+            f"{p['subjects']} subjects × 8 tasks × {p['frames_per_video']} frames, seed {p['seed']}; oracles fitted on "
+            f"the first {p['train']} subjects." + table(
+                ["occluder rate", "frames with a mask", "AU occurrences without local evidence",
+                 "oracles' gap, preset", "oracles' gap, control", "oracles' difference in differences"], rows))
+
+
 def defaults_choice() -> str:
     """The training defaults chosen on validation subjects (results/defaults.json)."""
     doc = result_json("defaults")
@@ -444,17 +463,25 @@ MENDED_RATES = (("0", "0.2", "store_occ0"), ("0.5", "0.2", "store_occ"), ("0.9",
                 ("0.5", "0.5 (drawn at 0.1)", "store_occw5"))
 
 
+#: the masked preset's rate sweep (mended stage 1): its rate 0 renders the clean preset's images, so that point is
+#: the clean comparison (results/stage1_mended/clean/); rate, weak share, store, folder
+MASKED_RATES = (("0", "0", "store_clean", f"{MENDED}/clean"), ("0.5", "0", "store_m05", f"{MENDED}/masked"),
+                ("0.9", "0", "store_m09", f"{MENDED}/masked"))
+
+
 def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> str:
-    """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/); the AUC
-    reading and the oracles with the occluders alone where every report has them."""
+    """The untuned local/none positive control on each variant of the occluded preset (results/<folder>/, or the
+    point's own folder when it names one); the AUC reading and the oracles with the occluders alone where every
+    report has them."""
     from benchmarks.positive_control import design_of, oracle_did
 
-    reports = [result_json(f"{folder}/positive_control_{preset}")["report"] for _, _, preset in points]
+    reports = [result_json(f"{(rest or [folder])[0]}/positive_control_{preset}")["report"]
+               for _, _, preset, *rest in points]
     nones = [design_of(r, "none") for r in reports]
     auc = all(n.get("auc") for n in nones)
     occ = all(r["oracles"].get("occluders") for r in reports)
     rows = []
-    for (rate, weak, _), r, none in zip(points, reports, nones):
+    for (rate, weak, *_), r, none in zip(points, reports, nones):
         rows.append([rate, weak, f"{100 * r['local_f1']['preset']:.1f}", f"{100 * none['f1_preset']:.1f}",
                      f"{100 * r['local_f1']['control']:.1f}", f"{100 * none['f1_control']:.1f}",
                      did_cell(none["vs_local"]["did"]), num(oracle_did(r["oracles"]))]
@@ -465,6 +492,27 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
     head += ["oracles' difference in differences, occluders alone"] if occ else []
     head += ["difference in differences (none − local) in AUC"] if auc else []
     return table(head, rows)
+
+
+def masked_growth(points=MASKED_RATES) -> str:
+    """How much none's difference in differences over local grows from the first point of a sweep to each other
+    one, paired by test set and seed (the masked preset's stores hold the same subjects and labels at every rate),
+    in F1 and in AUC (``positive_control.growth`` on the comparisons' rows)."""
+    from benchmarks.positive_control import AUC, design_of, growth, read_rows
+
+    def rows(point):
+        _, _, preset, folder = point
+        return tuple(read_rows(RESULTS / folder / f"relation_layers_{name}.csv") for name in (preset, f"{preset}_ind"))
+
+    base = points[0]
+    ratio = design_of(result_json(f"{base[3]}/positive_control_{base[2]}")["report"], "none")["vs_local"]["did"][
+        "test_train_ratio"]
+    out = []
+    for point in points[1:]:
+        cells = [growth(rows(base), rows(point), "none", "local", ratio, key)["did"] for key in ("mean_f1", AUC)]
+        out.append([f"{point[0]} − {base[0]}", *(did_cell(c) for c in cells)])
+    return table(["occluder rate", "growth of none's difference in differences, F1",
+                  "growth, AUC"], out)
 
 
 #: the occluded preset (rate 0.5) at two numbers of subjects, mended stage 1: subjects, folder, store
@@ -576,6 +624,9 @@ BLOCKS = {
     "positive-control-summary": positive_control_summary,
     "occlusion-rates": occlusion_rates,
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
+    "masked-rates": lambda: occlusion_rates(MASKED_RATES),
+    "masked-growth": masked_growth,
+    "synthau-evidence-masked": synthau_evidence_rates,
     "relation-reach-mended": relation_reach_rows,
     "subjects-mended": subjects_rows,
     "learning-curves-mended": lambda: learning_curve_tables(folder=f"{MENDED}/"),

@@ -3,12 +3,15 @@
 
     python -m benchmarks.synthau_evidence            # 8 subjects x 8 tasks x 20 frames, realistic + control
     python -m benchmarks.synthau_evidence --quick    # a smoke run (tests)
+    python -m benchmarks.synthau_evidence --preset masked --occlusion 0.9   # another preset, another rate
 
 Renders the preset and its control (``--relations independent``, same seed: same people, poses, occluders
 and weak AUs), reads the labels and the manifest back, and writes per preset: the share of AU occurrences
 without local evidence (all of it, and the occluders' part alone), the share of frames with an occluder,
 per-AU shares, and the local and relation oracles' mean F1 on the test subjects (the last ``subjects -
-train`` of the fold order). Results: ``benchmarks/results/synthau_evidence.{json,md}``.
+train`` of the fold order), and their difference in differences (the oracles' gap on the preset minus their gap
+on the control: what relations could add at best). Results: ``benchmarks/results/synthau_evidence.{json,md}``
+(``synthau_evidence_<preset>_r<rate>`` for another preset or ``--occlusion``).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def measure(root: Path, relations: str, args) -> dict:
     start = time.perf_counter()
     generate_synthau(root, protocol=args.protocol, relations=relations, subjects=args.subjects,
                      frames_per_video=args.frames_per_video, seed=args.seed, image_size=args.image_size,
-                     preset=args.preset, progress=False)
+                     preset=args.preset, occlusion=args.occlusion, progress=False)
     seconds = time.perf_counter() - start
     frames = read_dataset(args.protocol, root, args.protocol)
     subj = np.array([f.subject for f in frames])
@@ -58,10 +61,14 @@ def markdown(doc: dict) -> str:
              f"oracles fitted on the first {p['train']} subjects, scored on the rest. Command: `{doc['command']}`.", "",
              "| relations | frames | occurrences without local evidence | of which occluders alone | frames with an "
              "occluder | local oracle F1 | relation oracle F1 | render s |", "|---|---|---|---|---|---|---|---|"]
+    gap = {r["relations"]: r["relation_oracle_f1"] - r["local_oracle_f1"] for r in doc["rows"]}
     for r in doc["rows"]:
         lines.append(f"| {r['relations']} | {r['frames']} | {100 * r['missing_share']:.1f} % | "
                      f"{100 * r['missing_share_occluders']:.1f} % | {100 * r['occluded_frames']:.1f} % | "
                      f"{100 * r['local_oracle_f1']:.1f} | {100 * r['relation_oracle_f1']:.1f} | {r['render_seconds']} |")
+    if set(gap) == {"realistic", "independent"}:
+        lines += ["", f"The oracles' difference in differences: {100 * (gap['realistic'] - gap['independent']):+.1f} F1 "
+                  "(relation − local oracle on the preset, minus the same on the control)."]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +81,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames-per-video", type=int, default=20)
     ap.add_argument("--image-size", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--occlusion", type=float, default=None, help="override the preset's occluder rate")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where the result files go")
     ap.add_argument("--quick", action="store_true", help="2 subjects x 2 frames (a smoke run)")
     args = ap.parse_args(argv)
@@ -82,10 +90,13 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(Path(tmp) / rel, rel, args) for rel in ("realistic", "independent")]
     params = {k: getattr(args, k) for k in ("protocol", "preset", "subjects", "train", "frames_per_video",
-                                            "image_size", "seed")}
-    command = "python -m benchmarks.synthau_evidence" + (" --quick" if args.quick else "")
+                                            "image_size", "seed", "occlusion")}
+    variant = (f"_{args.preset}" if args.preset != "occluded" or args.occlusion is not None else "") + (
+        f"_r{args.occlusion:g}" if args.occlusion is not None else "")
+    command = "python -m benchmarks.synthau_evidence" + (f" --preset {args.preset}" if variant else "") + (
+        f" --occlusion {args.occlusion:g}" if args.occlusion is not None else "") + (" --quick" if args.quick else "")
     doc = {"parameters": params, "command": command, "machine": machine_info(), "rows": rows}
-    name = "synthau_evidence" + ("_quick" if args.quick else "")
+    name = "synthau_evidence" + variant + ("_quick" if args.quick else "")
     write_json(args.out / f"{name}.json", doc)
     write_text(args.out / f"{name}.md", markdown(doc))
     print(markdown(doc))

@@ -57,6 +57,25 @@ def test_did_is_the_gain_beyond_the_control():
     assert "called real from" in pc.tables({"preset": "p", "control": "c", "report": doc})
 
 
+def test_growth_pairs_the_difference_in_differences_across_variants():
+    rng = np.random.default_rng(1)
+    local = 0.60 + 0.02 * rng.standard_normal(9)  # the same runs' local at both rates: only the DiD moves
+    low = (rows_of({"local": list(local), "none": list(local + 0.02)}), rows_of({"local": list(local),
+                                                                                "none": list(local + 0.01)}))
+    step = 0.05 + 0.003 * rng.standard_normal(9)
+    high = (rows_of({"local": list(local), "none": list(local + 0.02 + step)}), low[1])
+    up = pc.growth(low, high, "none", "local", 8 / 12)
+    assert up["keys"] == KEYS and up["did"]["mean_diff"] == pytest.approx(step.mean())
+    assert up["did"]["verdict"] == "a"
+    assert pc.growth(low, low, "none", "local", 8 / 12)["did"]["mean_diff"] == pytest.approx(0.0, abs=1e-12)
+    down = pc.growth(high, low, "none", "local", 8 / 12)["did"]
+    assert down["mean_diff"] == pytest.approx(-step.mean()) and down["verdict"] == "b"
+    # runs one variant lacks are left out, with the rest of their repetition; fewer than two runs give nothing
+    part = pc.growth(low, (high[0][:4] + high[0][9:13], high[1]), "none", "local", 8 / 12)
+    assert part["keys"] == KEYS[:3]
+    assert pc.growth(low, (high[0][:2] + high[0][9:11], high[1]), "none", "local", 8 / 12) is None
+
+
 def test_designs_are_those_both_comparisons_hold():
     """Every layer on the preset, four on the control: the report pairs the designs both stores hold."""
     preset = rows_of({"local": [0.5] * 9, "none": [0.6] * 9, "gcn": [0.6] * 9, "gat": [0.55] * 9})

@@ -1,5 +1,6 @@
 """SynthAU occlusion and expressivity: occluders drawn where the manifest says, the manifest carried into the
 store, presets and knobs, weak AUs, the CLI."""
+import csv
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from augcn_pyg.cli import main
+from augcn_pyg.core.aus import get_protocol
 from augcn_pyg.data.prepare import prepare
 from augcn_pyg.data.store import ROIStore, write_store
 from augcn_pyg.data.synthau.face import sample_identity
@@ -19,6 +21,7 @@ from augcn_pyg.data.synthau.occlusion import (
     read_cover,
     sample_occluder,
 )
+from augcn_pyg.data.synthau.oracles import local_evidence
 from augcn_pyg.data.synthau.plan import stream
 from augcn_pyg.data.synthau.prototypes import RENDERED_AUS
 from augcn_pyg.data.synthau.render import FaceRenderer, FrameConditions
@@ -40,12 +43,12 @@ def pair(tmp_path_factory):
 
 def _frames(root):
     out = []
-    for csv in sorted((root / "Landmarks").glob("*.csv")):
-        table = np.loadtxt(csv, delimiter=",", skiprows=1)
+    for path in sorted((root / "Landmarks").glob("*.csv")):
+        table = np.loadtxt(path, delimiter=",", skiprows=1)
         for row in np.atleast_2d(table):
             frame = int(row[0])
-            subject, task = csv.stem.split("_")
-            out.append((csv.stem, frame, root / "Sequences" / subject / task / f"{frame}.jpg",
+            subject, task = path.stem.split("_")
+            out.append((path.stem, frame, root / "Sequences" / subject / task / f"{frame}.jpg",
                         np.c_[row[5:73], row[73:141]]))
     return out
 
@@ -162,3 +165,26 @@ def test_cli_preset_occluded(tmp_path):
     assert len(list((out / "Occlusion").glob("*.csv"))) == 8
     bad = CliRunner().invoke(main, ["synth", "-o", str(tmp_path / "t"), "--cue-strength", "loud"])
     assert bad.exit_code != 0 and "loud" in bad.output
+
+
+def test_the_masked_preset_hides_the_lower_face_and_nothing_else(pair, tmp_path):
+    clean_root = pair[0]
+    generate_synthau(tmp_path / "m0", preset="masked", occlusion=0.0, **TINY)
+    # at rate 0: the clean preset's images, landmarks and labels, byte for byte (plus an empty manifest)
+    files = [f for f in sorted(clean_root.rglob("*")) if f.is_file() and f.name != "synthau.json"]
+    assert len(files) > 10
+    for f in files:
+        assert f.read_bytes() == (tmp_path / "m0" / f.relative_to(clean_root)).read_bytes(), f
+    generate_synthau(tmp_path / "m1", preset="masked", occlusion=1.0, **TINY)
+    frames = _frames(tmp_path / "m1")
+    kinds = {row["occluder"] for p in (tmp_path / "m1" / "Occlusion").glob("*.csv")
+             for row in csv.DictReader(p.open())}
+    assert kinds == {"mask"}
+    cover = read_cover(tmp_path / "m1", "bp4d", [v.split("_")[0] for v, *_ in frames],
+                       [v.split("_")[1] for v, *_ in frames], [f for _, f, *_ in frames])
+    visible = local_evidence(cover, None, "bp4d")  # (N, C)
+    aus = list(get_protocol("bp4d").aus)
+    upper = [aus.index(a) for a in (1, 2, 4, 7)]
+    lower = [aus.index(a) for a in (12, 14, 15, 17, 23, 24)]
+    assert visible[:, upper].all()
+    assert (~visible[:, lower]).mean() > 0.8
