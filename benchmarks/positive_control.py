@@ -41,7 +41,14 @@ import numpy as np
 from augcn_pyg.core.errors import InputError
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
-from augcn_pyg.data.synthau.oracles import local_evidence, local_oracle, read_manifest, relation_oracle, relation_signal
+from augcn_pyg.data.synthau.oracles import (
+    local_evidence,
+    local_oracle,
+    missing_share,
+    read_manifest,
+    relation_oracle,
+    relation_signal,
+)
 from benchmarks.common import RESULTS, machine_info, run_cli, write_report
 from benchmarks.paired_stats import PRIMARY_RATIO, compare, plausible_ratios, smallest_real, spread_of
 from benchmarks.relation_layers_report import paired_keys, run_splits_of, scores_by_run, set_flags
@@ -77,16 +84,7 @@ def fold_oracles(store_path: Path, dataset_root: Path, assignments) -> dict:
     over AUs) on each test set: the oracles fitted on the subjects outside the test part (training and
     validation), scored on the test part; under ``occluders`` the same with only the occluders hiding evidence
     (weakly shown AUs counted as visible), to tell the two sources of the known positive apart."""
-    store = ROIStore(store_path)
-    if not (Path(dataset_root) / "synthau.json").exists():
-        raise InputError(f"{dataset_root}: not a SynthAU dataset (no synthau.json): the oracles read its weak AUs "
-                         "and occluders")
-    cover, weak = read_manifest(dataset_root, store.protocol, store.subject, store.video, store.frame)
-    # the store's own manifest where it carries one; a set rendered without occluders has none: nothing covered
-    cover = store.occlusion if store.occlusion is not None else cover
-    visible = local_evidence(cover, weak, store.protocol)  # (N, C)
-    unoccluded = local_evidence(cover, None, store.protocol)  # (N, C): the occluders alone
-    labels = np.asarray(store.labels, float)  # (N, C), NaN unknown
+    store, labels, visible, unoccluded = _evidence(store_path, dataset_root)
     out = {}
     for fold_seed, fold in assignments:
         test = set(run_splits(store, fold, fold_seed=fold_seed).test_subjects)
@@ -96,6 +94,27 @@ def fold_oracles(store_path: Path, dataset_root: Path, assignments) -> dict:
                 for name, v in (("all", visible), ("occluders", unoccluded))}
         out[(fold_seed, fold)] = {**both["all"], "occluders": both["occluders"]}
     return out
+
+
+def _evidence(store_path: Path, dataset_root: Path):
+    """(store, labels (N, C) NaN unknown, visible (N, C), visible with the occluders alone (N, C)) of a SynthAU
+    store: which AUs have local evidence in each frame, from its manifest."""
+    store = ROIStore(store_path)
+    if not (Path(dataset_root) / "synthau.json").exists():
+        raise InputError(f"{dataset_root}: not a SynthAU dataset (no synthau.json): the oracles read its weak AUs "
+                         "and occluders")
+    cover, weak = read_manifest(dataset_root, store.protocol, store.subject, store.video, store.frame)
+    # the store's own manifest where it carries one; a set rendered without occluders has none: nothing covered
+    cover = store.occlusion if store.occlusion is not None else cover
+    labels = np.asarray(store.labels, float)
+    return store, labels, local_evidence(cover, weak, store.protocol), local_evidence(cover, None, store.protocol)
+
+
+def missing_by_au(store_path: Path, dataset_root: Path) -> dict[int, float]:
+    """AU -> the share of its occurrences (over all the store's frames) without local evidence: where the
+    generator hid it (occluders and weakly shown AUs)."""
+    store, labels, visible, _ = _evidence(store_path, dataset_root)
+    return {int(au): missing_share(labels[:, [c]], visible[:, [c]]) for c, au in enumerate(store.protocol.aus)}
 
 
 def signal(preset_rows, control_rows, design: str, ref: str, ratio: float, key: str = "mean_f1") -> dict | None:
@@ -358,22 +377,26 @@ def auc_table(doc: dict) -> str:
 
 
 def per_au_table(doc: dict) -> str:
-    """Per AU: ``local``'s F1 and AUC on both stores and each design's difference in differences (F1 points)."""
+    """Per AU: the share of its occurrences the generator hid on the preset (where the report has it), ``local``'s F1
+    and AUC on both stores and each design's difference in differences (F1 points)."""
     rows = doc["report"].get("per_au")
     if not rows:
         return ""
     layers = [la for la in rows[0]["designs"]]
-    lines = ["| AU | local F1 preset | local AUC preset | local AUC control | "
+    hidden = all("missing" in r for r in rows)  # reports written before it lack the column
+    lines = ["| AU | " + ("occurrences without local evidence, preset | " if hidden else "")
+             + "local F1 preset | local AUC preset | local AUC control | "
              + " | ".join(f"{la} - local: preset / control / DiD" for la in layers) + " |",
-             "|---|---|---|---|" + "---|" * len(layers)]
+             "|---|---|---|---|" + "---|" * (len(layers) + hidden)]
     for r in rows:
-        cells = []
+        cells = [f"{100 * r['missing']['preset']:.0f} %"] if hidden else []
         for la in layers:
             d = r["designs"].get(la)
             cells.append("-" if d is None else
                          f"{100 * d['gain_preset']:+.1f} / {100 * d['gain_control']:+.1f} / **{100 * d['did']:+.1f}**")
-        lines.append(f"| AU{r['au']} | {100 * r['local_f1']['preset']:.1f} | {100 * r['local_auc']['preset']:.1f} | "
-                     f"{100 * r['local_auc']['control']:.1f} | " + " | ".join(cells) + " |")
+        lines.append(f"| AU{r['au']} | " + "".join(c + " | " for c in cells[:hidden])
+                     + f"{100 * r['local_f1']['preset']:.1f} | {100 * r['local_auc']['preset']:.1f} | "
+                     f"{100 * r['local_auc']['control']:.1f} | " + " | ".join(cells[hidden:]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -401,6 +424,10 @@ def main(argv=None) -> int:
            "revisions": sorted({str(r.get("git", "")) for r in preset_rows + control_rows} - {""}),
            "report": report(preset_rows, control_rows, fold_oracles(args.preset, args.preset_root, sets),
                             fold_oracles(args.control, args.control_root, sets))}
+    missing = {side: missing_by_au(store, root) for side, store, root in
+               (("preset", args.preset, args.preset_root), ("control", args.control, args.control_root))}
+    for row in doc["report"]["per_au"]:
+        row["missing"] = {side: missing[side].get(row["au"], float("nan")) for side in missing}
     write_report(args.out, f"positive_control_{doc['preset']}", doc, markdown(doc))
     return 0
 

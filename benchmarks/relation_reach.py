@@ -35,6 +35,7 @@ from augcn_pyg.core.errors import InputError
 from augcn_pyg.core.metrics import au_scores
 from augcn_pyg.data.splits import run_splits
 from augcn_pyg.data.store import ROIStore
+from augcn_pyg.data.synthau.oracles import THRESHOLDS
 from augcn_pyg.engine import runs
 from augcn_pyg.engine.config import config_from_dict
 from augcn_pyg.engine.models import check_model_fits_store, load_model
@@ -45,7 +46,6 @@ from benchmarks.paired_stats import compare
 FOLDS = 3
 ROPE = 0.01
 #: candidate decision thresholds, chosen per AU on the validation subjects
-THRESHOLDS = np.linspace(0.05, 0.95, 19)
 
 
 def logits(p: np.ndarray) -> np.ndarray:

@@ -214,6 +214,23 @@ def test_the_oracle_table_shows_the_occluders_alone():
     assert "occluders alone" not in pc.tables({"preset": "p", "control": "c", "report": bare})
 
 
+def test_missing_by_au_is_where_the_manifest_hides_an_occurrence(tmp_path):
+    store, root, labels = tiny_store(tmp_path, occluded=True)
+    got = pc.missing_by_au(store, root)
+    odd = np.repeat(np.arange(12) % 2 == 1, 4)  # AU1 hidden in every frame of the odd subjects
+    assert got[1] == pytest.approx(labels[odd, 0].sum() / labels[:, 0].sum())
+    assert all(v == 0 for au, v in got.items() if au != 1) and len(got) == 12
+    doc = {"report": {"per_au": [{"au": 1, "missing": {"preset": 0.25, "control": 0.2},
+                                  "local_f1": {"preset": 0.5, "control": 0.4},
+                                  "local_auc": {"preset": 0.8, "control": 0.7},
+                                  "designs": {"none": {"gain_preset": 0.1, "gain_control": 0.02, "did": 0.08}}}]}}
+    head, _, row = pc.per_au_table(doc).splitlines()
+    assert head.startswith("| AU | occurrences without local evidence, preset | local F1 preset")
+    assert row == "| AU1 | 25 % | 50.0 | 80.0 | 70.0 | +10.0 / +2.0 / **+8.0** |"
+    del doc["report"]["per_au"][0]["missing"]  # a report written before the column: the table as it was
+    assert pc.per_au_table(doc).splitlines()[2] == "| AU1 | 50.0 | 80.0 | 70.0 | +10.0 / +2.0 / **+8.0** |"
+
+
 def test_without_occluders_every_roi_is_visible(tmp_path):
     store, root, _ = tiny_store(tmp_path, occluded=False)  # no occlusion manifest: nothing is hidden
     for o in pc.fold_oracles(store, root, [(0, 1)]).values():

@@ -33,6 +33,8 @@ from augcn_pyg.data.synthau.occlusion import read_cover
 VISIBLE_BELOW = 0.5
 #: a weakly shown AU (drawing factor below this) has no local evidence
 WEAK_BELOW = 0.5
+#: the decision thresholds a threshold is chosen from (0.05, 0.10, ..., 0.95)
+THRESHOLDS = np.linspace(0.05, 0.95, 19)
 
 
 def f1_counts(tp, fp, fn) -> float:
@@ -137,11 +139,10 @@ def relation_oracle(labels, visible, subjects, train_subjects, C: float = 1.0) -
     elsewhere predicts it from the true labels of the AUs with local evidence in that frame
     (:func:`relation_features`) with a scikit-learn ``LogisticRegression`` fitted on the training subjects'
     frames; its decision threshold is the one (of 0.05, 0.10, ..., 0.95) with the best F1 on the training
-    subjects. Where a training set has one class only, the oracle says that class."""
+    subjects (:data:`THRESHOLDS`). Where a training set has one class only, the oracle says that class."""
     y, v = np.asarray(labels, float), np.asarray(visible, bool)
     train, test = _split(subjects, train_subjects)
     out = np.zeros(y.shape[1])
-    grid = np.linspace(0.05, 0.95, 19)
     for c in range(y.shape[1]):
         x = relation_features(y, v, c)
         known = ~np.isnan(y[:, c])
@@ -152,7 +153,7 @@ def relation_oracle(labels, visible, subjects, train_subjects, C: float = 1.0) -
         else:
             model = LogisticRegression(C=C, max_iter=1000).fit(x[fit], target)
             p = model.predict_proba(x)[:, 1]
-        best = max(grid, key=lambda t: _scored_f1(y[fit, c], v[fit, c], p[fit] >= t))
+        best = max(THRESHOLDS, key=lambda t: _scored_f1(y[fit, c], v[fit, c], p[fit] >= t))
         keep = test & known
         out[c] = _scored_f1(y[keep, c], v[keep, c], p[keep] >= best)
     return out
