@@ -45,6 +45,8 @@ def test_did_is_the_gain_beyond_the_control():
     # the share: DiD / ((relation oracle - local) - (relation oracle on the control - local on the control))
     room = (0.8 - local_p) - (0.64 - local_c)
     assert none["share"]["mean"] == pytest.approx(np.mean((0.06 + noise) / room))
+    # the share of the oracles' gap: (0.8 - 0.6) - (0.64 - 0.6) = 0.16 in every run
+    assert none["share_of_oracle_gap"]["mean"] == pytest.approx(np.mean((0.06 + noise) / 0.16))
     gcn = by["gcn"]
     assert gcn["vs_local"]["did"]["mean_diff"] == pytest.approx(0.0, abs=1e-12)  # the same gain on both: no signal
     assert gcn["vs_none"]["did"]["mean_diff"] == pytest.approx(-0.06 - noise.mean())

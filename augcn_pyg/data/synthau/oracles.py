@@ -194,21 +194,35 @@ def corrected_interval(diffs, test_train_ratio: float = 0.0, confidence: float =
 
 
 def relation_signal(design, local, design_control, local_control, relation=None, relation_control=None,
-                    test_train_ratio: float = 0.0, confidence: float = 0.95) -> dict:
+                    test_train_ratio: float = 0.0, confidence: float = 0.95, local_oracle=None,
+                    local_oracle_control=None) -> dict:
     """The relation signal of paired runs (one value per run, the same runs on the preset and on its
     control): the difference in differences (design - local) - (design_control - local_control), with its
     interval; and, given the relation oracles, the corrected share of the available relation gain,
     ((design - local) - (design_c - local_c)) / ((relation - local) - (relation_c - local_c)): overlap between
-    ROIs lets a non-local model gain on the control too, and that part is not relational."""
+    ROIs lets a non-local model gain on the control too, and that part is not relational.
+
+    That share measures its room from the local *model*, so the room also holds the local model's perception
+    gap to the oracles on each store; where those gaps nearly cancel the room is small and noisy, and the share's
+    mean over runs is unstable. Given the local oracles too, ``share_of_oracle_gap`` divides by the oracles' own
+    difference in differences instead, ((relation - local oracle) - (relation_c - local oracle_c)): what
+    relations can add at best on the preset beyond the control, perception held perfect."""
     design, local, design_control, local_control = (np.asarray(a, float) for a in
                                                     (design, local, design_control, local_control))
     did = (design - local) - (design_control - local_control)
     out = {"did": corrected_interval(did, test_train_ratio, confidence)}
-    if relation is not None and relation_control is not None:
-        room = (np.asarray(relation, float) - local) - (np.asarray(relation_control, float) - local_control)
+
+    def share_of(room):
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(room > 0, did / np.where(room > 0, room, 1.0), np.nan)
-        out["share"] = corrected_interval(share, test_train_ratio, confidence)
+            return corrected_interval(np.where(room > 0, did / np.where(room > 0, room, 1.0), np.nan),
+                                      test_train_ratio, confidence)
+
+    if relation is not None and relation_control is not None:
+        relation, relation_control = np.asarray(relation, float), np.asarray(relation_control, float)
+        out["share"] = share_of((relation - local) - (relation_control - local_control))
+        if local_oracle is not None and local_oracle_control is not None:
+            out["share_of_oracle_gap"] = share_of((relation - np.asarray(local_oracle, float))
+                                                  - (relation_control - np.asarray(local_oracle_control, float)))
     return out
 
 

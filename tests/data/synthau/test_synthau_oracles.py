@@ -56,7 +56,13 @@ def test_shares_and_the_difference_in_differences():
     out = relation_signal([0.6, 0.7], [0.5, 0.5], [0.55, 0.54], [0.5, 0.5], relation=[1.0, 1.0],
                           relation_control=[0.6, 0.6])
     assert out["did"]["mean"] == pytest.approx(0.105) and out["did"]["n"] == 2
-    assert out["share"]["mean"] == pytest.approx(0.2625)
+    assert out["share"]["mean"] == pytest.approx(0.2625) and "share_of_oracle_gap" not in out
+    # with the local oracles (0.8 on the preset, 0.55 on the control) the room is the oracles' own difference in
+    # differences, (1.0 - 0.8) - (0.6 - 0.55) = 0.15, whatever the local model scored: shares 1/3 and 16/15
+    both = relation_signal([0.6, 0.7], [0.5, 0.5], [0.55, 0.54], [0.5, 0.5], relation=[1.0, 1.0],
+                           relation_control=[0.6, 0.6], local_oracle=[0.8, 0.8], local_oracle_control=[0.55, 0.55])
+    assert both["share"] == out["share"]
+    assert both["share_of_oracle_gap"]["mean"] == pytest.approx((0.05 / 0.15 + 0.16 / 0.15) / 2)
     # plain paired t with J = 2: half width = t(0.975, 1) * s / sqrt(2), s = std(0.05, 0.16) = 0.0778
     half = 12.7062 * np.std([0.05, 0.16], ddof=1) / np.sqrt(2)
     assert out["did"]["high"] - out["did"]["mean"] == pytest.approx(half, rel=1e-3)
