@@ -515,6 +515,24 @@ def masked_growth(points=MASKED_RATES) -> str:
                   "growth, AUC"], out)
 
 
+def masked_summary(points=MASKED_RATES) -> str:
+    """One sentence: none's difference in differences at the sweep's highest rate (F1 and AUC) beside the oracles',
+    and how much it grew from the first point (``masked_growth``'s numbers)."""
+    from benchmarks.positive_control import AUC, design_of, growth, oracle_did, read_rows
+
+    def rows(point):
+        return tuple(read_rows(RESULTS / point[3] / f"relation_layers_{name}.csv") for name in (point[2], f"{point[2]}_ind"))
+
+    base, top = points[0], points[-1]
+    r = result_json(f"{top[3]}/positive_control_{top[2]}")["report"]
+    none = design_of(r, "none")
+    ratio = none["vs_local"]["did"]["test_train_ratio"]
+    up = [growth(rows(base), rows(top), "none", "local", ratio, key)["did"] for key in ("mean_f1", AUC)]
+    return (f"at rate {top[0]} `none`'s difference in differences is {did_cell(none['vs_local']['did'])} F1 and "
+            f"{did_cell(none['auc']['vs_local']['did'])} AUC points (the oracles' {num(oracle_did(r['oracles']))} F1), "
+            f"grown from rate {base[0]} by {did_cell(up[0])} F1 and {did_cell(up[1])} AUC points, paired run by run")
+
+
 #: the occluded preset (rate 0.5) at two numbers of subjects, mended stage 1: subjects, folder, store
 SUBJECT_POINTS = (("24", f"{MENDED}/occlusion_rate", "store_occ"), ("48", f"{MENDED}/subjects48", "store_occ48"))
 
@@ -546,7 +564,7 @@ def relation_reach_rows(points=MENDED_RATES, folder: str = f"{MENDED}/occlusion_
     from benchmarks.positive_control import design_of
 
     rows = []
-    for rate, weak, preset in points:
+    for rate, weak, preset, *_ in points:
         none = design_of(result_json(f"{folder}/positive_control_{preset}")["report"], "none")
         reach = result_json(f"{folder}/relation_reach_{preset}")["report"]["metrics"]
         rows.append([rate, weak, did_cell(none["auc"]["vs_local"]["did"]), did_cell(reach["auc"]["did"]),
@@ -626,6 +644,7 @@ BLOCKS = {
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "masked-rates": lambda: occlusion_rates(MASKED_RATES),
     "masked-growth": masked_growth,
+    "masked-summary": masked_summary,
     "synthau-evidence-masked": synthau_evidence_rates,
     "relation-reach-mended": relation_reach_rows,
     "subjects-mended": subjects_rows,
@@ -633,6 +652,10 @@ BLOCKS = {
     # the clean SynthAU-BP4D preset and its independent-AU control (results/stage1_mended/clean/)
     "positive-control-clean": lambda: positive_control_tables("store_clean", f"{MENDED}/clean/"),
     "positive-control-auc-clean": lambda: positive_control_auc("store_clean", f"{MENDED}/clean/"),
+    # the masked preset at rate 0.9 with local-labels and gcn beside local and none (results/stage1_mended/masked/)
+    "positive-control-masked": lambda: positive_control_tables("store_m09", f"{MENDED}/masked/"),
+    "positive-control-auc-masked": lambda: positive_control_auc("store_m09", f"{MENDED}/masked/"),
+    "relation-reach-masked": lambda: relation_reach_rows(MASKED_RATES[1:], f"{MENDED}/masked"),
     # the 48-subject preset with the local-labels design beside local and none (results/stage1_mended/subjects48/)
     "positive-control-subjects48": lambda: positive_control_tables("store_occ48", f"{MENDED}/subjects48/"),
     "positive-control-auc-subjects48": lambda: positive_control_auc("store_occ48", f"{MENDED}/subjects48/"),
