@@ -191,7 +191,8 @@ def grid(store, shared: Path, out: Path, jobs: int, repetitions: int, log) -> di
              "--repetitions", str(repetitions), "--jobs", str(jobs)])
     wall = time.perf_counter() - t0
     walls = json.loads((Path(shared) / "frozen_part_wall.json").read_text())
-    return {"grid_runs": len(layers) * repetitions * 3 * 8, "grid_groups": repetitions * 3, "grid_layers": layers,
+    return {"grid_runs": len(layers) * repetitions * 3 * 8, "grid_groups": repetitions * 3, "grid_jobs": jobs,
+            "grid_layers": layers,
             "grid_store": str(store), "grid_root": str(shared), "grid_machine": bp.machine(),
             "grid_wall_seconds": wall, "grid_runs_trained_now": int(walls[-1]["runs_trained"]) if walls else None,
             "grid_train_wall_seconds": float(walls[-1]["wall_s"]) if walls else None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from functools import lru_cache
@@ -433,6 +434,24 @@ def comparison_grid() -> str:
             f"{doc['peak_rss_mib']:,.0f} MiB (load average {doc['grid_load'][0]}–{doc['grid_load'][1]})")
 
 
+def comparison_grid_scaled() -> str:
+    """The whole grid's wall time scaled from a measured part of it (``--grid-repetitions`` below 3): the measured
+    wall times the whole grid's rounds of ``--jobs`` processes over the part's (results/comparison_speed.json)."""
+    from augcn_pyg.nn.layers import layer_names
+
+    doc = result_json("comparison_speed")
+    if "grid_runs" not in doc:
+        raise InputError("results/comparison_speed.json has no grid: rerun comparison_speed.py --grid")
+    whole = 9
+    # a group (one stage-1 model's members) runs in one process, --jobs side by side: the wall goes by rounds of
+    # jobs groups, assumed of equal cost (a grid run before grid_jobs was recorded ran with the side-by-side's jobs)
+    jobs = doc.get("grid_jobs") or doc["side_by_side"]["jobs"]
+    scale = math.ceil(whole / jobs) / math.ceil(doc["grid_groups"] / jobs)
+    return (f"the whole {len(layer_names()) * whole * 8}-run grid ({whole} groups, {math.ceil(whole / jobs)} rounds of "
+            f"{jobs} processes) would take about **{doc['grid_wall_seconds'] * scale / 60:.0f} min** at that rate "
+            f"({scale:.1f}× the part measured, {math.ceil(doc['grid_groups'] / jobs)} rounds)")
+
+
 def positive_control_tables(preset: str = "store_occ", folder: str = "") -> str:
     """The positive control's oracle and design tables (results/positive_control_<preset>.json)."""
     from benchmarks.positive_control import tables
@@ -644,6 +663,7 @@ BLOCKS = {
     "occlusion-rates-mended": lambda: occlusion_rates(MENDED_RATES, f"{MENDED}/occlusion_rate"),
     "masked-rates": lambda: occlusion_rates(MASKED_RATES),
     "masked-growth": masked_growth,
+    "comparison-grid-scaled": comparison_grid_scaled,
     "masked-summary": masked_summary,
     "synthau-evidence-masked": synthau_evidence_rates,
     "relation-reach-mended": relation_reach_rows,
