@@ -448,7 +448,7 @@ def comparison_grid_scaled() -> str:
     jobs = doc.get("grid_jobs") or doc["side_by_side"]["jobs"]
     scale = math.ceil(whole / jobs) / math.ceil(doc["grid_groups"] / jobs)
     return (f"the whole {len(layer_names()) * whole * 8}-run grid ({whole} groups, {math.ceil(whole / jobs)} rounds of "
-            f"{jobs} processes) would take about **{doc['grid_wall_seconds'] * scale / 60:.0f} min** at that rate "
+            f"{jobs} processes) would take at least about **{doc['grid_wall_seconds'] * scale / 60:.0f} min** at that rate "
             f"({scale:.1f}× the part measured, {math.ceil(doc['grid_groups'] / jobs)} rounds)")
 
 
