@@ -24,6 +24,7 @@ import numpy as np
 
 from augcn_pyg.core.aus import get_protocol
 from augcn_pyg.data.readers import read_dataset
+from augcn_pyg.data.synthau.occlusion import PRESETS
 from augcn_pyg.data.synthau.oracles import local_evidence, missing_share, oracle_report, read_manifest
 from augcn_pyg.data.synthetic import generate_synthau
 from benchmarks.common import machine_info, write_json, write_text
@@ -75,7 +76,7 @@ def markdown(doc: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--protocol", default="bp4d")
-    ap.add_argument("--preset", default="occluded")
+    ap.add_argument("--preset", default="occluded", choices=list(PRESETS))
     ap.add_argument("--subjects", type=int, default=8)
     ap.add_argument("--train", type=int, default=5)
     ap.add_argument("--frames-per-video", type=int, default=20)
@@ -85,6 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS, help="where the result files go")
     ap.add_argument("--quick", action="store_true", help="2 subjects x 2 frames (a smoke run)")
     args = ap.parse_args(argv)
+    if args.occlusion is not None and not 0 <= args.occlusion <= 1:
+        ap.error(f"--occlusion must be in [0, 1], got {args.occlusion:g}")
     if args.quick:
         args.subjects, args.train, args.frames_per_video, args.image_size = 2, 1, 2, 96
     with tempfile.TemporaryDirectory() as tmp:

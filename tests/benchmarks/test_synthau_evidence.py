@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from benchmarks import synthau_evidence
 
 
@@ -19,3 +21,11 @@ def test_another_preset_and_rate_get_their_own_files(tmp_path):
     assert "--preset masked --occlusion 1" in doc["command"]
     assert all(r["occluded_frames"] == 1.0 for r in doc["rows"])  # a mask on every frame
     assert "difference in differences" in (tmp_path / "synthau_evidence_masked_r1_quick.md").read_text()
+
+
+@pytest.mark.parametrize("bad", [["--occlusion", "1.5"], ["--preset", "foggy"]])
+def test_bad_knobs_get_one_clear_message(tmp_path, capsys, bad):
+    with pytest.raises(SystemExit) as exc:
+        synthau_evidence.main(["--quick", "--out", str(tmp_path), *bad])
+    assert exc.value.code == 2 and bad[1] in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written
