@@ -676,6 +676,7 @@ BLOCKS = {
     "positive-control-masked": lambda: positive_control_tables("store_m09", f"{MENDED}/masked/"),
     "positive-control-auc-masked": lambda: positive_control_auc("store_m09", f"{MENDED}/masked/"),
     "relation-reach-masked": lambda: relation_reach_rows(MASKED_RATES[1:], f"{MENDED}/masked"),
+    "learning-curves-masked": lambda: learning_curve_tables("store_m09", f"{MENDED}/masked/"),
     # the 48-subject preset with the local-labels design beside local and none (results/stage1_mended/subjects48/)
     "positive-control-subjects48": lambda: positive_control_tables("store_occ48", f"{MENDED}/subjects48/"),
     "positive-control-auc-subjects48": lambda: positive_control_auc("store_occ48", f"{MENDED}/subjects48/"),
