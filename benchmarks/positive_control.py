@@ -19,7 +19,8 @@ on both. Per design it reports
 * the same difference in differences against ``none`` (what an explicit graph adds to a model that already
   reads every ROI);
 * its share of the available relation gain, corrected the same way with the oracles of both stores
-  (``oracles.relation_signal``), and the local and relation oracles per test set, also with the occluders alone
+  (``oracles.relation_signal``), and the same over the oracles' own difference in differences (the share of the
+  oracles' gap), and the local and relation oracles per test set, also with the occluders alone
   hiding evidence (weakly shown AUs counted as visible): which of the generator's two sources the known positive
   comes from;
 * the gains and the difference in differences again in each run's mean AUC (threshold-free; F1 at 0.5 moves from
@@ -394,20 +395,20 @@ def per_au_table(doc: dict) -> str:
     if not rows:
         return ""
     layers = [la for la in rows[0]["designs"]]
-    hidden = all("missing" in r for r in rows)  # reports written before it lack the column
-    lines = ["| AU | " + ("occurrences without local evidence, preset | " if hidden else "")
+    lead = 1 if all("missing" in r for r in rows) else 0  # the hidden-share column; older reports lack it
+    lines = ["| AU | " + ("occurrences without local evidence, preset | " if lead else "")
              + "local F1 preset | local AUC preset | local AUC control | "
              + " | ".join(f"{la} - local: preset / control / DiD" for la in layers) + " |",
-             "|---|---|---|---|" + "---|" * (len(layers) + hidden)]
+             "|---|---|---|---|" + "---|" * (len(layers) + lead)]
     for r in rows:
-        cells = [f"{100 * r['missing']['preset']:.0f} %"] if hidden else []
+        cells = [f"{100 * r['missing']['preset']:.0f} %"] if lead else []
         for la in layers:
             d = r["designs"].get(la)
             cells.append("-" if d is None else
                          f"{100 * d['gain_preset']:+.1f} / {100 * d['gain_control']:+.1f} / **{100 * d['did']:+.1f}**")
-        lines.append(f"| AU{r['au']} | " + "".join(c + " | " for c in cells[:hidden])
+        lines.append(f"| AU{r['au']} | " + "".join(c + " | " for c in cells[:lead])
                      + f"{100 * r['local_f1']['preset']:.1f} | {100 * r['local_auc']['preset']:.1f} | "
-                     f"{100 * r['local_auc']['control']:.1f} | " + " | ".join(cells[hidden:]) + " |")
+                     f"{100 * r['local_auc']['control']:.1f} | " + " | ".join(cells[lead:]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -425,11 +425,17 @@ def comparison_grid_estimate() -> str:
             f"would take about {runs * per_run / 60:.0f} minutes")
 
 
-def comparison_grid() -> str:
-    """The whole equal-budget grid's wall time and memory (results/comparison_speed.json)."""
+def grid_result() -> dict:
+    """results/comparison_speed.json, which must hold a grid."""
     doc = result_json("comparison_speed")
     if "grid_runs" not in doc:
         raise InputError("results/comparison_speed.json has no grid: rerun comparison_speed.py --grid")
+    return doc
+
+
+def comparison_grid() -> str:
+    """The whole equal-budget grid's wall time and memory (results/comparison_speed.json)."""
+    doc = grid_result()
     return (f"**{doc['grid_wall_seconds'] / 60:.0f} min** for {doc['grid_runs']} runs, peak "
             f"{doc['peak_rss_mib']:,.0f} MiB (load average {doc['grid_load'][0]}–{doc['grid_load'][1]})")
 
@@ -439,9 +445,7 @@ def comparison_grid_scaled() -> str:
     wall times the whole grid's rounds of ``--jobs`` processes over the part's (results/comparison_speed.json)."""
     from augcn_pyg.nn.layers import layer_names
 
-    doc = result_json("comparison_speed")
-    if "grid_runs" not in doc:
-        raise InputError("results/comparison_speed.json has no grid: rerun comparison_speed.py --grid")
+    doc = grid_result()
     whole = 9
     # a group (one stage-1 model's members) runs in one process, --jobs side by side: the wall goes by rounds of
     # jobs groups, assumed of equal cost (a grid run before grid_jobs was recorded ran with the side-by-side's jobs)
@@ -513,40 +517,35 @@ def occlusion_rates(points=EVIDENCE_POINTS, folder: str = "occlusion_rate") -> s
     return table(head, rows)
 
 
-def masked_growth(points=MASKED_RATES) -> str:
-    """How much none's difference in differences over local grows from the first point of a sweep to each other
-    one, paired by test set and seed (the masked preset's stores hold the same subjects and labels at every rate),
+def sweep_growth(base, point) -> list[dict]:
+    """none's difference in differences over local at ``point`` minus the same at ``base`` (two points of a sweep
+    whose stores hold the same subjects and labels: (rate, weak share, store, folder)), paired by test set and seed,
     in F1 and in AUC (``positive_control.growth`` on the comparisons' rows)."""
     from benchmarks.positive_control import AUC, design_of, growth, read_rows
 
-    def rows(point):
-        _, _, preset, folder = point
-        return tuple(read_rows(RESULTS / folder / f"relation_layers_{name}.csv") for name in (preset, f"{preset}_ind"))
-
-    base = points[0]
+    rows = [tuple(read_rows(RESULTS / folder / f"relation_layers_{name}.csv") for name in (store, f"{store}_ind"))
+            for _, _, store, folder in (base, point)]
     ratio = design_of(result_json(f"{base[3]}/positive_control_{base[2]}")["report"], "none")["vs_local"]["did"][
         "test_train_ratio"]
-    out = []
-    for point in points[1:]:
-        cells = [growth(rows(base), rows(point), "none", "local", ratio, key)["did"] for key in ("mean_f1", AUC)]
-        out.append([f"{point[0]} − {base[0]}", *(did_cell(c) for c in cells)])
-    return table(["occluder rate", "growth of none's difference in differences, F1",
-                  "growth, AUC"], out)
+    return [growth(*rows, "none", "local", ratio, key)["did"] for key in ("mean_f1", AUC)]
+
+
+def masked_growth(points=MASKED_RATES) -> str:
+    """How much none's difference in differences grows from the first point of a sweep to each other one."""
+    out = [[f"{point[0]} − {points[0][0]}", *(did_cell(c) for c in sweep_growth(points[0], point))]
+           for point in points[1:]]
+    return table(["occluder rate", "growth of none's difference in differences, F1", "growth, AUC"], out)
 
 
 def masked_summary(points=MASKED_RATES) -> str:
     """One sentence: none's difference in differences at the sweep's highest rate (F1 and AUC) beside the oracles',
-    and how much it grew from the first point (``masked_growth``'s numbers)."""
-    from benchmarks.positive_control import AUC, design_of, growth, oracle_did, read_rows
-
-    def rows(point):
-        return tuple(read_rows(RESULTS / point[3] / f"relation_layers_{name}.csv") for name in (point[2], f"{point[2]}_ind"))
+    and how much it grew from the first point."""
+    from benchmarks.positive_control import design_of, oracle_did
 
     base, top = points[0], points[-1]
     r = result_json(f"{top[3]}/positive_control_{top[2]}")["report"]
     none = design_of(r, "none")
-    ratio = none["vs_local"]["did"]["test_train_ratio"]
-    up = [growth(rows(base), rows(top), "none", "local", ratio, key)["did"] for key in ("mean_f1", AUC)]
+    up = sweep_growth(base, top)
     return (f"at rate {top[0]} `none`'s difference in differences is {did_cell(none['vs_local']['did'])} F1 and "
             f"{did_cell(none['auc']['vs_local']['did'])} AUC points (the oracles' {num(oracle_did(r['oracles']))} F1), "
             f"grown from rate {base[0]} by {did_cell(up[0])} F1 and {did_cell(up[1])} AUC points, paired run by run")

@@ -45,7 +45,6 @@ from benchmarks.paired_stats import compare
 
 FOLDS = 3
 ROPE = 0.01
-#: candidate decision thresholds, chosen per AU on the validation subjects
 
 
 def logits(p: np.ndarray) -> np.ndarray:
