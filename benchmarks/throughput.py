@@ -10,12 +10,15 @@ protocol) and the same relation-layer weights:
 * obvious (``benchmarks/obvious.py``): a list of per-face ``Data`` objects batched by
   ``torch_geometric.loader.DataLoader``; a Python loop of per-ROI ``nn.Conv2d`` auto-encoders and
   heads; PyG's sparse layers (GCNConv, GATConv, ...) on the batched edge_index;
-* ours: :class:`~augcn_pyg.data.loader.FaceGraphLoader` reading the store, :class:`~augcn_pyg.nn.model.AUGCN`
+* ours: the trainer's input, a batch of store rows (:class:`~augcn_pyg.data.rows.StoreRows`) that the
+  auto-encoders read and convert into their float input in one pass, and :class:`~augcn_pyg.nn.model.AUGCN`
   (the ROI auto-encoders as batched products, the registry's dense relation layers on the shared R x R
-  topology).
+  topology). Results measured before this input record no ``setup["input"]``: their ours path read
+  :class:`~augcn_pyg.data.loader.FaceGraphLoader`'s PyG ``Batch``.
 
 Per batch size, for inference and for a training step, per relation layer, three parts are timed with
-the two paths alternating (A B A B ...) and medians taken: data batching (one batch from the loader),
+the two paths alternating (A B A B ...) and medians taken: data batching (one batch up to the
+auto-encoders' float input),
 the relation layers (the model's stack on latents: forward, or forward + backward + SGD step) and the
 whole model (one batch from the loader, then ``predict_proba``, or forward + the paper's losses +
 backward + SGD step). Achieved GFLOP/s (matrix products and convolutions counted by
@@ -54,6 +57,8 @@ from benchmarks.throughput_measure import (
 from benchmarks.throughput_report import CSV_FIELDS, markdown, plot, replot, targets
 from benchmarks.throughput_scatter import scatter_child, scatter_comparison, torch_scatter_version
 from benchmarks.throughput_steps import roofline
+
+INPUT = "store_rows"  # what ours reads (throughput_report.OURS_INPUT); part of the --resume key
 
 
 def parse_args(argv=None):
@@ -138,7 +143,7 @@ def run(args, store: Path) -> dict:
     bench = Bench(store, args.list_faces, max(args.batches))
     key = {"store": str(store.resolve()), "batches": args.batches, "repeats": args.repeats, "warmup": args.warmup,
            "model_repeats": args.model_repeats, "threads": args.threads, "list_faces": len(bench.data_list),
-           "roof_size": roof_size,
+           "roof_size": roof_size, "input": INPUT,
            "torch_scatter": torch_scatter_version()}
     batching_key = {k: v for k, v in key.items() if k != "roof_size"}  # no roofline in that loop
     batching = _resumed(args.resume, "batching", batching_key,
@@ -164,7 +169,8 @@ def run(args, store: Path) -> dict:
                      "widths": " → ".join(map(str, [model.latent, *model.hidden])), "threads": args.threads,
                      "layers": args.layers, "batches": args.batches, "repeats": args.repeats,
                      "model_repeats": args.model_repeats, "warmup": args.warmup, "list_faces": len(bench.data_list),
-                     "list_build_s": bench.list_seconds, "target_batch": TARGET_BATCH, "targets": TARGETS},
+                     "list_build_s": bench.list_seconds, "target_batch": TARGET_BATCH, "targets": TARGETS,
+                     "input": INPUT},
            "roofline_gflop_per_s": {"start": roof_start, "end": roof_end, "size": roof_size},
            "load": {"start": load_start, "end": load_average(), "batching": batching["load"],
                     "layers": {n: [d["load_start"], d["load_end"]] for n, d in layers.items()}},

@@ -5,11 +5,21 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from benchmarks.common import load_average
-from benchmarks.throughput_steps import MODES, PATHS, Cycle, flops_per_face, model_steps, relation_steps, same_outputs
+from benchmarks.throughput_steps import (
+    MODES,
+    PATHS,
+    Cycle,
+    encoder_input_steps,
+    flops_per_face,
+    model_steps,
+    relation_steps,
+    same_outputs,
+)
 from benchmarks.timing import alternate, median_and_min
 
 BATCHES = [1, 4, 16, 64, 256, 1024]
@@ -22,6 +32,35 @@ QUICK_NOTE = "--quick: tiny store, few batch sizes, 2 repeats: it checks the pip
 def summary(seconds: list[float], batch: int) -> dict:
     med, best = median_and_min(seconds)
     return {"median_ms": 1e3 * med, "min_ms": 1e3 * best, "faces_per_s": batch / med, "runs": len(seconds)}
+
+
+class RowBatch(NamedTuple):
+    """One batch of the toolkit's training input: ``crops`` a StoreRows (B faces, read by the encoders),
+    ``y`` and ``y_mask`` (B, C) labels and known-mask."""
+    crops: object
+    y: torch.Tensor
+    y_mask: torch.Tensor
+
+
+class RowBatches:
+    """The toolkit's own training input (as ``Trainer.batches`` makes it): shuffled full batches of store
+    rows as :class:`~augcn_pyg.data.rows.StoreRows`, which the auto-encoders read straight into their float
+    input, with the labels; the same permutation as ``FaceGraphLoader(dataset, batch, shuffle=True, seed)``."""
+
+    def __init__(self, dataset, batch: int, seed: int = 0):
+        from augcn_pyg.data.loader import FaceGraphLoader
+
+        self.dataset = dataset
+        self.order = FaceGraphLoader(dataset, batch, shuffle=True, seed=seed, drop_last=True)
+
+    def __iter__(self):
+        from augcn_pyg.data.rows import StoreRows
+
+        positions = self.order.batch_positions()
+        self.order.epoch += 1
+        for pos in positions:
+            rows = self.dataset.indices[pos]  # (B,) store rows
+            yield RowBatch(StoreRows(self.dataset.store, rows), *self.dataset.labels_and_mask(rows))
 
 
 class Bench:
@@ -43,15 +82,14 @@ class Bench:
         self._loaders: dict[int, dict] = {}
 
     def loaders(self, batch: int) -> dict:
-        """{path: Cycle} of shuffled batches of ``batch`` faces (full batches only)."""
+        """{path: Cycle} of shuffled batches of ``batch`` faces (full batches only): the obvious path's PyG
+        ``Batch`` of ``Data`` objects, ours a :class:`RowBatch` of store rows."""
         if batch not in self._loaders:
             from torch_geometric.loader import DataLoader
 
-            from augcn_pyg.data.loader import FaceGraphLoader
-
             self._loaders[batch] = {
                 "obvious": Cycle(DataLoader(self.data_list, batch_size=batch, shuffle=True, drop_last=True)),
-                "ours": Cycle(FaceGraphLoader(self.dataset, batch, shuffle=True, seed=0, drop_last=True))}
+                "ours": Cycle(RowBatches(self.dataset, batch, seed=0))}
         return self._loaders[batch]
 
     def model_pair(self, layer: str):
@@ -70,10 +108,11 @@ def _store_protocol(store_path: Path) -> str:
 
 
 def measure_batching(bench: Bench, batches: list[int], warmup: int, repeats: int) -> list[dict]:
+    """Rows (batch, path): one batch to the auto-encoders' float input (:func:`encoder_input_steps`)."""
+    model, _ = bench.model_pair("gcn")  # its auto-encoders' input layout; the relation layer plays no part
     rows = []
     for b in batches:
-        loaders = bench.loaders(b)
-        times = alternate(dict(loaders), warmup, repeats)
+        times = alternate(encoder_input_steps(model, bench.loaders(b)), warmup, repeats)
         for path in PATHS:
             rows.append({"part": "batching", "layer": "", "mode": "any", "batch": b, "path": path,
                          **summary(times[path], b)})

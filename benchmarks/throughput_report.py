@@ -38,6 +38,29 @@ def targets(rows: list[dict], layers: list[str], batch: int) -> list[dict]:
     return out
 
 
+# what "ours" read, per result: setup["input"]; results measured before StoreRows have no key
+OURS_INPUT = {
+    "batch": {"read": "ours reads the store with `FaceGraphLoader` (a PyG `Batch` of uint8 crops)",
+              "batching": "data batching: one batch from the loader (the obvious `DataLoader` collates `Data` "
+                          "objects in memory; `FaceGraphLoader` reads the rows from the store on disk, so it also "
+                          "pays the read);",
+              "legend": "toolkit path (FaceGraphLoader, dense layers)"},
+    "store_rows": {"read": "ours gives the model store rows (`StoreRows`, as the trainer does), which the "
+                           "auto-encoders read and convert into their float input in one pass",
+                   "batching": "data batching: one batch up to the auto-encoders' float input (the obvious "
+                               "`DataLoader` collates `Data` objects in memory and its forward converts the uint8 "
+                               "crops, `float() / 255`; ours makes the batch of store rows and the auto-encoders' "
+                               "`pixels` reads them from the store on disk into their ROI-major float input, so "
+                               "ours also pays the read);",
+                   "legend": "toolkit path (store rows read by the encoders, dense layers)"},
+}
+
+
+def ours_input(setup: dict) -> dict:
+    """The descriptions of what the result's "ours" path read (``OURS_INPUT``)."""
+    return OURS_INPUT[setup.get("input", "batch")]
+
+
 def markdown(doc: dict) -> str:
     rows, setup, m = doc["rows"], doc["setup"], doc["machine"]
     roof = doc["roofline_gflop_per_s"]
@@ -47,8 +70,8 @@ def markdown(doc: dict) -> str:
     lines += [f"Store `{setup['store']}` ({setup['faces']:,} faces, {setup['protocol']}, R = {setup['rois']}, "
               f"{setup['roi_size']}×{setup['roi_size']} crops), the paper's {setup['protocol']} graph "
               f"({setup['edges']} edges), model d {setup['widths']}, torch threads: {setup['threads']}. The obvious path "
-              f"batches a list of {setup['list_faces']:,} `Data` objects with PyG's `DataLoader`; ours reads the store "
-              f"with `FaceGraphLoader`. Medians of {setup['repeats']} runs (the whole model: {setup['model_repeats']}) "
+              f"batches a list of {setup['list_faces']:,} `Data` objects with PyG's `DataLoader`; "
+              f"{ours_input(setup)['read']}. Medians of {setup['repeats']} runs (the whole model: {setup['model_repeats']}) "
               f"after {setup['warmup']} warm-up, the two paths alternating. torch-scatter in this process: "
               f"{doc['torch_scatter'] or 'not installed'}.", "",
               f"Roofline ({roof['size']}² float32 matrix product, the same threads): {roof['start']:.0f} GFLOP/s at the "
@@ -84,8 +107,7 @@ def markdown(doc: dict) -> str:
     if doc.get("scatter"):
         lines += _scatter_table(doc["scatter"], setup)
     lines += ["## What is compared", "",
-              "- data batching: one batch from the loader (the obvious `DataLoader` collates `Data` objects in memory; "
-              "`FaceGraphLoader` reads the rows from the store on disk, so it also pays the read);",
+              "- " + ours_input(setup)["batching"],
               "- relation: the model's relation layers (with dropout and ReLU) on random latents (B, R, d0): the dense "
               "fast path against the same layers' `forward_sparse` (PyG's sparse layer on the batched edge_index, same "
               "weights; the edge_index the DataLoader builds is counted in data batching); a training step is "
@@ -264,7 +286,7 @@ def plot_vs_batch(doc: dict, path: Path) -> None:
 
 BAR_PARTS = (("model", "whole model"), ("batching+relation", "data batching + relation layers"))
 PATH_STYLE = {"obvious": ("tab:red", "obvious PyG path (DataLoader of Data objects, sparse layers)"),
-              "ours": ("tab:blue", "toolkit path (FaceGraphLoader, dense layers)")}
+              "ours": ("tab:blue", None)}  # ours' label: ours_input(setup)["legend"]
 
 
 def plot_layers_at_batch(doc: dict, path: Path) -> None:
@@ -310,6 +332,7 @@ def _layer_bars(ax, doc: dict, part: str, mode: str, batch: int) -> None:
     height = 0.38
     for i, path_ in enumerate(PATHS):
         colour, label = PATH_STYLE[path_]
+        label = label or ours_input(doc["setup"])["legend"]
         ys = [y + (i - 0.5) * height for y, layer in enumerate(layers) if cells[layer]]
         xs = [cells[layer][i] for layer in layers if cells[layer]]
         ax.barh(ys, [x - low for x in xs], height=height, left=low, color=colour, label=label)

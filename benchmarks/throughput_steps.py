@@ -31,9 +31,31 @@ class Cycle:
             return next(self.it)
 
 
-def crops_of(batch, num_rois: int) -> torch.Tensor:
-    """(B*R, 3, n, n) batch.x -> (B, R, 3, n, n)."""
+def crops_of(batch, num_rois: int):
+    """The model's input of a batch: a PyG ``Batch``'s (B*R, 3, n, n) x as (B, R, 3, n, n) uint8, or a
+    ``RowBatch``'s StoreRows as it is (the encoders read its rows themselves)."""
+    if hasattr(batch, "crops"):
+        return batch.crops
     return batch.x.view(batch.num_graphs, num_rois, *batch.x.shape[1:])
+
+
+def encoder_input_steps(model, loaders: dict) -> dict:
+    """{path: step}: one batch from the path's loader up to its auto-encoders' float input.
+
+    The obvious path collates ``Data`` objects and converts the (B, R, 3, n, n) uint8 crops as its forward
+    does (``float() / 255``); ours makes a ``RowBatch`` and lets the auto-encoders fill their ROI-major float
+    input from the store rows (``pixels``: read, flip and convert in one pass). Grad mode stays on, so both
+    allocate a fresh input per batch, as a training step does."""
+    r = model.num_rois
+    ae = model.autoencoders
+
+    def obvious():
+        crops_of(loaders["obvious"](), r).float() / 255
+
+    def ours():
+        ae.pixels(model.select_rois(loaders["ours"]().crops))
+
+    return {"obvious": obvious, "ours": ours}
 
 
 def paper_loss(logits, roi_logits, recon, y, known, membership) -> torch.Tensor:

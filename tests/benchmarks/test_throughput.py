@@ -36,6 +36,22 @@ def test_loaders_give_the_same_batch(bench):
         assert torch.equal(ours[key], pyg[key]), key
 
 
+def test_store_rows_reach_the_encoders_as_the_loaders_batch_does(bench):
+    """Ours reads store rows as the trainer does: the same faces, labels and encoder input as the Batch."""
+    from augcn_pyg.data.loader import FaceGraphLoader
+    from benchmarks.throughput_measure import RowBatches
+    from benchmarks.throughput_steps import crops_of
+
+    model, _ = bench.model_pair("gcn")
+    rows = next(iter(RowBatches(bench.dataset, 4, seed=3)))
+    batch = next(iter(FaceGraphLoader(bench.dataset, 4, shuffle=True, seed=3, drop_last=True)))
+    assert torch.equal(rows.y, batch.y) and torch.equal(rows.y_mask, batch.y_mask)
+    assert torch.equal(rows.crops.crops(), crops_of(batch, model.num_rois))
+    ae = model.autoencoders
+    assert torch.equal(ae.pixels(model.select_rois(crops_of(rows, model.num_rois))),
+                       ae.pixels(model.select_rois(crops_of(batch, model.num_rois))))
+
+
 @pytest.mark.parametrize("layer", ["gcn", "gat", "rgcn", "learned"])
 def test_relation_paths_agree_for_the_same_weights(bench, layer):
     from benchmarks.throughput_steps import relation_stack, same_outputs
@@ -50,16 +66,25 @@ def test_relation_paths_agree_for_the_same_weights(bench, layer):
     assert torch.allclose(dense, sparse, atol=1e-5)
 
 
-def test_obvious_model_shapes_and_training_step(bench):
-    from benchmarks.throughput_steps import crops_of, model_steps
+def test_obvious_model_shapes(bench):
+    from benchmarks.throughput_steps import crops_of
 
     model, obvious = bench.model_pair("gcn")
     batch = bench.loaders(4)["obvious"]()
     logits, roi_logits, recon = obvious(crops_of(batch, model.num_rois))
     assert logits.shape == (4, 12) and roi_logits.shape == (4, model.num_rois, 12) and recon.ndim == 0
-    before = [p.detach().clone() for p in obvious.encoders[0].parameters()]
-    model_steps(model, obvious, bench.loaders(4), "train")["obvious"]()  # one real SGD step
-    assert any(not torch.equal(b, p) for b, p in zip(before, obvious.encoders[0].parameters()))
+
+
+@pytest.mark.parametrize("path", ["obvious", "ours"])
+def test_each_paths_training_step_trains_its_encoders(bench, path):
+    from benchmarks.throughput_steps import encoder_input_steps, model_steps
+
+    model, obvious = bench.model_pair("gcn")
+    net = {"obvious": obvious, "ours": model}[path]
+    before = [p.detach().clone() for p in net.parameters()]
+    model_steps(model, obvious, bench.loaders(4), "train")[path]()  # one real SGD step
+    assert any(not torch.equal(b, p) for b, p in zip(before, net.parameters()))
+    encoder_input_steps(model, bench.loaders(4))[path]()  # the batching part's step runs on this input
 
 
 def test_quick_writes_every_row(store, tmp_path):
