@@ -144,6 +144,36 @@ def e2e_table(store: str = "store_bp4d") -> str:
     return table(head, rows, right=(3,))
 
 
+#: the comparison rerun with an equal tuning budget and re-split repetitions (results/equal_budget/); its
+#: untuned reading, trial 0 of the same runs (``--budget 1 --report-only``), in results/equal_budget/untuned/
+EQUAL_BUDGET = "equal_budget"
+
+
+def equal_budget_table(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
+    """Every layer under the equal budget: F1 untuned and tuned, AUC, the paired comparisons with none and gcn
+    over the distinct test sets, and in how many folds the configuration as given won its layer's trials."""
+    doc = result_json(f"{folder}/relation_layers_{store}")
+    tuned = {s["layer"]: s for s in doc["summary"]["frozen"]}
+    untuned = {s["layer"]: s for s in result_json(f"{folder}/untuned/relation_layers_{store}")["summary"]["frozen"]}
+    as_given = {}
+    for w in doc["tuning"]["wins"]:
+        if w["protocol"] == "frozen" and w["as_given"]:
+            as_given[w["point"]] = as_given.get(w["point"], 0) + w["chosen"]
+    runs = {x["runs"] for x in tuned.values()}
+    head = ["layer", "F1, untuned", "F1, tuned", "AUC, tuned", "vs none (F1)", "vs gcn (F1)", "vs none (AUC)",
+            "as given kept"]
+    rows = []
+    for layer in sorted(tuned, key=lambda l: -tuned[l]["f1_mean"]):
+        x = tuned[layer]
+        rows.append([name(layer), pm(untuned[layer]["f1_mean"], untuned[layer]["f1_std"]), pm(x["f1_mean"], x["f1_std"]),
+                     pm(x["auc_mean"], x["auc_std"]),
+                     "—" if layer == "none" else cmp_cell(x["vs_none"], layer, "none"),
+                     "—" if layer == "gcn" else cmp_cell(x["vs_gcn"], layer, "gcn"),
+                     "—" if layer == "none" else cmp_cell(x["vs_none_auc"], layer, "none"),
+                     f"{as_given.get(layer, 0)} of {max(runs)}"])
+    return table(head, rows, right=(7,))
+
+
 def layer_list(store: str, protocol: str = "frozen") -> str:
     """'graphconv 45.9 ± 3.7, sage 45.4 ± 3.3, …' (F1, every layer, best first)."""
     s = summary(store, protocol)
@@ -702,6 +732,7 @@ BLOCKS = {
     "ablation-rules-table": rules_table,
     "fold-assignments-bp4d": fold_assignments,
     "relation-layers-bp4d-frozen": lambda: layers_vs_none_table("store_bp4d", "frozen"),
+    "equal-budget-bp4d": equal_budget_table,
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
     "relation-layers-disfa-list": lambda: layer_list("store_disfa"),
