@@ -165,13 +165,49 @@ def equal_budget_table(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) ->
     rows = []
     for layer in sorted(tuned, key=lambda l: -tuned[l]["f1_mean"]):
         x = tuned[layer]
-        rows.append([name(layer), pm(untuned[layer]["f1_mean"], untuned[layer]["f1_std"]), pm(x["f1_mean"], x["f1_std"]),
+        u = untuned[layer]
+        rows.append([name(layer), pm(u["f1_mean"], u["f1_std"]), pm(x["f1_mean"], x["f1_std"]),
                      pm(x["auc_mean"], x["auc_std"]),
                      "—" if layer == "none" else cmp_cell(x["vs_none"], layer, "none"),
                      "—" if layer == "gcn" else cmp_cell(x["vs_gcn"], layer, "gcn"),
                      "—" if layer == "none" else cmp_cell(x["vs_none_auc"], layer, "none"),
                      f"{as_given.get(layer, 0)} of {max(runs)}"])
     return table(head, rows, right=(7,))
+
+
+def equal_budget_extras(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
+    """The equal-budget result's cost of selecting on the test fold (every kept run; gains already in points) and
+    the spread of none's and gcn's average F1 over the fold assignments."""
+    doc = result_json(f"{folder}/relation_layers_{store}")
+    cost = next(c for c in doc["selection_cost"] if c["protocol"] == "frozen" and c["layer"] == "all layers")
+    pts = lambda v, d: f"{v:+.{d}f}".replace("-", "−")  # noqa: E731  (points, true minus sign)
+    spread = {s["layer"]: s for s in doc["fold_assignments"] if s["protocol"] == "frozen"}
+    fold = "; ".join(
+        f"{name(l)} " + " / ".join(f"{100 * v:.1f}" for _, v in sorted(spread[l]["per_assignment"].items(),
+                                                                        key=lambda kv: int(kv[0])))
+        + f" (range {100 * spread[l]['range']:.1f} points)" for l in ("none", "gcn") if l in spread)
+    return (f"selecting the epoch on the test fold adds {pts(cost['epoch_gain_mean'], 2)} ± "
+            f"{cost['epoch_gain_std']:.2f} F1 points over the {cost['runs']} kept runs (at most "
+            f"{pts(cost['epoch_gain_max'], 1)}), the epoch and a global threshold "
+            f"{pts(cost['threshold_gain_mean'], 2)} ± "
+            f"{cost['threshold_gain_std']:.2f} (at most {pts(cost['threshold_gain_max'], 1)}); average F1 per fold "
+            f"assignment: {fold}")
+
+
+def equal_budget_summary(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
+    """One sentence for the README: none against gcn and the best layer under the equal budget, and which layers
+    the paired tests tell apart from none either way."""
+    doc = result_json(f"{folder}/relation_layers_{store}")
+    s = {x["layer"]: x for x in doc["summary"]["frozen"]}
+    best = max((l for l in s if l != "none"), key=lambda l: s[l]["f1_mean"])
+    better = [l for l in s if l != "none" and s[l]["vs_none"]["verdict"] == "a"]
+    worse = [l for l in s if l != "none" and s[l]["vs_none"]["verdict"] == "b"]
+    runs = s["none"]["runs"]
+    return (f"`none` {100 * s['none']['f1_mean']:.1f} F1, AU-GCN {100 * s['gcn']['f1_mean']:.1f} "
+            f"({cmp_cell(s['gcn']['vs_none'], 'gcn', 'none')}), the best other design {name(best)} "
+            f"{100 * s[best]['f1_mean']:.1f} ({cmp_cell(s[best]['vs_none'], best, 'none')}) over {runs} distinct test "
+            f"sets; called better than `none`: {joined(better) if better else 'no layer'}; called worse: "
+            f"{joined(worse) if worse else 'no layer'}")
 
 
 def layer_list(store: str, protocol: str = "frozen") -> str:
@@ -733,6 +769,8 @@ BLOCKS = {
     "fold-assignments-bp4d": fold_assignments,
     "relation-layers-bp4d-frozen": lambda: layers_vs_none_table("store_bp4d", "frozen"),
     "equal-budget-bp4d": equal_budget_table,
+    "equal-budget-extras-bp4d": equal_budget_extras,
+    "equal-budget-summary-bp4d": equal_budget_summary,
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
     "relation-layers-disfa-list": lambda: layer_list("store_disfa"),
