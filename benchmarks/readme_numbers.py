@@ -175,6 +175,17 @@ def equal_budget_table(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) ->
     return table(head, rows, right=(7,))
 
 
+def equal_budget_e2e(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
+    """The end-to-end part of the equal-budget result (its layers untuned, chosen by frozen validation F1)."""
+    s = {x["layer"]: x for x in result_json(f"{folder}/relation_layers_{store}")["summary"]["end-to-end"]}
+    rows = [[name(l), pm(s[l]["f1_mean"], s[l]["f1_std"]), pm(s[l]["auc_mean"], s[l]["auc_std"]),
+             f"{s[l]['train_seconds_mean']:.1f}",
+             "—" if l == "none" else cmp_cell(s[l]["vs_none"], l, "none"),
+             "—" if l == "gcn" else cmp_cell(s[l]["vs_gcn"], l, "gcn")]
+            for l in sorted(s, key=lambda l: -s[l]["f1_mean"])]
+    return table(["layer", "F1", "AUC", "train s/run", "vs none (F1)", "vs gcn (F1)"], rows, right=(3,))
+
+
 def equal_budget_extras(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
     """The equal-budget result's cost of selecting on the test fold (every kept run; gains already in points) and
     the spread of none's and gcn's average F1 over the fold assignments."""
@@ -770,6 +781,7 @@ BLOCKS = {
     "relation-layers-bp4d-frozen": lambda: layers_vs_none_table("store_bp4d", "frozen"),
     "equal-budget-bp4d": equal_budget_table,
     "equal-budget-extras-bp4d": equal_budget_extras,
+    "equal-budget-e2e-bp4d": equal_budget_e2e,
     "equal-budget-summary-bp4d": equal_budget_summary,
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
