@@ -67,8 +67,9 @@ def result_rows(name: str):
     return pd.read_csv(path)
 
 
-def summary(store: str, protocol: str) -> dict[str, dict]:
-    return {s["layer"]: s for s in result_json(f"relation_layers_{store}")["summary"][protocol]}
+def summary(store: str, protocol: str, folder: str = "") -> dict[str, dict]:
+    """{layer: summary row} of results/<folder>/relation_layers_<store>.json for one protocol."""
+    return {s["layer"]: s for s in result_json(f"{folder}relation_layers_{store}")["summary"][protocol]}
 
 
 def per_fold_test(store: str, protocol: str, layer: str, ref: str):
@@ -153,13 +154,12 @@ def equal_budget_table(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) ->
     """Every layer under the equal budget: F1 untuned and tuned, AUC, the paired comparisons with none and gcn
     over the distinct test sets, and in how many folds the configuration as given won its layer's trials."""
     doc = result_json(f"{folder}/relation_layers_{store}")
-    tuned = {s["layer"]: s for s in doc["summary"]["frozen"]}
-    untuned = {s["layer"]: s for s in result_json(f"{folder}/untuned/relation_layers_{store}")["summary"]["frozen"]}
+    tuned = summary(store, "frozen", f"{folder}/")
+    untuned = summary(store, "frozen", f"{folder}/untuned/")
     as_given = {}
     for w in doc["tuning"]["wins"]:
         if w["protocol"] == "frozen" and w["as_given"]:
             as_given[w["point"]] = as_given.get(w["point"], 0) + w["chosen"]
-    runs = {x["runs"] for x in tuned.values()}
     head = ["layer", "F1, untuned", "F1, tuned", "AUC, tuned", "vs none (F1)", "vs gcn (F1)", "vs none (AUC)",
             "as given kept"]
     rows = []
@@ -171,13 +171,13 @@ def equal_budget_table(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) ->
                      "—" if layer == "none" else cmp_cell(x["vs_none"], layer, "none"),
                      "—" if layer == "gcn" else cmp_cell(x["vs_gcn"], layer, "gcn"),
                      "—" if layer == "none" else cmp_cell(x["vs_none_auc"], layer, "none"),
-                     f"{as_given.get(layer, 0)} of {max(runs)}"])
+                     f"{as_given.get(layer, 0)} of {x['runs']}"])
     return table(head, rows, right=(7,))
 
 
 def equal_budget_e2e(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
     """The end-to-end part of the equal-budget result (its layers untuned, chosen by frozen validation F1)."""
-    s = {x["layer"]: x for x in result_json(f"{folder}/relation_layers_{store}")["summary"]["end-to-end"]}
+    s = summary(store, "end-to-end", f"{folder}/")
     rows = [[name(l), pm(s[l]["f1_mean"], s[l]["f1_std"]), pm(s[l]["auc_mean"], s[l]["auc_std"]),
              f"{s[l]['train_seconds_mean']:.1f}",
              "—" if l == "none" else cmp_cell(s[l]["vs_none"], l, "none"),
@@ -187,36 +187,34 @@ def equal_budget_e2e(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> s
 
 
 def equal_budget_extras(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
-    """The equal-budget result's cost of selecting on the test fold (every kept run; gains already in points) and
-    the spread of none's and gcn's average F1 over the fold assignments."""
+    """The equal-budget result's cost of selecting on the test fold (every kept run; its gains are in points,
+    hence / 100 for ``num``) and the spread of none's and gcn's average F1 over the fold assignments."""
     doc = result_json(f"{folder}/relation_layers_{store}")
     cost = next(c for c in doc["selection_cost"] if c["protocol"] == "frozen" and c["layer"] == "all layers")
-    pts = lambda v, d: f"{v:+.{d}f}".replace("-", "−")  # noqa: E731  (points, true minus sign)
     spread = {s["layer"]: s for s in doc["fold_assignments"] if s["protocol"] == "frozen"}
     fold = "; ".join(
         f"{name(l)} " + " / ".join(f"{100 * v:.1f}" for _, v in sorted(spread[l]["per_assignment"].items(),
                                                                         key=lambda kv: int(kv[0])))
         + f" (range {100 * spread[l]['range']:.1f} points)" for l in ("none", "gcn") if l in spread)
-    return (f"selecting the epoch on the test fold adds {pts(cost['epoch_gain_mean'], 2)} ± "
+    return (f"selecting the epoch on the test fold adds {num(cost['epoch_gain_mean'] / 100, 2)} ± "
             f"{cost['epoch_gain_std']:.2f} F1 points over the {cost['runs']} kept runs (at most "
-            f"{pts(cost['epoch_gain_max'], 1)}), the epoch and a global threshold "
-            f"{pts(cost['threshold_gain_mean'], 2)} ± "
-            f"{cost['threshold_gain_std']:.2f} (at most {pts(cost['threshold_gain_max'], 1)}); average F1 per fold "
+            f"{num(cost['epoch_gain_max'] / 100)}), the epoch and a global threshold "
+            f"{num(cost['threshold_gain_mean'] / 100, 2)} ± "
+            f"{cost['threshold_gain_std']:.2f} (at most {num(cost['threshold_gain_max'] / 100)}); average F1 per fold "
             f"assignment: {fold}")
 
 
 def equal_budget_summary(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) -> str:
     """One sentence for the README: none against gcn and the best layer under the equal budget, and which layers
     the paired tests tell apart from none either way."""
-    doc = result_json(f"{folder}/relation_layers_{store}")
-    s = {x["layer"]: x for x in doc["summary"]["frozen"]}
+    s = summary(store, "frozen", f"{folder}/")
     best = max((l for l in s if l != "none"), key=lambda l: s[l]["f1_mean"])
     better = [l for l in s if l != "none" and s[l]["vs_none"]["verdict"] == "a"]
     worse = [l for l in s if l != "none" and s[l]["vs_none"]["verdict"] == "b"]
-    runs = s["none"]["runs"]
+    test_sets = result_json(f"{folder}/relation_layers_{store}")["test_sets"]
     return (f"`none` {100 * s['none']['f1_mean']:.1f} F1, AU-GCN {100 * s['gcn']['f1_mean']:.1f} "
             f"({cmp_cell(s['gcn']['vs_none'], 'gcn', 'none')}), the best other design {name(best)} "
-            f"{100 * s[best]['f1_mean']:.1f} ({cmp_cell(s[best]['vs_none'], best, 'none')}) over {runs} distinct test "
+            f"{100 * s[best]['f1_mean']:.1f} ({cmp_cell(s[best]['vs_none'], best, 'none')}) over {test_sets} distinct test "
             f"sets; called better than `none`: {joined(better) if better else 'no layer'}; called worse: "
             f"{joined(worse) if worse else 'no layer'}")
 
