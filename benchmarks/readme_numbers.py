@@ -214,8 +214,8 @@ def equal_budget_summary(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) 
     test_sets = result_json(f"{folder}/relation_layers_{store}")["test_sets"]
     return (f"`none` {100 * s['none']['f1_mean']:.1f} F1, AU-GCN {100 * s['gcn']['f1_mean']:.1f} "
             f"({cmp_cell(s['gcn']['vs_none'], 'gcn', 'none')}), the best other design {name(best)} "
-            f"{100 * s[best]['f1_mean']:.1f} ({cmp_cell(s[best]['vs_none'], best, 'none')}) over {test_sets} distinct test "
-            f"sets; called better than `none`: {joined(better) if better else 'no layer'}; called worse: "
+            f"{100 * s[best]['f1_mean']:.1f} ({cmp_cell(s[best]['vs_none'], best, 'none')}) over {test_sets} "
+            f"distinct test sets; called better than `none`: {joined(better) if better else 'no layer'}; called worse: "
             f"{joined(worse) if worse else 'no layer'}")
 
 
