@@ -49,9 +49,12 @@ relation-layer ops about 20x slower. The thread count is set here, not in the ru
 stay the same runs as the other benchmarks' on the shared root.
 
 **Design dimensions.** ``--design KEY=V1,V2`` (a relation-head option: ``skip``, ``norm``, ``hidden``,
-``skip_alpha``, ``dropout``, ``layer_options``) replaces each layer of ``--layers`` (default ``gcn``) by its
-design points, ``gcn@skip=sum`` etc., trained and compared like layers, and adds each point's comparison
-with the same layer at the default value (``relation_layers_design``). Their rows carry the design value.
+``skip_alpha``, ``dropout``, ``layer_options``; or a stage-2 setting: ``loss.dice``, ``loss.lambda_dice``,
+``model.global_node``) replaces each layer of ``--layers`` (default ``gcn``) by its design points,
+``gcn@skip=sum`` etc., trained and compared like layers, and adds each point's comparison with the same layer
+at the default values (``relation_layers_design``). Several ``--design`` options cross (the paper's Table 4 is
+``--layers gcn,none --design loss.dice=true,false --design model.global_node=true,false``; ``table4.py`` lays
+it out beside the paper). Their rows carry the design values.
 
 **An equal tuning budget.** ``--budget N`` gives every layer and design point of the frozen part the same N
 trials in every (fold assignment, seed, fold): trial 0 the configuration as given, then seeded random draws over
@@ -123,10 +126,11 @@ def parse_args(argv=None):
     p.add_argument("--standard", action="store_true", help="add the protocol's standard folds as one more assignment")
     p.add_argument("--seeds", help="comma list of training seeds run on every assignment, as in `augcn-pyg cv --seeds "
                                    "0,1,2` (default: each assignment its repetition's seed)")
-    p.add_argument("--design", metavar="KEY=V1,V2",
+    p.add_argument("--design", metavar="KEY=V1,V2", action="append",
                    help="compare design points of the relation head along one dimension, e.g. skip=none,sum,concat,"
-                        "initial or norm=none,layer,batch or 'hidden=[12],[30,12]' (with --layers, default gcn; the "
-                        "default value is always one point, the reference)")
+                        "initial or norm=none,layer,batch or 'hidden=[12],[30,12]', or of a stage-2 setting "
+                        "(loss.dice, loss.lambda_dice, model.global_node); repeat it to cross dimensions (with "
+                        "--layers, default gcn; the default values are always one point, the reference)")
     p.add_argument("--budget", type=int, default=1, metavar="N",
                    help="tuning trials per (layer or design point, fold assignment, seed, fold) in the frozen part, "
                         "each fold keeping the trial with the best validation F1 (default 1: the config as given, "
@@ -261,7 +265,7 @@ def compare_layers(argv=None) -> int:
         design = design_points(args.design, layers, store, budget, meta["protocol"], int(meta["roi_size"]))
         layers = design.names()
     tuning, trials = None, {layer: [layer] for layer in layers}
-    not_tuned = frozenset({design.key} & set(space)) if design is not None else frozenset()
+    not_tuned = frozenset(set(design.keys) & set(space)) if design is not None else frozenset()
     if args.budget > 1:  # the same trials for every layer and design point (relation_layers_budget)
         tuning = Budget(args.budget, space, args.budget_seed, not_tuned)
         trials = tuning.expand(layers)

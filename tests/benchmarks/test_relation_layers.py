@@ -365,9 +365,42 @@ def test_design_points_are_trained_and_compared_like_layers(quick, store, tmp_pa
     assert "## Design: model.skip" in md and "| gcn | `none (default)` | 3 |" in md and "| gcn | `initial` | 3 |" in md
 
 
+def test_crossed_stage2_designs_are_every_combination_one_override_per_moved_dimension(quick, store, tmp_path):
+    # Table 4's dimensions on none: the default point is the quick run's own none, the other three are new runs
+    root = tmp_path / "runs"
+    shutil.copytree(quick / "runs", root)
+    out = tmp_path / "out"
+    assert rl.main(["--quick", "--data", str(store), "--root", str(root), "--out", str(out), "--parts", "frozen",
+                    "--repetitions", "1", "--layers", "none", "--design", "loss.dice=true,false",
+                    "--design", "model.global_node=true,false", "--allow-mixed"]) == 0
+    rows, doc = load(out)
+    points = {"none": ("true", "true"), "none@model.global_node=false": ("true", "false"),
+              "none@loss.dice=false": ("false", "true"),
+              "none@loss.dice=false@model.global_node=false": ("false", "false")}
+    assert set(rows.layer) == set(points)
+    base = yaml.safe_load((root / "fold-seed0" / "frozen" / "none" / "fold1-seed0" / runs.CONFIG).read_text())
+    for name, (dice, face) in points.items():
+        mine = rows[rows.layer == name]
+        assert sorted(mine.fold) == [1, 2, 3]
+        assert set(mine.design_key) == {"loss.dice, model.global_node"} and set(mine.design_value) == {f"{dice}, {face}"}
+        cfg = yaml.safe_load((root / "fold-seed0" / "frozen" / name / "fold1-seed0" / runs.CONFIG).read_text())
+        assert (cfg["loss"]["dice"], cfg["model"]["global_node"]) == (dice == "true", face == "true")
+        # nothing else differs from the default point, the shared stage-1 model aside
+        assert {**cfg["loss"], "dice": True} == base["loss"] and {**cfg["model"], "global_node": True} == base["model"]
+        assert cfg["train"]["init"].endswith("runs/fold-seed0/stage1/fold1-seed0")
+    entries = {e["point"]: e for e in doc["design"]["summary"]["frozen"]}
+    assert entries["none"]["default"] and entries["none"]["vs_default"] is None
+    a = rows[rows.layer == "none@loss.dice=false@model.global_node=false"].sort_values("fold").mean_f1.to_numpy()
+    b = rows[rows.layer == "none"].sort_values("fold").mean_f1.to_numpy()
+    assert entries["none@loss.dice=false@model.global_node=false"]["vs_default"]["mean_diff"] == pytest.approx((a - b).mean())
+    md = (out / "relation_layers_quick.md").read_text()
+    assert "## Design: loss.dice × model.global_node" in md and "| none | `false` | `false` | 3 |" in md
+
+
 @pytest.mark.parametrize("design, layers, message", [
     ("skip=residual", "gcn", "config key 'model.skip' must be one of none, sum, concat, initial; got 'residual'"),
     ("latent=8,16", "gcn", "--design takes KEY=V1,V2 with KEY one of hidden, skip, skip_alpha, norm, dropout"),
+    ("loss.lambda_recon=1,2", "gcn", "or loss.dice, loss.lambda_dice, model.global_node .stage-2 settings."),
     ("layer_options={aggr: add},{aggr: max}", "graphconv", "layer 'graphconv': aggr must be one of add, mean"),
     ("norm=layer,layer", "gcn", "gives the value layer twice"),
     ("hidden=[8],[0]", "gcn", "config key 'model.hidden' must list one or more widths >= 1"),
@@ -385,6 +418,12 @@ def test_design_values_are_split_outside_brackets_and_name_their_runs():
     assert parse_design("model.hidden=[12],[30,12], [30,30,12]") == ("hidden", [[12], [30, 12], [30, 30, 12]])
     key, values = parse_design("layer_options={aggr: add},{aggr: mean}")
     assert values == [{"aggr": "add"}, {"aggr": "mean"}]
-    name = point_name("graphconv", key, canonical(values[0]))
+    name = point_name("graphconv", {key: canonical(values[0])})
     assert split_point(name) == ("graphconv", ['model.layer_options={"aggr":"add"}']) and "/" not in name
     assert split_point("gat") == ("gat", [])
+    assert parse_design("loss.dice=true,false") == ("loss.dice", [True, False])
+    crossed = point_name("none", {"loss.dice": canonical(False), "model.global_node": canonical(False)})
+    assert crossed == "none@loss.dice=false@model.global_node=false"
+    assert split_point(crossed) == ("none", ["loss.dice=false", "model.global_node=false"])
+    assert split_point(crossed + "#lr=0.03,heads=2") == ("none", ["loss.dice=false", "model.global_node=false",
+                                                                   "train.lr=0.03", "model.layer_options={heads: 2}"])
