@@ -781,6 +781,13 @@ BLOCKS = {
     "equal-budget-extras-bp4d": equal_budget_extras,
     "equal-budget-e2e-bp4d": equal_budget_e2e,
     "equal-budget-summary-bp4d": equal_budget_summary,
+    "equal-budget-ind": lambda: equal_budget_table("store_ind"),
+    "equal-budget-extras-ind": lambda: equal_budget_extras("store_ind"),
+    "equal-budget-summary-ind": lambda: equal_budget_summary("store_ind"),
+    # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
+    "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
+    "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
+    "positive-control-auc-equal-budget": lambda: positive_control_auc("store_bp4d", f"{EQUAL_BUDGET}/"),
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
     "relation-layers-disfa-list": lambda: layer_list("store_disfa"),
