@@ -219,6 +219,29 @@ def equal_budget_summary(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) 
             f"{joined(worse) if worse else 'no layer'}")
 
 
+def table4_tables(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/table4") -> str:
+    """Table 4's variants under the comparison's protocol beside the paper, per protocol (results/FOLDER/table4_<store>.json)."""
+    from benchmarks.table4 import parts_markdown
+
+    return "\n\n" + parts_markdown(result_json(f"{folder}/table4_{store}")["table"], level=4)
+
+
+def table4_summary(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/table4") -> str:
+    """Each of the paper's steps in F1, per protocol: 'frozen: AU-Net -> +D −0.3 [...] unsure; ...'."""
+    from benchmarks.ablation_parts import VARIANTS
+
+    label = {v.key: v.label for v in VARIANTS}
+    parts = []
+    for protocol, part in result_json(f"{folder}/table4_{store}")["table"].items():
+        steps = []
+        for step, c in part["steps"].items():
+            if c:
+                a, b = step.split(" -> ")
+                steps.append(f"{label[a]} → {label[b]} {cmp_cell(c['mean_f1'], label[b], label[a])}")
+        parts.append(f"{protocol}: " + "; ".join(steps))
+    return "; ".join(parts)
+
+
 def layer_list(store: str, protocol: str = "frozen") -> str:
     """'graphconv 45.9 ± 3.7, sage 45.4 ± 3.3, …' (F1, every layer, best first)."""
     s = summary(store, protocol)
@@ -788,6 +811,9 @@ BLOCKS = {
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-auc-equal-budget": lambda: positive_control_auc("store_bp4d", f"{EQUAL_BUDGET}/"),
+    # the paper's Table 4 crossed on gcn and none under the equal budget (results/equal_budget/table4/)
+    "table4-equal-budget": table4_tables,
+    "table4-steps-equal-budget": table4_summary,
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
     "relation-layers-disfa-list": lambda: layer_list("store_disfa"),

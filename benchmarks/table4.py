@@ -5,7 +5,7 @@ variant against the full model and of each step the paper claims.
 
     python -m benchmarks.relation_layers --data STORE --layers gcn,none --design loss.dice=true,false \\
         --design model.global_node=true,false --budget 8 --repetitions 3 --jobs 2 --out OUT
-    python -m benchmarks.table4 --result OUT/relation_layers_<store>.json     # writes OUT/table4_<store>.{md,json}
+    python -m benchmarks.table4 --result OUT/relation_layers_<store>.json     # writes OUT/table4_<store>.{md,json,png}
 
 The variants and the steps are ``ablation_parts.VARIANTS`` and ``STEPS`` (the same six as ``ablation.py``'s
 table parts, which train them on the standard folds without tuning); the statistics are the comparison's
@@ -25,6 +25,7 @@ import pandas as pd
 
 from augcn_pyg.core.errors import InputError
 from benchmarks.ablation_parts import FULL, STEPS, VARIANTS
+from benchmarks.ablation_report import plot_table
 from benchmarks.common import pm, write_json, write_text
 from benchmarks.relation_layers_report import PROTOCOLS, cmp_cell, paired
 
@@ -93,10 +94,17 @@ def markdown(doc: dict, table: dict) -> str:
              f"validation F1; end to end: {count('end-to-end')}. Every variant starts from its group's shared "
              "stage-1 model. Paper: BP4D, its Table 4. Cells of the comparisons: a minus b in points, 95% interval "
              "of the corrected resampled t-test, p, P(a better / equal / b better) with a 1-point ROPE, verdict.", ""]
+    return "\n".join([*lines, parts_markdown(table)])
+
+
+def parts_markdown(table: dict, level: int = 2) -> str:
+    """Per protocol: a heading of the given level, the variants beside the paper, then the comparisons."""
+    by_key = {v.key: v for v in VARIANTS}
     mark = lambda b: "✓" if b else "×"  # noqa: E731
+    lines = []
     for protocol, part in table.items():
         full = part["variants"].get(FULL)
-        lines += [f"## {protocol}", "",
+        lines += [f"{'#' * level} {protocol}", "",
                   "| variant | GCN | D | F | paper F1 | paper AUC | F1 | AUC | F1, test-fold selected | ΔF1 vs full "
                   "(ours / paper) |", "|---|:-:|:-:|:-:|---:|---:|---:|---:|---:|---:|"]
         for key, s in part["variants"].items():
@@ -121,7 +129,7 @@ def markdown(doc: dict, table: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--result", required=True, help="relation_layers_<store>.json of the crossed design (its .csv beside it)")
-    ap.add_argument("--out", help="folder for table4_<store>.{md,json} (default: the result's folder)")
+    ap.add_argument("--out", help="folder for table4_<store>.{md,json,png} (default: the result's folder)")
     args = ap.parse_args(argv)
     try:
         result = Path(args.result)
@@ -141,8 +149,9 @@ def main(argv=None) -> int:
     name = doc["name"]
     write_json(out / f"table4_{name}.json", {"result": str(result), "store": doc["store"], "provenance": doc.get("provenance"),
                                              "machine": doc.get("machine"), "table": table}, default=float)
-    write_text(out / f"table4_{name}.md", markdown(doc, table))
-    print(f"wrote table4_{name}.{{md,json}} in {out}")
+    write_text(out / f"table4_{name}.md", markdown(doc, table) + f"\n![Table 4 beside the paper](table4_{name}.png)\n")
+    plot_table([{"protocol": protocol, **part} for protocol, part in table.items()], out / f"table4_{name}.png")
+    print(f"wrote table4_{name}.{{md,json,png}} in {out}")
     return 0
 
 

@@ -54,6 +54,8 @@ def test_steps_pair_after_against_before_over_the_same_runs(crossed):
     md = (crossed / "table4_quick.md").read_text()
     assert "| AU-Net (`none@loss.dice=false@model.global_node=false`) | × | × | × | 54.0 | 81.3 |" in md
     assert "| step: AU-GCN vs AU-GCN w/o D |" in md
+    assert "![Table 4 beside the paper](table4_quick.png)" in md and (crossed / "table4_quick.png").stat().st_size > 0
+    assert table4.parts_markdown({"frozen": doc}, level=4).startswith("#### frozen\n\n| variant |")
 
 
 def test_a_result_without_the_crossed_design_is_one_clear_error(crossed, tmp_path, capsys):
