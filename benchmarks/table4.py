@@ -85,7 +85,6 @@ def table4(doc: dict, rows: list[dict]) -> dict:
 
 
 def markdown(doc: dict, table: dict) -> str:
-    by_key = {v.key: v for v in VARIANTS}
     trials = (doc.get("tuning") or {}).get("trials_per_part", {})
     count = lambda part: f"{trials.get(part, 1)} trial{'s' if trials.get(part, 1) != 1 else ''}"  # noqa: E731
     lines = [f"# Table 4 on {doc['name']} under the comparison's protocol", "",
