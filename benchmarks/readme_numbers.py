@@ -242,6 +242,21 @@ def table4_summary(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/tab
     return "; ".join(parts)
 
 
+def table4_selection_cost(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/table4") -> str:
+    """Points that picking the epoch and a threshold on the test fold adds to Table 4's variants, per protocol, with
+    and without Dice: 'frozen: +1.5 to +4.2 with Dice, +2.8 to +3.8 without; …'."""
+    from benchmarks.ablation_parts import VARIANTS
+
+    dice = {v.key: v.dice for v in VARIANTS}
+    parts = []
+    for protocol, part in result_json(f"{folder}/table4_{store}")["table"].items():
+        gain = {with_dice: [s["test_selected_f1"] - s["f1"] for k, s in part["variants"].items() if dice[k] == with_dice]
+                for with_dice in (True, False)}
+        parts.append(f"{protocol}: " + ", ".join(f"{num(min(g))} to {num(max(g))} {w}" for w, g in
+                                                  (("with Dice", gain[True]), ("without", gain[False])) if g))
+    return "; ".join(parts)
+
+
 def layer_list(store: str, protocol: str = "frozen") -> str:
     """'graphconv 45.9 ± 3.7, sage 45.4 ± 3.3, …' (F1, every layer, best first)."""
     s = summary(store, protocol)
@@ -814,6 +829,7 @@ BLOCKS = {
     # the paper's Table 4 crossed on gcn and none under the equal budget (results/equal_budget/table4/)
     "table4-equal-budget": table4_tables,
     "table4-steps-equal-budget": table4_summary,
+    "table4-selection-cost-equal-budget": table4_selection_cost,
     "relation-layers-bp4d-e2e": e2e_table,
     "relation-layers-ind-frozen": lambda: layers_vs_none_table("store_ind", "frozen", times=False),
     "relation-layers-disfa-list": lambda: layer_list("store_disfa"),
