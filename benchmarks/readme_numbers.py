@@ -822,6 +822,7 @@ BLOCKS = {
     "equal-budget-ind": lambda: equal_budget_table("store_ind"),
     "equal-budget-extras-ind": lambda: equal_budget_extras("store_ind"),
     "equal-budget-summary-ind": lambda: equal_budget_summary("store_ind"),
+    "equal-budget-e2e-ind": lambda: equal_budget_e2e("store_ind"),
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
