@@ -24,19 +24,27 @@ def _verdict(c: dict, a: str = "a", b: str = "b") -> str:
             f"P(a better / equal / b better) {c['p_a_better']:.2f}/{c['p_equal']:.2f}/{c['p_b_better']:.2f}: **{word}**")
 
 
-def table_markdown(part: dict) -> list[str]:
+def variants_table(part: dict, name=lambda key, s: key) -> list[str]:
+    """Table 4's rows beside the paper's: ``part["variants"]`` {key: summary}; ``name(key, summary)`` is the run
+    name shown beside each variant's label."""
     by_key = {v.key: v for v in VARIANTS}
     head = ("| variant | GCN | D | F | paper F1 | paper AUC | our F1 | our AUC | our F1, test-fold selected | "
             "ΔF1 vs full (ours / paper) |")
     lines = [head, "|---|:-:|:-:|:-:|---:|---:|---:|---:|---:|---:|"]
     full = part["variants"].get(FULL)
+    mark = lambda b: "✓" if b else "×"  # noqa: E731
     for key, s in part["variants"].items():
         v = by_key[key]
-        mark = lambda b: "✓" if b else "×"  # noqa: E731
         delta = (f"{100 * (s['f1'] - full['f1']):+.1f} / {v.paper_f1 - by_key[FULL].paper_f1:+.1f}" if full else "")
-        lines.append(f"| {v.label} (`{key}`) | {mark(v.gcn)} | {mark(v.dice)} | {mark(v.face)} | {v.paper_f1:.1f} | "
-                     f"{v.paper_auc:.1f} | {pm(s['f1'], s['f1_std'])} | {pm(s['auc'], s['auc_std'])} | "
+        lines.append(f"| {v.label} (`{name(key, s)}`) | {mark(v.gcn)} | {mark(v.dice)} | {mark(v.face)} | "
+                     f"{v.paper_f1:.1f} | {v.paper_auc:.1f} | {pm(s['f1'], s['f1_std'])} | {pm(s['auc'], s['auc_std'])} | "
                      f"{_pct(s['test_selected_f1'])} | {delta} |")
+    return lines
+
+
+def table_markdown(part: dict) -> list[str]:
+    full = part["variants"].get(FULL)
+    lines = variants_table(part)
     if part.get("missing"):
         lines += ["", f"**Not run yet** (cut short by time; the runs resume): {', '.join(f'`{k}`' for k in part['missing'])}."]
     lines += ["", f"Paired tests on F1 ({part['variants'][FULL]['runs'] if full else '?'} runs: a minus b in F1 points, "

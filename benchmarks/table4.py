@@ -20,17 +20,19 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from augcn_pyg.core.errors import InputError
-from benchmarks.ablation_parts import FULL, STEPS, VARIANTS
-from benchmarks.ablation_report import plot_table
-from benchmarks.common import pm, write_json, write_text
+from benchmarks.ablation_parts import FULL, STEPS, VARIANTS, summary
+from benchmarks.ablation_report import plot_table, variants_table
+from benchmarks.common import write_json, write_text
 from benchmarks.relation_layers_report import PROTOCOLS, cmp_cell, paired
 
 #: the crossed design a result must hold: Table 4's "D" and "F"
 KEYS = ("loss.dice", "model.global_node")
+#: ``ablation_parts.summary``'s row keys and the comparison's columns that hold them
+ROW_KEYS = {"f1": "mean_f1", "auc": "mean_auc", "test_selected_f1": "test_selected_with_threshold_f1",
+            "train_seconds": "train_seconds"}
 
 
 def variant_points(design: dict) -> dict[str, str]:
@@ -66,12 +68,9 @@ def table4(doc: dict, rows: list[dict]) -> dict:
             runs = [r for r in mine if r["layer"] == points[v.key]]
             if not runs:
                 continue
-            f1, auc, peek = (np.array([r[k] for r in runs], float)
-                             for k in ("mean_f1", "mean_auc", "test_selected_with_threshold_f1"))
-            sd = (lambda x: float(x.std(ddof=1)) if len(x) > 1 else 0.0)  # noqa: E731
-            variants[v.key] = {"point": points[v.key], "runs": len(runs), "f1": float(f1.mean()), "f1_std": sd(f1),
-                               "auc": float(np.nanmean(auc)), "auc_std": sd(auc),
-                               "test_selected_f1": float(np.nanmean(peek))}
+            # ablation.py's per-variant summary, its row keys read from the comparison's columns
+            variants[v.key] = {"point": points[v.key], **summary([{key: r[column] for key, column in ROW_KEYS.items()}
+                                                                   for r in runs])}
 
         def compared(a, b):
             if a not in variants or b not in variants:
@@ -99,19 +98,9 @@ def markdown(doc: dict, table: dict) -> str:
 def parts_markdown(table: dict, level: int = 2) -> str:
     """Per protocol: a heading of the given level, the variants beside the paper, then the comparisons."""
     by_key = {v.key: v for v in VARIANTS}
-    mark = lambda b: "✓" if b else "×"  # noqa: E731
     lines = []
     for protocol, part in table.items():
-        full = part["variants"].get(FULL)
-        lines += [f"{'#' * level} {protocol}", "",
-                  "| variant | GCN | D | F | paper F1 | paper AUC | F1 | AUC | F1, test-fold selected | ΔF1 vs full "
-                  "(ours / paper) |", "|---|:-:|:-:|:-:|---:|---:|---:|---:|---:|---:|"]
-        for key, s in part["variants"].items():
-            v = by_key[key]
-            delta = f"{100 * (s['f1'] - full['f1']):+.1f} / {v.paper_f1 - by_key[FULL].paper_f1:+.1f}" if full else ""
-            lines.append(f"| {v.label} (`{s['point']}`) | {mark(v.gcn)} | {mark(v.dice)} | {mark(v.face)} | "
-                         f"{v.paper_f1:.1f} | {v.paper_auc:.1f} | {pm(s['f1'], s['f1_std'])} | {pm(s['auc'], s['auc_std'])} | "
-                         f"{100 * s['test_selected_f1']:.1f} | {delta} |")
+        lines += [f"{'#' * level} {protocol}", "", *variants_table(part, name=lambda key, s: s["point"])]
         lines += ["", "| comparison (a vs b) | F1 | AUC |", "|---|---|---|"]
         for key, c in part["vs_full"].items():
             if c:
