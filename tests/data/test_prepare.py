@@ -77,10 +77,13 @@ def store_files(path: Path) -> dict:
 
 def cli(*args, env=None, new_session=False, timeout=None):
     """``augcn-pyg prepare ARGS`` in a child process (own process group with ``new_session``: a test
-    hook's SIGINT to the group then reaches only it and its workers, as Ctrl-C would)."""
+    hook's SIGINT to the group then reaches only it and its workers, as Ctrl-C would). The child starts with
+    SIGINT at its default, as a terminal starts it, even when the tests run where it is ignored (a background
+    job of a non-interactive shell)."""
     return subprocess.run([sys.executable, "-m", "augcn_pyg", "prepare", *map(str, args)], cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, capture_output=True, text=True,
-                          start_new_session=new_session, timeout=timeout)
+                          start_new_session=new_session, timeout=timeout,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def invoke(*args):
