@@ -227,7 +227,7 @@ def table4_tables(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/tabl
 
 
 def table4_summary(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/table4") -> str:
-    """Each of the paper's steps in F1, per protocol: 'frozen: AU-Net -> +D −0.3 [...] unsure; ...'."""
+    """Each of the paper's steps in F1, per protocol: 'frozen: AU-Net → AU-Net+D +1.7 [−5.4, +8.9] unsure; …'."""
     from benchmarks.ablation_parts import VARIANTS
 
     label = {v.key: v.label for v in VARIANTS}
