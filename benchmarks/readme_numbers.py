@@ -823,6 +823,10 @@ BLOCKS = {
     "equal-budget-extras-ind": lambda: equal_budget_extras("store_ind"),
     "equal-budget-summary-ind": lambda: equal_budget_summary("store_ind"),
     "equal-budget-e2e-ind": lambda: equal_budget_e2e("store_ind"),
+    "equal-budget-disfa": lambda: equal_budget_table("store_disfa"),
+    "equal-budget-extras-disfa": lambda: equal_budget_extras("store_disfa"),
+    "equal-budget-summary-disfa": lambda: equal_budget_summary("store_disfa"),
+    "equal-budget-e2e-disfa": lambda: equal_budget_e2e("store_disfa"),
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
