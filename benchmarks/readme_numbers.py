@@ -26,7 +26,7 @@ import json
 import math
 import re
 import sys
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -819,14 +819,11 @@ BLOCKS = {
     "equal-budget-extras-bp4d": equal_budget_extras,
     "equal-budget-e2e-bp4d": equal_budget_e2e,
     "equal-budget-summary-bp4d": equal_budget_summary,
-    "equal-budget-ind": lambda: equal_budget_table("store_ind"),
-    "equal-budget-extras-ind": lambda: equal_budget_extras("store_ind"),
-    "equal-budget-summary-ind": lambda: equal_budget_summary("store_ind"),
-    "equal-budget-e2e-ind": lambda: equal_budget_e2e("store_ind"),
-    "equal-budget-disfa": lambda: equal_budget_table("store_disfa"),
-    "equal-budget-extras-disfa": lambda: equal_budget_extras("store_disfa"),
-    "equal-budget-summary-disfa": lambda: equal_budget_summary("store_disfa"),
-    "equal-budget-e2e-disfa": lambda: equal_budget_e2e("store_disfa"),
+    # the other stores' equal-budget grids: equal-budget{,-extras,-summary,-e2e}-<short name>
+    **{f"equal-budget{part}-{short}": partial(block, f"store_{short}")
+       for short in ("ind", "disfa")
+       for part, block in (("", equal_budget_table), ("-extras", equal_budget_extras),
+                           ("-summary", equal_budget_summary), ("-e2e", equal_budget_e2e))},
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
