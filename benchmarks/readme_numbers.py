@@ -219,6 +219,11 @@ def equal_budget_summary(store: str = "store_bp4d", folder: str = EQUAL_BUDGET) 
             f"{joined(worse) if worse else 'no layer'}")
 
 
+#: the README blocks of one store's equal-budget result: block-name part, the function that writes it
+EQUAL_BUDGET_PARTS = (("", equal_budget_table), ("-extras", equal_budget_extras), ("-summary", equal_budget_summary),
+                      ("-e2e", equal_budget_e2e))
+
+
 def table4_tables(store: str = "store_bp4d", folder: str = f"{EQUAL_BUDGET}/table4") -> str:
     """Table 4's variants under the comparison's protocol beside the paper, per protocol (results/FOLDER/table4_<store>.json)."""
     from benchmarks.table4 import parts_markdown
@@ -821,9 +826,11 @@ BLOCKS = {
     "equal-budget-summary-bp4d": equal_budget_summary,
     # the other stores' equal-budget grids: equal-budget{,-extras,-summary,-e2e}-<short name>
     **{f"equal-budget{part}-{short}": partial(block, f"store_{short}")
-       for short in ("ind", "disfa")
-       for part, block in (("", equal_budget_table), ("-extras", equal_budget_extras),
-                           ("-summary", equal_budget_summary), ("-e2e", equal_budget_e2e))},
+       for short in ("ind", "disfa") for part, block in EQUAL_BUDGET_PARTS},
+    # the occluded preset and its control, frozen only, stage 1 as chosen on the preset's validation subjects
+    # (results/stage1_mended/equal_budget/)
+    **{f"equal-budget{part}-{short}": partial(block, f"store_{short}", f"{MENDED}/{EQUAL_BUDGET}")
+       for short in ("occ", "occ_ind") for part, block in EQUAL_BUDGET_PARTS if part != "-e2e"},
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
