@@ -820,13 +820,9 @@ BLOCKS = {
     "ablation-rules-table": rules_table,
     "fold-assignments-bp4d": fold_assignments,
     "relation-layers-bp4d-frozen": lambda: layers_vs_none_table("store_bp4d", "frozen"),
-    "equal-budget-bp4d": equal_budget_table,
-    "equal-budget-extras-bp4d": equal_budget_extras,
-    "equal-budget-e2e-bp4d": equal_budget_e2e,
-    "equal-budget-summary-bp4d": equal_budget_summary,
-    # the other stores' equal-budget grids: equal-budget{,-extras,-summary,-e2e}-<short name>
+    # each store's equal-budget grid: equal-budget{,-extras,-summary,-e2e}-<short name>
     **{f"equal-budget{part}-{short}": partial(block, f"store_{short}")
-       for short in ("ind", "disfa") for part, block in EQUAL_BUDGET_PARTS},
+       for short in ("bp4d", "ind", "disfa") for part, block in EQUAL_BUDGET_PARTS},
     # the occluded preset and its control, frozen only, stage 1 as chosen on the preset's validation subjects
     # (results/stage1_mended/equal_budget/)
     **{f"equal-budget{part}-{short}": partial(block, f"store_{short}", f"{MENDED}/{EQUAL_BUDGET}")
