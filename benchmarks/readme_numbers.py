@@ -827,6 +827,9 @@ BLOCKS = {
     # (results/stage1_mended/equal_budget/)
     **{f"equal-budget{part}-{short}": partial(block, f"store_{short}", f"{MENDED}/{EQUAL_BUDGET}")
        for short in ("occ", "occ_ind") for part, block in EQUAL_BUDGET_PARTS if part != "-e2e"},
+    # the occluded preset's learning curves with the equal-budget grid's best layers by validation F1
+    # (results/stage1_mended/equal_budget/)
+    "learning-curves-equal-budget-occ": lambda: learning_curve_tables("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
