@@ -591,6 +591,24 @@ def positive_control_summary(preset: str = "store_occ", folder: str = "") -> str
     return f"{did}; against `none`: {vs_none}"
 
 
+def positive_control_verdicts(preset: str = "store_occ", folder: str = "") -> str:
+    """For a positive control over many designs: `none`'s difference in differences in F1 and in AUC, the designs
+    whose difference in differences (F1, AUC) or whose difference against `none` (F1) is called real."""
+    designs = result_json(f"{folder}positive_control_{preset}")["report"]["designs"]
+    none = next(d for d in designs if d["layer"] == "none")
+
+    def called(cells) -> str:
+        named = [f"{layer} ({word})" for layer, c in cells
+                 for word in [{"a": "higher", "b": "lower"}.get(c["verdict"])] if word]
+        return ", ".join(named) or "no design"
+
+    f1 = [(d["layer"], d["vs_local"]["did"]) for d in designs]
+    auc = [(d["layer"], d["auc"]["vs_local"]["did"]) for d in designs if d.get("auc")]
+    vs_none = [(d["layer"], d["vs_none"]["did"]) for d in designs if d.get("vs_none")]
+    return (f"`none` {did_cell(none['vs_local']['did'])} in F1, {did_cell(none['auc']['vs_local']['did'])} in AUC; "
+            f"called real in F1: {called(f1)}; in AUC: {called(auc)}; told apart from `none`'s in F1: {called(vs_none)}")
+
+
 def did_cell(c: dict) -> str:
     """'+13.3 [+7.0, +19.6] real' for a difference in differences (F1 points)."""
     word = {"a": "**real**", "b": "**real, negative**", "equal": "equal", "unsure": "unsure"}[c["verdict"]]
@@ -830,6 +848,10 @@ BLOCKS = {
     # the occluded preset's learning curves with the equal-budget grid's best layers by validation F1
     # (results/stage1_mended/equal_budget/)
     "learning-curves-equal-budget-occ": lambda: learning_curve_tables("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
+    "positive-control-equal-budget-occ": lambda: positive_control_tables("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
+    "positive-control-auc-equal-budget-occ": lambda: positive_control_auc("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
+    "positive-control-verdicts-equal-budget-occ":
+        lambda: positive_control_verdicts("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
     # SynthAU-BP4D against its independent-AU control, every layer, both under the equal budget
     "positive-control-equal-budget": lambda: positive_control_tables("store_bp4d", f"{EQUAL_BUDGET}/"),
     "positive-control-summary-equal-budget": lambda: positive_control_summary("store_bp4d", f"{EQUAL_BUDGET}/"),
