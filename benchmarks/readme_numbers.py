@@ -594,14 +594,17 @@ def positive_control_summary(preset: str = "store_occ", folder: str = "") -> str
 def positive_control_verdicts(preset: str = "store_occ", folder: str = "") -> str:
     """For a positive control over many designs: `none`'s difference in differences in F1 and in AUC, the designs
     whose difference in differences (F1, AUC) or whose difference against `none` (F1) is called real."""
-    designs = result_json(f"{folder}positive_control_{preset}")["report"]["designs"]
-    none = next(d for d in designs if d["layer"] == "none")
+    from benchmarks.positive_control import design_of
+
+    report = result_json(f"{folder}positive_control_{preset}")["report"]
+    none = design_of(report, "none")
+    direction = {"a": "higher", "b": "lower"}
 
     def called(cells) -> str:
-        named = [f"{layer} ({word})" for layer, c in cells
-                 for word in [{"a": "higher", "b": "lower"}.get(c["verdict"])] if word]
+        named = [f"{layer} ({direction[c['verdict']]})" for layer, c in cells if c["verdict"] in direction]
         return ", ".join(named) or "no design"
 
+    designs = report["designs"]
     f1 = [(d["layer"], d["vs_local"]["did"]) for d in designs]
     auc = [(d["layer"], d["auc"]["vs_local"]["did"]) for d in designs if d.get("auc")]
     vs_none = [(d["layer"], d["vs_none"]["did"]) for d in designs if d.get("vs_none")]
@@ -845,8 +848,8 @@ BLOCKS = {
     # (results/stage1_mended/equal_budget/)
     **{f"equal-budget{part}-{short}": partial(block, f"store_{short}", f"{MENDED}/{EQUAL_BUDGET}")
        for short in ("occ", "occ_ind") for part, block in EQUAL_BUDGET_PARTS if part != "-e2e"},
-    # the occluded preset's learning curves with the equal-budget grid's best layers by validation F1
-    # (results/stage1_mended/equal_budget/)
+    # the occluded preset against its control under the equal budget, and its learning curves with the grid's best
+    # layers by validation F1 (results/stage1_mended/equal_budget/)
     "learning-curves-equal-budget-occ": lambda: learning_curve_tables("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
     "positive-control-equal-budget-occ": lambda: positive_control_tables("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
     "positive-control-auc-equal-budget-occ": lambda: positive_control_auc("store_occ", f"{MENDED}/{EQUAL_BUDGET}/"),
